@@ -1,0 +1,102 @@
+"""The FastAPI application: routers, error handlers and the request guard."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.responses import Response
+
+from api.deps import ApiError
+from api.guard import RequestGuard
+from api.problems import problem, render_error
+from api.routers import disputes, health, ledger, manufacturers, payments, payouts, refunds, reports
+from ledger.bootstrap import Container
+from ledger.domain.errors import DomainError
+
+access_log = logging.getLogger("ledger.access")
+
+
+def create_app(container: Container, *, follow: bool = True) -> FastAPI:
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        container.follower.catch_up()
+        if follow:
+            container.follower.start(container.settings.projection_poll_seconds)
+        yield
+        container.follower.stop()
+
+    app = FastAPI(
+        title="Payments Ledger",
+        version="1.0.0",
+        description="Event-sourced payments ledger: payments, captures, refunds, disputes and "
+        "payouts as immutable events, with double-entry balances and manufacturer reports.",
+        lifespan=lifespan,
+    )
+    app.state.container = container
+    for router in (
+        health.router,
+        manufacturers.router,
+        payments.router,
+        refunds.router,
+        disputes.router,
+        payouts.router,
+        ledger.router,
+        reports.router,
+    ):
+        app.include_router(router)
+
+    @app.exception_handler(DomainError)
+    async def domain_error(request: Request, error: DomainError) -> Response:
+        status, body = render_error(error)
+        return Response(body, status_code=status, media_type="application/problem+json")
+
+    @app.exception_handler(ApiError)
+    async def api_error(request: Request, error: ApiError) -> Response:
+        return problem(error.status, error.code, error.detail)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(request: Request, error: RequestValidationError) -> Response:
+        # Never echo input values back: they could hold data that must not be repeated.
+        errors = [
+            {"location": list(e.get("loc", ())), "message": e.get("msg", "invalid")}
+            for e in error.errors()
+        ]
+        if any(e.get("type") == "json_invalid" for e in error.errors()):
+            return problem(400, "malformed-json", "The body is not valid JSON.", errors=errors)
+        return problem(422, "validation-failed", "The request is not valid.", errors=errors)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, error: StarletteHTTPException) -> Response:
+        code = {404: "not-found", 405: "method-not-allowed"}.get(error.status_code, "http-error")
+        return problem(error.status_code, code, str(error.detail))
+
+    @app.exception_handler(Exception)
+    async def unexpected(request: Request, error: Exception) -> Response:
+        access_log.exception("unhandled error")
+        return problem(500, "internal-error", "An unexpected error occurred; it has been logged.")
+
+    @app.middleware("http")
+    async def log_requests(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
+        started = time.perf_counter()
+        response = await call_next(request)
+        route = request.scope.get("route")
+        access_log.info(
+            "%s %s %s %.1fms key=%s",
+            request.method,
+            getattr(route, "path", "-"),  # the route template: never raw ids or query values
+            response.status_code,
+            (time.perf_counter() - started) * 1000,
+            getattr(request.state, "key_id", "-"),
+        )
+        return response
+
+    app.add_middleware(RequestGuard, max_body_bytes=container.settings.max_body_bytes)
+    return app

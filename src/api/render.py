@@ -1,0 +1,118 @@
+"""Aggregates to response bodies. Keys bound to one manufacturer see only their own splits."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from api.schemas import (
+    DisputeOut,
+    ManufacturerOut,
+    PaymentOut,
+    PayoutOut,
+    RefundOut,
+    SplitOut,
+)
+from ledger.application.principal import Principal
+from ledger.domain import ids
+from ledger.domain.manufacturer import Manufacturer
+from ledger.domain.payment import Payment
+from ledger.domain.payout import Payout
+
+
+def manufacturer_out(manufacturer: Manufacturer) -> ManufacturerOut:
+    return ManufacturerOut(
+        id=ids.encode("manufacturer", manufacturer.id),
+        name=manufacturer.name,
+        fee_bps=manufacturer.fee_bps,
+        refund_fee_policy=manufacturer.refund_fee_policy,
+        payout_approval_threshold=manufacturer.payout_approval_threshold,
+        payout_approvals_required=manufacturer.payout_approvals_required,
+        created_at=manufacturer.created_on.isoformat(),
+        updated_at=manufacturer.modified_on.isoformat(),
+        version=manufacturer.version,
+    )
+
+
+def refund_out(payment: Payment, refund_id: str, refund: dict[str, Any]) -> RefundOut:
+    return RefundOut(
+        id=refund_id,
+        payment_id=ids.encode("payment", payment.id),
+        amount=refund["amount"],
+        currency=payment.currency,
+        status=refund["status"],
+        reason=refund["reason"],
+        failure_reason=refund["failure_reason"],
+        created_at=refund["created_at"],
+        updated_at=refund["updated_at"],
+    )
+
+
+def dispute_out(payment: Payment, dispute_id: str, dispute: dict[str, Any]) -> DisputeOut:
+    return DisputeOut(
+        id=dispute_id,
+        payment_id=ids.encode("payment", payment.id),
+        amount=dispute["amount"],
+        currency=payment.currency,
+        status=dispute["status"],
+        reason=dispute["reason"],
+        created_at=dispute["created_at"],
+        updated_at=dispute["updated_at"],
+    )
+
+
+def payment_out(payment: Payment, principal: Principal) -> PaymentOut:
+    splits = []
+    for index, split in enumerate(payment.splits):
+        if not principal.sees_manufacturer(split["manufacturer_id"]):
+            continue
+        share = payment.captured_shares[index] if payment.captured_shares else None
+        splits.append(
+            SplitOut(
+                manufacturer_id=split["manufacturer_id"],
+                amount=split["amount"],
+                fee_bps=split["fee_bps"],
+                refund_fee_policy=split["refund_fee_policy"],
+                amount_captured=share["amount"] if share else 0,
+                fee=share["fee"] if share else 0,
+            )
+        )
+    return PaymentOut(
+        id=ids.encode("payment", payment.id),
+        status=payment.status,
+        amount=payment.amount,
+        amount_captured=payment.amount_captured,
+        amount_refunded=payment.amount_refunded,
+        amount_disputed=payment.amount_disputed,
+        amount_dispute_lost=payment.amount_dispute_lost,
+        refundable_amount=payment.refundable,
+        currency=payment.currency,
+        customer_id=payment.customer_id,
+        provider=payment.provider,
+        provider_reference=payment.provider_reference,
+        payment_method=payment.payment_method,
+        capture_method=payment.capture_method,
+        splits=splits,
+        metadata=payment.metadata,
+        refunds=[refund_out(payment, rid, r) for rid, r in payment.refunds.items()],
+        disputes=[dispute_out(payment, did, d) for did, d in payment.disputes.items()],
+        failure_reason=payment.failure_reason,
+        created_at=payment.created_on.isoformat(),
+        updated_at=payment.modified_on.isoformat(),
+        version=payment.version,
+    )
+
+
+def payout_out(payout: Payout) -> PayoutOut:
+    return PayoutOut(
+        id=ids.encode("payout", payout.id),
+        manufacturer_id=payout.manufacturer_id,
+        amount=payout.amount,
+        currency=payout.currency,
+        status=payout.status,
+        approvals_required=payout.approvals_required,
+        approvals=payout.approvals,  # type: ignore[arg-type]
+        requested_by=payout.requested_by,
+        rejection=payout.rejection,
+        created_at=payout.created_on.isoformat(),
+        updated_at=payout.modified_on.isoformat(),
+    )

@@ -1,0 +1,64 @@
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from starlette.responses import Response
+
+from api.deps import IdempotencyKeyHeader, PrincipalDep, ServiceDep, run_command
+from api.render import manufacturer_out
+from api.schemas import ManufacturerIn, ManufacturerOut, ManufacturerPatch
+from ledger.application import service as commands
+
+router = APIRouter(prefix="/v1/manufacturers", tags=["manufacturers"])
+
+
+@router.post("", status_code=201, response_model=ManufacturerOut)
+def create_manufacturer(
+    body: ManufacturerIn,
+    request: Request,
+    principal: PrincipalDep,
+    service: ServiceDep,
+    idempotency_key: IdempotencyKeyHeader = None,
+) -> Response:
+    """Register a manufacturer (needs `admin`)."""
+    return run_command(
+        request,
+        service,
+        principal,
+        commands.register_manufacturer(principal, body.model_dump()),
+        manufacturer_out,
+        status=201,
+        idempotency_key=idempotency_key,
+        body=body,
+        required=False,
+    )
+
+
+@router.patch("/{manufacturer_id}", response_model=ManufacturerOut)
+def change_manufacturer(
+    manufacturer_id: str,
+    body: ManufacturerPatch,
+    request: Request,
+    principal: PrincipalDep,
+    service: ServiceDep,
+    idempotency_key: IdempotencyKeyHeader = None,
+) -> Response:
+    """Change fee, refund-fee policy or payout approval policy (needs `admin`); recorded as an
+    event, so earlier payments keep the terms they were made under."""
+    return run_command(
+        request,
+        service,
+        principal,
+        commands.change_manufacturer(principal, manufacturer_id, body.model_dump(exclude_none=True)),
+        manufacturer_out,
+        status=200,
+        idempotency_key=idempotency_key,
+        body=body,
+        required=False,
+    )
+
+
+@router.get("/{manufacturer_id}", response_model=ManufacturerOut)
+def get_manufacturer(
+    manufacturer_id: str, principal: PrincipalDep, service: ServiceDep
+) -> ManufacturerOut:
+    return manufacturer_out(service.manufacturer(principal, manufacturer_id))

@@ -1,0 +1,81 @@
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from starlette.responses import Response
+
+from api.deps import IdempotencyKeyHeader, PaymentsRead, PrincipalDep, ServiceDep, run_command
+from api.render import payout_out
+from api.schemas import PayoutIn, PayoutOut, PayoutRejectIn
+from ledger.application import service as commands
+
+router = APIRouter(prefix="/v1/payouts", tags=["payouts"])
+
+
+@router.post("", status_code=201, response_model=PayoutOut)
+def request_payout(
+    body: PayoutIn,
+    request: Request,
+    principal: PrincipalDep,
+    service: ServiceDep,
+    idempotency_key: IdempotencyKeyHeader = None,
+) -> Response:
+    """Pay a manufacturer from its payable balance. At or above its threshold the payout waits
+    for approvals from distinct approvers; below it, it is paid at once."""
+    return run_command(
+        request,
+        service,
+        principal,
+        commands.request_payout(service, principal, body.manufacturer_id, body.amount, body.currency),
+        payout_out,
+        status=201,
+        idempotency_key=idempotency_key,
+        body=body,
+    )
+
+
+@router.post("/{payout_id}/approve", response_model=PayoutOut)
+def approve_payout(
+    payout_id: str,
+    request: Request,
+    principal: PrincipalDep,
+    service: ServiceDep,
+    idempotency_key: IdempotencyKeyHeader = None,
+) -> Response:
+    """Approve (needs `payouts:approve`; never the requester's key)."""
+    return run_command(
+        request,
+        service,
+        principal,
+        commands.approve_payout(service, principal, payout_id),
+        payout_out,
+        status=200,
+        idempotency_key=idempotency_key,
+        body=None,
+    )
+
+
+@router.post("/{payout_id}/reject", response_model=PayoutOut)
+def reject_payout(
+    payout_id: str,
+    request: Request,
+    principal: PrincipalDep,
+    service: ServiceDep,
+    body: PayoutRejectIn | None = None,
+    idempotency_key: IdempotencyKeyHeader = None,
+) -> Response:
+    body = body or PayoutRejectIn()
+    return run_command(
+        request,
+        service,
+        principal,
+        commands.reject_payout(principal, payout_id, body.reason),
+        payout_out,
+        status=200,
+        idempotency_key=idempotency_key,
+        body=body,
+    )
+
+
+@router.get("/{payout_id}", response_model=PayoutOut)
+def get_payout(payout_id: str, principal: PaymentsRead, service: ServiceDep) -> PayoutOut:
+    return payout_out(service.payout(principal, payout_id))

@@ -1,0 +1,59 @@
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+
+from api.deps import ApiError, ContainerDep, PaymentsRead, ServiceDep
+from api.render import refund_out
+from api.schemas import RefundList, RefundOut, RefundSummary
+from projections.cursor import BadCursor
+
+router = APIRouter(prefix="/v1/refunds", tags=["refunds"])
+
+
+@router.get("/{refund_id}", response_model=RefundOut)
+def get_refund(refund_id: str, principal: PaymentsRead, service: ServiceDep) -> RefundOut:
+    """Read from the event store: always current."""
+    payment, refund = service.refund(principal, refund_id)
+    return refund_out(payment, refund_id, refund)
+
+
+@router.get("", response_model=RefundList)
+def list_refunds(
+    principal: PaymentsRead,
+    container: ContainerDep,
+    payment_id: str | None = None,
+    status: str | None = None,
+    cursor: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=100)] = 25,
+) -> RefundList:
+    """Refunds newest first, from the read model (see `freshness`)."""
+    try:
+        page = container.read_models.refunds(
+            manufacturer_id=principal.manufacturer_id,
+            payment_id=payment_id,
+            status=status,
+            cursor=cursor,
+            limit=limit,
+        )
+    except BadCursor:
+        raise ApiError(422, "invalid-cursor", "cursor is not one this API returned") from None
+    return RefundList(
+        data=[
+            RefundSummary(
+                id=row["refund_id"],
+                payment_id=row["payment_id"],
+                amount=row["amount"],
+                currency=row["currency"],
+                status=row["status"],
+                reason=row["reason"],
+                failure_reason=row["failure_reason"],
+                created_at=row["created_at"],
+                updated_at=row["updated_at"],
+            )
+            for row in page.rows
+        ],
+        next_cursor=page.next_cursor,
+        freshness=container.follower.freshness().as_dict(),  # type: ignore[arg-type]
+    )

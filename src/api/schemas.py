@@ -1,0 +1,279 @@
+"""Request and response bodies. Kept apart from domain events: the API may evolve on its own."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr, field_validator
+
+from ledger.domain.errors import UnknownCurrency
+from ledger.domain.money import currency as lookup_currency
+from ledger.domain.payment import MAX_AMOUNT
+
+Amount = Annotated[StrictInt, Field(gt=0, le=MAX_AMOUNT, description="Minor units, an integer.")]
+Text = Annotated[StrictStr, Field(min_length=1, max_length=200)]
+Reason = Annotated[StrictStr, Field(max_length=500)]
+MetaValue = Annotated[StrictStr, Field(max_length=500)] | StrictInt | StrictBool | None
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+
+def _currency(code: str) -> str:
+    try:
+        lookup_currency(code)
+    except UnknownCurrency as error:
+        raise ValueError(error.message) from None
+    return code
+
+
+# ----- requests --------------------------------------------------------------------------------
+class ManufacturerIn(Strict):
+    name: Text
+    fee_bps: Annotated[StrictInt, Field(ge=0, le=10_000)]
+    refund_fee_policy: Literal["refund_fee", "keep_fee"] = "refund_fee"
+    payout_approval_threshold: Annotated[StrictInt, Field(ge=0, le=MAX_AMOUNT)] = 0
+    payout_approvals_required: Annotated[StrictInt, Field(ge=0, le=10)] = 0
+
+
+class ManufacturerPatch(Strict):
+    name: Text | None = None
+    fee_bps: Annotated[StrictInt, Field(ge=0, le=10_000)] | None = None
+    refund_fee_policy: Literal["refund_fee", "keep_fee"] | None = None
+    payout_approval_threshold: Annotated[StrictInt, Field(ge=0, le=MAX_AMOUNT)] | None = None
+    payout_approvals_required: Annotated[StrictInt, Field(ge=0, le=10)] | None = None
+
+
+class SplitIn(Strict):
+    manufacturer_id: Text
+    amount: Amount
+
+
+class PaymentIn(Strict):
+    amount: Amount
+    currency: Annotated[StrictStr, Field(min_length=3, max_length=3)]
+    customer_id: Text
+    provider: Annotated[StrictStr, Field(pattern=r"^[a-z][a-z0-9_]{0,31}$")] = "sandbox"
+    payment_method: Annotated[
+        StrictStr, Field(min_length=1, max_length=200, description="A provider token, never a PAN.")
+    ]
+    capture_method: Literal["automatic", "manual"] = "automatic"
+    splits: Annotated[list[SplitIn], Field(min_length=1, max_length=50)]
+    metadata: Annotated[dict[Annotated[str, Field(max_length=40)], MetaValue], Field(max_length=50)] = (
+        Field(default_factory=dict)
+    )
+
+    _check_currency = field_validator("currency")(_currency)
+
+
+class CaptureIn(Strict):
+    amount: Amount | None = None
+
+
+class RefundIn(Strict):
+    amount: Amount
+    reason: Reason | None = None
+
+
+class DisputeIn(Strict):
+    amount: Amount
+    reason: Reason | None = None
+
+
+class DisputeCloseIn(Strict):
+    outcome: Literal["won", "lost"]
+
+
+class PayoutIn(Strict):
+    manufacturer_id: Text
+    amount: Amount
+    currency: Annotated[StrictStr, Field(min_length=3, max_length=3)]
+
+    _check_currency = field_validator("currency")(_currency)
+
+
+class PayoutRejectIn(Strict):
+    reason: Reason | None = None
+
+
+# ----- responses -------------------------------------------------------------------------------
+class ManufacturerOut(BaseModel):
+    id: str
+    name: str
+    fee_bps: int
+    refund_fee_policy: str
+    payout_approval_threshold: int
+    payout_approvals_required: int
+    created_at: str
+    updated_at: str
+    version: int
+
+
+class SplitOut(BaseModel):
+    manufacturer_id: str
+    amount: int
+    fee_bps: int
+    refund_fee_policy: str
+    amount_captured: int
+    fee: int
+
+
+class RefundOut(BaseModel):
+    id: str
+    payment_id: str
+    amount: int
+    currency: str
+    status: str
+    reason: str | None
+    failure_reason: str | None = None
+    created_at: str
+    updated_at: str
+
+
+class DisputeOut(BaseModel):
+    id: str
+    payment_id: str
+    amount: int
+    currency: str
+    status: str
+    reason: str | None
+    created_at: str
+    updated_at: str
+
+
+class PaymentOut(BaseModel):
+    id: str
+    status: str
+    amount: int
+    amount_captured: int
+    amount_refunded: int
+    amount_disputed: int
+    amount_dispute_lost: int
+    refundable_amount: int
+    currency: str
+    customer_id: str
+    provider: str
+    provider_reference: str | None
+    payment_method: str
+    capture_method: str
+    splits: list[SplitOut]
+    metadata: dict[str, Any]
+    refunds: list[RefundOut]
+    disputes: list[DisputeOut]
+    failure_reason: str | None
+    created_at: str
+    updated_at: str
+    version: int
+
+
+class ApprovalOut(BaseModel):
+    approver: str
+    at: str
+
+
+class PayoutOut(BaseModel):
+    id: str
+    manufacturer_id: str
+    amount: int
+    currency: str
+    status: str
+    approvals_required: int
+    approvals: list[ApprovalOut]
+    requested_by: str
+    rejection: dict[str, Any] | None
+    created_at: str
+    updated_at: str
+
+
+class FreshnessOut(BaseModel):
+    position: int = Field(description="Last event applied to the read models.")
+    head: int = Field(description="Last event recorded in the event store.")
+    lag_events: int
+    updated_at: str | None
+
+
+class PaymentSummary(BaseModel):
+    id: str
+    status: str
+    amount: int
+    currency: str
+    amount_captured: int
+    amount_refunded: int
+    amount_disputed: int
+    refundable_amount: int
+    customer_id: str
+    provider: str
+    manufacturer_ids: list[str]
+    created_at: str
+    updated_at: str
+
+
+class PaymentList(BaseModel):
+    data: list[PaymentSummary]
+    next_cursor: str | None
+    freshness: FreshnessOut
+
+
+class RefundSummary(BaseModel):
+    id: str
+    payment_id: str
+    amount: int
+    currency: str
+    status: str
+    reason: str | None
+    failure_reason: str | None
+    created_at: str
+    updated_at: str
+
+
+class RefundList(BaseModel):
+    data: list[RefundSummary]
+    next_cursor: str | None
+    freshness: FreshnessOut
+
+
+class BalanceOut(BaseModel):
+    account: str
+    currency: str
+    debits: int
+    credits: int
+    balance: int = Field(description="debits - credits, in minor units")
+    as_of: str | None
+    freshness: FreshnessOut
+
+
+class TrialBalanceLine(BaseModel):
+    account: str
+    debits: int
+    credits: int
+    balance: int
+
+
+class TrialBalanceCurrency(BaseModel):
+    currency: str
+    accounts: list[TrialBalanceLine]
+    total_debits: int
+    total_credits: int
+    balanced: bool
+
+
+class TrialBalanceOut(BaseModel):
+    currencies: list[TrialBalanceCurrency]
+    freshness: FreshnessOut
+
+
+class EventOut(BaseModel):
+    version: int
+    type: str
+    recorded_at: str
+    data: dict[str, Any]
+
+
+class ReportOut(BaseModel):
+    manufacturer_id: str
+    name: str
+    from_date: str
+    to_date: str = Field(description="Inclusive last day.")
+    currencies: list[dict[str, Any]]
+    freshness: FreshnessOut

@@ -1,0 +1,1 @@
+"""Adapters at the edge: providers and (later) cloud persistence."""

@@ -1,0 +1,1 @@
+"""Application layer: commands, queries, idempotency and retries over the event store."""

@@ -1,0 +1,33 @@
+"""Application errors that are not domain rules."""
+
+from ledger.domain.errors import DomainError
+
+
+class NotFound(DomainError):
+    """Unknown id, or an id the caller may not see (never distinguished, so ids do not leak)."""
+
+    code = "not-found"
+
+
+class Forbidden(DomainError):
+    """The caller's key lacks a scope the command needs."""
+
+    code = "forbidden"
+
+
+class IdempotencyKeyReused(DomainError):
+    """The Idempotency-Key was already used with a different request."""
+
+    code = "idempotency-key-reused"
+
+
+class IdempotencyKeyInFlight(DomainError):
+    """A request with the same Idempotency-Key is still being processed."""
+
+    code = "idempotency-key-in-flight"
+
+
+class ConcurrencyExhausted(DomainError):
+    """Optimistic-concurrency retries did not converge; the caller may retry."""
+
+    code = "concurrency-conflict"

@@ -1,0 +1,592 @@
+"""The ledger's application service: commands and queries over event-sourced aggregates.
+
+Every command runs in a unit of work saved atomically; optimistic-concurrency conflicts are
+retried; keyed commands save their idempotency record in the same atomic write.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import random
+import secrets
+import threading
+import time
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, ClassVar, TypeVar
+from uuid import UUID
+
+from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.domain import DomainEventProtocol
+from eventsourcing.persistence import IntegrityError
+from eventsourcing.utils import EnvType
+
+from ledger.application.errors import (
+    ConcurrencyExhausted,
+    IdempotencyKeyInFlight,
+    IdempotencyKeyReused,
+    NotFound,
+)
+from ledger.application.ports import (
+    AuthorizationRequest,
+    PaymentProvider,
+    PayoutRequest,
+    RefundRequest,
+)
+from ledger.application.principal import Principal
+from ledger.application.unit_of_work import UnitOfWork
+from ledger.domain import ids
+from ledger.domain.api_key import ApiKey
+from ledger.domain.base import using_clock
+from ledger.domain.errors import DomainError, IllegalTransition, InvalidInput
+from ledger.domain.idempotency import IdempotencyRecord
+from ledger.domain.manufacturer import Manufacturer
+from ledger.domain.payable import ManufacturerPayable
+from ledger.domain.payment import Payment
+from ledger.domain.payout import Payout
+
+T = TypeVar("T")
+log = logging.getLogger(__name__)
+MAX_ATTEMPTS = 25
+KEY_CACHE_SECONDS = 30.0
+
+
+@dataclass(frozen=True, slots=True)
+class IdempotencyContext:
+    api_key_id: str
+    key: str
+    fingerprint: str
+
+    @property
+    def record_id(self) -> UUID:
+        return IdempotencyRecord.create_id(self.api_key_id, self.key)
+
+
+@dataclass(frozen=True, slots=True)
+class Response:
+    """What a command answered: stored verbatim for idempotent replays."""
+
+    status_code: int
+    body: str
+    replayed: bool = False
+
+
+Renderer = Callable[[T], tuple[int, str]]
+ErrorRenderer = Callable[[DomainError], tuple[int, str]]
+
+
+def hash_api_key(secret: str) -> str:
+    # Keys are 256-bit random secrets, so a fast hash cannot be brute-forced; no salt needed.
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+class LedgerService(Application[UUID]):
+    name = "Ledger"
+    snapshotting_intervals: ClassVar[dict[type[Any], int]] = {ManufacturerPayable: 100}
+    env: ClassVar[dict[str, str]] = {
+        "AGGREGATE_CACHE_MAXSIZE": "20000",
+        "AGGREGATE_CACHE_FASTFORWARD": "y",
+    }
+
+    def __init__(
+        self,
+        env: EnvType | None = None,
+        *,
+        providers: Mapping[str, PaymentProvider] | None = None,
+        default_provider: PaymentProvider | None = None,
+        clock: Callable[[], datetime] | None = None,
+    ) -> None:
+        super().__init__(env)
+        from ledger.adapters.sandbox import SandboxProvider
+
+        self._providers = dict(providers or {})
+        self._default_provider = default_provider or SandboxProvider()
+        self._clock = clock
+        self._in_flight: set[UUID] = set()
+        self._in_flight_lock = threading.Lock()
+        self._key_cache: dict[str, tuple[float, Principal | None]] = {}
+        self.after_save: list[Callable[[], None]] = []
+
+    # ----- execution machinery ---------------------------------------------------------------
+    @contextmanager
+    def _clocked(self) -> Iterator[None]:
+        if self._clock is None:
+            yield
+        else:
+            with using_clock(self._clock):
+                yield
+
+    def provider(self, name: str) -> PaymentProvider:
+        return self._providers.get(name, self._default_provider)
+
+    def run(
+        self,
+        command: Callable[[UnitOfWork], T],
+        render: Renderer[T],
+        *,
+        render_error: ErrorRenderer | None = None,
+        idempotency: IdempotencyContext | None = None,
+    ) -> Response:
+        """Run a command with retries on conflicts; with a key, at most once."""
+        if idempotency is None:
+            return self._attempt(command, render, render_error, None)
+        record_id = idempotency.record_id
+        with self._in_flight_lock:
+            if record_id in self._in_flight:
+                raise IdempotencyKeyInFlight(
+                    "a request with this Idempotency-Key is still in progress"
+                )
+            self._in_flight.add(record_id)
+        try:
+            stored = self._stored_response(idempotency)
+            if stored is not None:
+                return stored
+            return self._attempt(command, render, render_error, idempotency)
+        finally:
+            with self._in_flight_lock:
+                self._in_flight.discard(record_id)
+
+    def _stored_response(self, idempotency: IdempotencyContext) -> Response | None:
+        try:
+            record = self.repository.get(idempotency.record_id)
+        except AggregateNotFoundError:
+            return None
+        assert isinstance(record, IdempotencyRecord)
+        if record.fingerprint != idempotency.fingerprint:
+            raise IdempotencyKeyReused(
+                "this Idempotency-Key was already used with a different request"
+            )
+        return Response(record.status_code, record.body, replayed=True)
+
+    def _attempt(
+        self,
+        command: Callable[[UnitOfWork], T],
+        render: Renderer[T],
+        render_error: ErrorRenderer | None,
+        idempotency: IdempotencyContext | None,
+    ) -> Response:
+        for attempt in range(MAX_ATTEMPTS):
+            uow = UnitOfWork(self.repository)
+            try:
+                with self._clocked():
+                    result = command(uow)
+                    status, body = render(result)
+                    to_save: list[Any] = uow.collect()
+                    if idempotency is not None:
+                        to_save.append(self._idempotency_record(idempotency, status, body))
+            except IllegalTransition as error:
+                # A refused transition is an outcome: replays of this key give the same answer.
+                if idempotency is None or render_error is None:
+                    raise
+                status, body = render_error(error)
+                with self._clocked():
+                    to_save = [self._idempotency_record(idempotency, status, body)]
+                try:
+                    self._save(to_save)
+                except IntegrityError:
+                    return self._after_conflict(idempotency, attempt)
+                return Response(status, body)
+            try:
+                self._save(to_save)
+            except IntegrityError:
+                if idempotency is not None:
+                    stored = self._stored_response(idempotency)
+                    if stored is not None:
+                        return stored
+                self._backoff(attempt)
+                continue
+            return Response(status, body)
+        raise ConcurrencyExhausted("too many concurrent changes to the same records; retry")
+
+    def _after_conflict(self, idempotency: IdempotencyContext, attempt: int) -> Response:
+        stored = self._stored_response(idempotency)
+        if stored is None:  # pragma: no cover - the record conflict implies it exists
+            raise ConcurrencyExhausted("conflict while recording the response; retry")
+        return stored
+
+    @staticmethod
+    def _idempotency_record(idempotency: IdempotencyContext, status: int, body: str) -> IdempotencyRecord:
+        return IdempotencyRecord(
+            api_key_id=idempotency.api_key_id,
+            key=idempotency.key,
+            fingerprint=idempotency.fingerprint,
+            status_code=status,
+            body=body,
+        )
+
+    def _save(self, aggregates: list[Any]) -> None:
+        if aggregates:
+            self.save(*aggregates)
+            for hook in self.after_save:
+                try:
+                    hook()
+                except Exception:  # the save is durable; followers retry on their own
+                    log.exception("after-save hook failed")
+
+    @staticmethod
+    def _backoff(attempt: int) -> None:
+        time.sleep(random.uniform(0, min(0.05, 0.001 * 2**attempt)))  # noqa: S311
+
+    def execute(self, command: Callable[[UnitOfWork], T]) -> T:
+        """Run a command without HTTP rendering (CLI, tests); returns the command's result."""
+        results: list[T] = []
+
+        def keep(result: T) -> tuple[int, str]:
+            results.append(result)
+            return 200, ""
+
+        self.run(command, keep)
+        return results[-1]
+
+    # ----- API keys --------------------------------------------------------------------------
+    def create_api_key(
+        self, scopes: list[str], manufacturer_id: str | None = None
+    ) -> tuple[str, ApiKey]:
+        """Returns the secret (shown once, never stored) and the key record."""
+        if manufacturer_id is not None:
+            self.manufacturer(Principal("system", frozenset({"admin"})), manufacturer_id)
+        secret = "lk_" + secrets.token_urlsafe(32)
+        key = ApiKey.issue(hash_api_key(secret), scopes, manufacturer_id)
+        self._save([key])
+        return secret, key
+
+    def authenticate(self, secret: str) -> Principal | None:
+        digest = hash_api_key(secret)
+        now = time.monotonic()
+        cached = self._key_cache.get(digest)
+        if cached is not None and cached[0] > now:
+            return cached[1]
+        try:
+            key = self.repository.get(ApiKey.create_id(digest))
+        except AggregateNotFoundError:
+            key = None
+        principal = None
+        if isinstance(key, ApiKey) and not key.revoked:
+            principal = Principal(
+                key_id=ids.encode("api_key", key.id),
+                scopes=frozenset(key.scopes),
+                manufacturer_id=key.manufacturer_id,
+            )
+        if len(self._key_cache) > 10_000:
+            self._key_cache.clear()
+        self._key_cache[digest] = (now + KEY_CACHE_SECONDS, principal)
+        return principal
+
+    # ----- manufacturers ---------------------------------------------------------------------
+    def manufacturer(self, principal: Principal, public_id: str) -> Manufacturer:
+        found = self._find(Manufacturer, "manufacturer", public_id)
+        if found is None or not principal.sees_manufacturer(public_id):
+            raise NotFound("no such manufacturer")
+        return found
+
+    # ----- reads of aggregates ---------------------------------------------------------------
+    def _find(self, cls: type[Any], kind: str, public_id: str) -> Any:
+        try:
+            aggregate_id = ids.decode(kind, public_id)
+            found = self.repository.get(aggregate_id)
+        except (ids.MalformedId, AggregateNotFoundError):
+            return None
+        return found if isinstance(found, cls) else None
+
+    def payment(self, principal: Principal, public_id: str) -> Payment:
+        found = self._find(Payment, "payment", public_id)
+        if found is None or not principal.sees_any(found.manufacturer_ids):
+            raise NotFound("no such payment")
+        return found  # type: ignore[no-any-return]
+
+    def payment_history(
+        self, principal: Principal, public_id: str
+    ) -> list[DomainEventProtocol[UUID]]:
+        payment = self.payment(principal, public_id)
+        if not principal.owns_all(payment.manufacturer_ids):
+            # The history holds other manufacturers' splits.
+            raise NotFound("no such payment")
+        return list(self.events.get(payment.id))
+
+    def refund(self, principal: Principal, refund_id: str) -> tuple[Payment, dict[str, Any]]:
+        try:
+            payment_id = ids.parent_payment(refund_id, "re")
+        except ids.MalformedId:
+            raise NotFound("no such refund") from None
+        payment = self.payment(principal, ids.encode("payment", payment_id))
+        if refund_id not in payment.refunds:
+            raise NotFound("no such refund")
+        return payment, payment.refunds[refund_id]
+
+    def payout(self, principal: Principal, public_id: str) -> Payout:
+        found = self._find(Payout, "payout", public_id)
+        if found is None or not principal.sees_manufacturer(found.manufacturer_id):
+            raise NotFound("no such payout")
+        return found  # type: ignore[no-any-return]
+
+    def payable(self, manufacturer_id: str, currency: str) -> ManufacturerPayable | None:
+        try:
+            found = self.repository.get(ManufacturerPayable.create_id(manufacturer_id, currency))
+        except AggregateNotFoundError:
+            return None
+        assert isinstance(found, ManufacturerPayable)
+        return found
+
+
+# ----- commands: functions of (service, principal, inputs) returning a UnitOfWork command ------
+def register_manufacturer(principal: Principal, terms: dict[str, Any]) -> Callable[[UnitOfWork], Manufacturer]:
+    principal.require("admin")
+
+    def command(uow: UnitOfWork) -> Manufacturer:
+        return uow.add(Manufacturer.register(**terms))
+
+    return command
+
+
+def change_manufacturer(
+    principal: Principal, public_id: str, changes: dict[str, Any]
+) -> Callable[[UnitOfWork], Manufacturer]:
+    principal.require("admin")
+
+    def command(uow: UnitOfWork) -> Manufacturer:
+        manufacturer = _load(uow, Manufacturer, "manufacturer", public_id)
+        manufacturer.change_terms(**changes)
+        return manufacturer
+
+    return command
+
+
+def create_payment(
+    service: LedgerService, principal: Principal, fields: dict[str, Any]
+) -> Callable[[UnitOfWork], Payment]:
+    principal.require("payments:write")
+
+    def command(uow: UnitOfWork) -> Payment:
+        splits = []
+        for split in fields["splits"]:
+            manufacturer_id = split["manufacturer_id"]
+            manufacturer = _find(uow, Manufacturer, "manufacturer", manufacturer_id)
+            if manufacturer is None or not principal.sees_manufacturer(manufacturer_id):
+                raise InvalidInput(f"unknown manufacturer '{manufacturer_id}' in splits")
+            splits.append(
+                {
+                    "manufacturer_id": manufacturer_id,
+                    "amount": split["amount"],
+                    "fee_bps": manufacturer.fee_bps,
+                    "refund_fee_policy": manufacturer.refund_fee_policy,
+                }
+            )
+        payment = Payment.initiate(
+            amount=fields["amount"],
+            currency_code=fields["currency"],
+            customer_id=fields["customer_id"],
+            provider=fields["provider"],
+            payment_method=fields["payment_method"],
+            capture_method=fields["capture_method"],
+            splits=splits,
+            metadata=fields.get("metadata") or {},
+        )
+        public_id = ids.encode("payment", payment.id)
+        result = service.provider(payment.provider).authorize(
+            AuthorizationRequest(
+                payment_id=public_id,
+                amount=payment.amount,
+                currency=payment.currency,
+                payment_method=payment.payment_method,
+                idempotency_key=f"{public_id}:authorize",
+            )
+        )
+        if result.status == "succeeded":
+            payment.authorize(result.reference)
+            if payment.capture_method == "automatic":
+                payment.capture()
+        else:
+            payment.fail(result.failure_reason or "declined by the provider")
+        return uow.add(payment)
+
+    return command
+
+
+def capture_payment(
+    principal: Principal, public_id: str, amount: int | None
+) -> Callable[[UnitOfWork], Payment]:
+    principal.require("payments:write")
+
+    def command(uow: UnitOfWork) -> Payment:
+        payment = _payment_for_write(uow, principal, public_id)
+        payment.capture(amount)
+        return payment
+
+    return command
+
+
+def void_payment(principal: Principal, public_id: str) -> Callable[[UnitOfWork], Payment]:
+    principal.require("payments:write")
+
+    def command(uow: UnitOfWork) -> Payment:
+        payment = _payment_for_write(uow, principal, public_id)
+        payment.void()
+        return payment
+
+    return command
+
+
+def refund_payment(
+    service: LedgerService, principal: Principal, public_id: str, amount: int, reason: str | None
+) -> Callable[[UnitOfWork], tuple[Payment, str]]:
+    principal.require("payments:write")
+
+    def command(uow: UnitOfWork) -> tuple[Payment, str]:
+        payment = _payment_for_write(uow, principal, public_id)
+        refund_id = payment.request_refund(amount, reason)
+        result = service.provider(payment.provider).refund(
+            RefundRequest(
+                payment_id=public_id,
+                refund_id=refund_id,
+                provider_reference=payment.provider_reference or "",
+                amount=amount,
+                currency=payment.currency,
+                idempotency_key=refund_id,
+            )
+        )
+        if result.status == "succeeded":
+            payment.complete_refund(refund_id)
+        elif result.status == "failed":
+            payment.fail_refund(refund_id, result.failure_reason or "refused by the provider")
+        return payment, refund_id
+
+    return command
+
+
+def open_dispute(
+    principal: Principal, public_id: str, amount: int, reason: str | None
+) -> Callable[[UnitOfWork], tuple[Payment, str]]:
+    principal.require("payments:write")
+
+    def command(uow: UnitOfWork) -> tuple[Payment, str]:
+        payment = _payment_for_write(uow, principal, public_id)
+        return payment, payment.open_dispute(amount, reason)
+
+    return command
+
+
+def close_dispute(
+    principal: Principal, dispute_id: str, outcome: str
+) -> Callable[[UnitOfWork], tuple[Payment, str]]:
+    principal.require("payments:write")
+
+    def command(uow: UnitOfWork) -> tuple[Payment, str]:
+        try:
+            payment_id = ids.parent_payment(dispute_id, "dp")
+        except ids.MalformedId:
+            raise NotFound("no such dispute") from None
+        payment = _payment_for_write(uow, principal, ids.encode("payment", payment_id))
+        if dispute_id not in payment.disputes:
+            raise NotFound("no such dispute")
+        payment.close_dispute(dispute_id, outcome)
+        return payment, dispute_id
+
+    return command
+
+
+def request_payout(
+    service: LedgerService,
+    principal: Principal,
+    manufacturer_id: str,
+    amount: int,
+    currency: str,
+) -> Callable[[UnitOfWork], Payout]:
+    principal.require("payments:write")
+
+    def command(uow: UnitOfWork) -> Payout:
+        manufacturer = _find(uow, Manufacturer, "manufacturer", manufacturer_id)
+        if manufacturer is None or not principal.sees_manufacturer(manufacturer_id):
+            raise InvalidInput(f"unknown manufacturer '{manufacturer_id}'")
+        payout = Payout.request(
+            manufacturer_id=manufacturer_id,
+            amount=amount,
+            currency_code=currency,
+            requested_by=principal.key_id,
+            approvals_required=manufacturer.approvals_needed_for(amount),
+        )
+        uow.payable(manufacturer_id, currency).reserve(ids.encode("payout", payout.id), amount)
+        uow.add(payout)
+        _pay_if_approved(service, uow, payout)
+        return payout
+
+    return command
+
+
+def approve_payout(
+    service: LedgerService, principal: Principal, public_id: str
+) -> Callable[[UnitOfWork], Payout]:
+    principal.require("payouts:approve")
+
+    def command(uow: UnitOfWork) -> Payout:
+        payout = _payout_for_write(uow, principal, public_id)
+        payout.approve(principal.key_id)
+        _pay_if_approved(service, uow, payout)
+        return payout
+
+    return command
+
+
+def reject_payout(
+    principal: Principal, public_id: str, reason: str | None
+) -> Callable[[UnitOfWork], Payout]:
+    principal.require("payouts:approve")
+
+    def command(uow: UnitOfWork) -> Payout:
+        payout = _payout_for_write(uow, principal, public_id)
+        payout.reject(principal.key_id, reason)
+        uow.payable(payout.manufacturer_id, payout.currency).release(public_id)
+        return payout
+
+    return command
+
+
+def _pay_if_approved(service: LedgerService, uow: UnitOfWork, payout: Payout) -> None:
+    if payout.status != "approved":
+        return
+    public_id = ids.encode("payout", payout.id)
+    result = service.provider("sandbox").pay_out(
+        PayoutRequest(
+            payout_id=public_id,
+            manufacturer_id=payout.manufacturer_id,
+            amount=payout.amount,
+            currency=payout.currency,
+            idempotency_key=public_id,
+        )
+    )
+    if result.status == "succeeded":
+        uow.payable(payout.manufacturer_id, payout.currency).release(public_id)
+        payout.mark_paid(result.reference)
+
+
+def _find(uow: UnitOfWork, cls: type[Any], kind: str, public_id: str) -> Any:
+    try:
+        return uow.find(cls, ids.decode(kind, public_id))
+    except ids.MalformedId:
+        return None
+
+
+def _load(uow: UnitOfWork, cls: type[Any], kind: str, public_id: str) -> Any:
+    found = _find(uow, cls, kind, public_id)
+    if found is None:
+        raise NotFound(f"no such {kind}")
+    return found
+
+
+def _payment_for_write(uow: UnitOfWork, principal: Principal, public_id: str) -> Payment:
+    payment = _find(uow, Payment, "payment", public_id)
+    if payment is None or not principal.sees_any(payment.manufacturer_ids):
+        raise NotFound("no such payment")
+    if not principal.owns_all(payment.manufacturer_ids):
+        # Moving money on a payment shared with other manufacturers needs an unbound key.
+        raise NotFound("no such payment")
+    return payment  # type: ignore[no-any-return]
+
+
+def _payout_for_write(uow: UnitOfWork, principal: Principal, public_id: str) -> Payout:
+    payout = _find(uow, Payout, "payout", public_id)
+    if payout is None or not principal.sees_manufacturer(payout.manufacturer_id):
+        raise NotFound("no such payout")
+    return payout  # type: ignore[no-any-return]

@@ -1,0 +1,67 @@
+"""A unit of work: the aggregates one command loads or creates, saved together atomically."""
+
+from __future__ import annotations
+
+from typing import Any, TypeVar
+from uuid import UUID
+
+from eventsourcing.application import AggregateNotFoundError, Repository
+
+from ledger.application.errors import NotFound
+from ledger.domain import accounts
+from ledger.domain.base import LedgerAggregate
+from ledger.domain.payable import ManufacturerPayable
+
+A = TypeVar("A", bound=LedgerAggregate)
+
+
+class UnitOfWork:
+    def __init__(self, repository: Repository[UUID]) -> None:
+        self._repository = repository
+        self._aggregates: dict[UUID, LedgerAggregate] = {}
+
+    def find(self, cls: type[A], aggregate_id: UUID) -> A | None:
+        if aggregate_id in self._aggregates:
+            found = self._aggregates[aggregate_id]
+        else:
+            try:
+                found = self._repository.get(aggregate_id)
+            except AggregateNotFoundError:
+                return None
+            self._aggregates[aggregate_id] = found
+        return found if isinstance(found, cls) else None
+
+    def get(self, cls: type[A], aggregate_id: UUID, what: str) -> A:
+        found = self.find(cls, aggregate_id)
+        if found is None:
+            raise NotFound(f"no such {what}")
+        return found
+
+    def add(self, aggregate: A) -> A:
+        self._aggregates[aggregate.id] = aggregate
+        return aggregate
+
+    def payable(self, manufacturer_id: str, currency: str) -> ManufacturerPayable:
+        payable_id = ManufacturerPayable.create_id(manufacturer_id, currency)
+        found = self.find(ManufacturerPayable, payable_id)
+        if found is None:
+            found = self.add(ManufacturerPayable(manufacturer_id, currency))
+        return found
+
+    def collect(self) -> list[LedgerAggregate]:
+        """Mirror every manufacturer-payable posting onto its ManufacturerPayable, then return
+        everything with pending events, to be saved in one atomic write."""
+        for aggregate in list(self._aggregates.values()):
+            if isinstance(aggregate, ManufacturerPayable):
+                continue
+            for pending in list(aggregate.pending_events):
+                booking: list[dict[str, Any]] | None = getattr(pending, "entry", None)
+                for posting in booking or []:
+                    if accounts.is_manufacturer_payable(posting["account"]):
+                        self.payable(
+                            accounts.manufacturer_of(posting["account"]), posting["currency"]
+                        ).post(
+                            source=f"{aggregate.id}:{pending.originator_version}",
+                            owed_change=-posting["amount"],
+                        )
+        return [a for a in self._aggregates.values() if a.pending_events]

@@ -1,0 +1,36 @@
+"""The composition root: builds the application, read models and follower from settings."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from ledger.application.service import LedgerService
+from ledger.settings import Settings
+from projections.follower import Follower
+from projections.sqlite_store import SqliteReadModels
+
+
+@dataclass
+class Container:
+    settings: Settings
+    service: LedgerService
+    read_models: SqliteReadModels
+    follower: Follower
+
+    def close(self) -> None:
+        self.follower.stop()
+        self.read_models.close()
+        self.service.close()
+
+
+def build(settings: Settings, *, clock: Callable[[], datetime] | None = None) -> Container:
+    if settings.persistence == "sqlite":
+        settings.db.parent.mkdir(parents=True, exist_ok=True)
+    service = LedgerService(env=settings.event_store_env(), clock=clock)
+    read_models = SqliteReadModels(settings.read_model_path)
+    follower = Follower(service, read_models)
+    if settings.projections_inline:
+        service.after_save.append(follower.catch_up)
+    return Container(settings=settings, service=service, read_models=read_models, follower=follower)

@@ -1,0 +1,164 @@
+"""`ledger` command line: serve, keys, projections, reports. Options default to LEDGER_* env."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from ledger.settings import Settings
+
+
+def _settings(args: argparse.Namespace, **overrides: Any) -> Settings:
+    values = {k: v for k, v in overrides.items() if v is not None}
+    if getattr(args, "db", None) is not None:
+        values["db"] = Path(args.db)
+    return Settings(**values)
+
+
+def _serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from api.app import create_app
+    from ledger.bootstrap import build
+
+    settings = _settings(args, host=args.host, port=args.port)
+    logging.basicConfig(
+        level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s"
+    )
+    container = build(settings)
+    container.follower.catch_up()
+    if container.read_models.count_api_keys() == 0:
+        print(
+            "No API keys yet. Create one (shown once, only its hash is stored):\n"
+            f"  ledger keys create --scope admin --db {settings.db}\n"
+            "then call the API with 'Authorization: Bearer <key>'.",
+            file=sys.stderr,
+            flush=True,
+        )
+    print(
+        f"Ledger on http://{settings.host}:{settings.port} (events: {settings.db}; "
+        f"docs: http://{settings.host}:{settings.port}/docs)",
+        file=sys.stderr,
+        flush=True,
+    )
+    app = create_app(container)
+    uvicorn.run(
+        app,
+        host=settings.host,
+        port=settings.port,
+        log_level=settings.log_level,
+        access_log=False,  # our own access log never prints raw paths or query strings
+    )
+    container.close()
+    return 0
+
+
+def _keys_create(args: argparse.Namespace) -> int:
+    from ledger.bootstrap import build
+    from ledger.domain.errors import DomainError
+
+    container = build(_settings(args))
+    try:
+        secret, _ = container.service.create_api_key(args.scope, args.manufacturer)
+    except DomainError as error:
+        print(f"error: {error.message}", file=sys.stderr)
+        return 2
+    finally:
+        container.follower.catch_up()
+        container.close()
+    print(secret)
+    return 0
+
+
+def _rebuild(args: argparse.Namespace) -> int:
+    from ledger.bootstrap import build
+
+    container = build(_settings(args))
+    try:
+        applied = container.follower.rebuild()
+    finally:
+        container.close()
+    print(f"rebuilt read models from {applied} events", file=sys.stderr)
+    return 0
+
+
+def _report(args: argparse.Namespace) -> int:
+    from api.routers.reports import report_range
+    from ledger.bootstrap import build
+    from projections.reports import manufacturer_report, report_csv
+
+    container = build(_settings(args))
+    try:
+        container.follower.catch_up()
+        start, end = report_range(args.period, None, None)
+        sections = manufacturer_report(container.read_models, args.manufacturer_id, start, end)
+    finally:
+        container.close()
+    if args.format == "csv":
+        sys.stdout.write(report_csv(args.manufacturer_id, sections))
+    else:
+        json.dump(
+            {"manufacturer_id": args.manufacturer_id, "period": args.period, "currencies": sections},
+            sys.stdout,
+            indent=2,
+        )
+        sys.stdout.write("\n")
+    return 0
+
+
+def parser() -> argparse.ArgumentParser:
+    root = argparse.ArgumentParser(prog="ledger", description="Event-sourced payments ledger.")
+    commands = root.add_subparsers(dest="command", required=True)
+
+    def with_db(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
+        p.add_argument("--db", help="SQLite event store file (env LEDGER_DB)")
+        return p
+
+    serve = with_db(commands.add_parser("serve", help="run the API with in-process projections"))
+    serve.add_argument("--host", help="bind address (env LEDGER_HOST, default 127.0.0.1)")
+    serve.add_argument("--port", type=int, help="port (env LEDGER_PORT, default 8000)")
+    serve.set_defaults(run=_serve)
+
+    keys = commands.add_parser("keys", help="API keys").add_subparsers(dest="keys", required=True)
+    create = with_db(keys.add_parser("create", help="create a key; prints it once on stdout"))
+    create.add_argument("--scope", action="append", required=True, help="repeat for more scopes")
+    create.add_argument("--manufacturer", help="bind the key to one manufacturer id")
+    create.set_defaults(run=_keys_create)
+
+    projections = commands.add_parser("projections", help="read models").add_subparsers(
+        dest="projections", required=True
+    )
+    rebuild = with_db(projections.add_parser("rebuild", help="recompute from all events"))
+    rebuild.set_defaults(run=_rebuild)
+
+    report = commands.add_parser("report", help="reports").add_subparsers(
+        dest="report", required=True
+    )
+    manufacturer = with_db(report.add_parser("manufacturer", help="manufacturer statement"))
+    manufacturer.add_argument("manufacturer_id")
+    manufacturer.add_argument("--period", required=True, help="YYYY-MM")
+    manufacturer.add_argument("--format", choices=("json", "csv"), default="json")
+    manufacturer.set_defaults(run=_report)
+    return root
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    try:
+        return int(args.run(args))
+    except Exception as error:  # noqa: BLE001 - a CLI reports, it does not dump a traceback
+        from api.deps import ApiError
+
+        if isinstance(error, ApiError):
+            print(f"error: {error.detail}", file=sys.stderr)
+            return 2
+        raise
+
+
+if __name__ == "__main__":
+    sys.exit(main())

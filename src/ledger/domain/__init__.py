@@ -1,0 +1,1 @@
+"""Pure domain: money, journal entries, aggregates. No infrastructure imports."""

@@ -1,0 +1,31 @@
+"""The chart of accounts: readable names a finance person can use.
+
+Sign convention for postings: debit positive, credit negative.
+"""
+
+PLATFORM_FEES = "platform:revenue:fees"
+PLATFORM_CASH = "platform:cash"
+
+
+def manufacturer_payable(manufacturer_id: str) -> str:
+    return f"manufacturer:{manufacturer_id}:payable"
+
+
+def provider_receivable(provider: str) -> str:
+    return f"provider:{provider}:receivable"
+
+
+def provider_refunds_pending(provider: str) -> str:
+    return f"provider:{provider}:refunds_pending"
+
+
+def provider_disputed(provider: str) -> str:
+    return f"provider:{provider}:disputed"
+
+
+def is_manufacturer_payable(account: str) -> bool:
+    return account.startswith("manufacturer:") and account.endswith(":payable")
+
+
+def manufacturer_of(account: str) -> str:
+    return account.split(":", 2)[1]

@@ -1,0 +1,128 @@
+"""Manufacturer: fee terms and payout policy. Every change is an event, so history keeps the
+policy that was in force at any time."""
+
+from __future__ import annotations
+
+from typing import Literal, get_args
+
+from eventsourcing.domain import event
+
+from ledger.domain.base import LedgerAggregate
+from ledger.domain.errors import InvalidInput
+from ledger.domain.money import require_amount
+
+RefundFeePolicy = Literal["refund_fee", "keep_fee"]
+REFUND_FEE_POLICIES: tuple[str, ...] = get_args(RefundFeePolicy)
+MAX_FEE_BPS = 10_000
+
+
+def validate_terms(
+    *,
+    name: str,
+    fee_bps: int,
+    refund_fee_policy: str,
+    payout_approval_threshold: int,
+    payout_approvals_required: int,
+) -> None:
+    if not name.strip():
+        raise InvalidInput("name must not be blank")
+    if type(fee_bps) is not int or not 0 <= fee_bps <= MAX_FEE_BPS:
+        raise InvalidInput("fee_bps must be an integer from 0 to 10000")
+    if refund_fee_policy not in REFUND_FEE_POLICIES:
+        raise InvalidInput(f"refund_fee_policy must be one of {', '.join(REFUND_FEE_POLICIES)}")
+    require_amount(payout_approval_threshold, field="payout_approval_threshold", allow_zero=True)
+    if type(payout_approvals_required) is not int or not 0 <= payout_approvals_required <= 10:
+        raise InvalidInput("payout_approvals_required must be an integer from 0 to 10")
+
+
+class Manufacturer(LedgerAggregate):
+    @event("Registered")
+    def __init__(
+        self,
+        *,
+        name: str,
+        fee_bps: int,
+        refund_fee_policy: str,
+        payout_approval_threshold: int,
+        payout_approvals_required: int,
+    ) -> None:
+        self.name = name
+        self.fee_bps = fee_bps
+        self.refund_fee_policy = refund_fee_policy
+        self.payout_approval_threshold = payout_approval_threshold
+        self.payout_approvals_required = payout_approvals_required
+
+    @classmethod
+    def register(
+        cls,
+        *,
+        name: str,
+        fee_bps: int,
+        refund_fee_policy: str,
+        payout_approval_threshold: int,
+        payout_approvals_required: int,
+    ) -> Manufacturer:
+        validate_terms(
+            name=name,
+            fee_bps=fee_bps,
+            refund_fee_policy=refund_fee_policy,
+            payout_approval_threshold=payout_approval_threshold,
+            payout_approvals_required=payout_approvals_required,
+        )
+        return cls(
+            name=name,
+            fee_bps=fee_bps,
+            refund_fee_policy=refund_fee_policy,
+            payout_approval_threshold=payout_approval_threshold,
+            payout_approvals_required=payout_approvals_required,
+        )
+
+    def change_terms(
+        self,
+        *,
+        name: str | None = None,
+        fee_bps: int | None = None,
+        refund_fee_policy: str | None = None,
+        payout_approval_threshold: int | None = None,
+        payout_approvals_required: int | None = None,
+    ) -> None:
+        terms = {
+            "name": self.name if name is None else name,
+            "fee_bps": self.fee_bps if fee_bps is None else fee_bps,
+            "refund_fee_policy": (
+                self.refund_fee_policy if refund_fee_policy is None else refund_fee_policy
+            ),
+            "payout_approval_threshold": (
+                self.payout_approval_threshold
+                if payout_approval_threshold is None
+                else payout_approval_threshold
+            ),
+            "payout_approvals_required": (
+                self.payout_approvals_required
+                if payout_approvals_required is None
+                else payout_approvals_required
+            ),
+        }
+        validate_terms(**terms)  # type: ignore[arg-type]
+        self._terms_changed(**terms)
+
+    @event("TermsChanged")
+    def _terms_changed(
+        self,
+        *,
+        name: str,
+        fee_bps: int,
+        refund_fee_policy: str,
+        payout_approval_threshold: int,
+        payout_approvals_required: int,
+    ) -> None:
+        self.name = name
+        self.fee_bps = fee_bps
+        self.refund_fee_policy = refund_fee_policy
+        self.payout_approval_threshold = payout_approval_threshold
+        self.payout_approvals_required = payout_approvals_required
+
+    def approvals_needed_for(self, amount: int) -> int:
+        if self.payout_approvals_required and amount >= self.payout_approval_threshold:
+            return self.payout_approvals_required
+        return 0

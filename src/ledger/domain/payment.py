@@ -1,0 +1,386 @@
+"""Payment: authorization, capture, refunds and disputes, each money move with its journal entry."""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Literal, get_args
+
+from eventsourcing.domain import event
+
+from ledger.domain import accounts
+from ledger.domain.base import LedgerAggregate
+from ledger.domain.errors import (
+    ExceedsCapturable,
+    ExceedsRefundable,
+    IllegalTransition,
+    InvalidInput,
+    SplitsMismatch,
+)
+from ledger.domain.ids import dispute_id, refund_id
+from ledger.domain.journal import JournalEntry, entry, reverse
+from ledger.domain.money import allocate, currency, fee_for, require_amount
+
+CaptureMethod = Literal["automatic", "manual"]
+CAPTURE_METHODS: tuple[str, ...] = get_args(CaptureMethod)
+MAX_AMOUNT = 10**12
+MAX_SPLITS = 50
+_PROVIDER = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
+
+
+def _bounded(amount: object, field: str) -> int:
+    value = require_amount(amount, field=field)
+    if value > MAX_AMOUNT:
+        raise InvalidInput(f"{field} must not exceed {MAX_AMOUNT} minor units")
+    return value
+
+
+class Payment(LedgerAggregate):
+    """States: pending -> authorized -> captured | voided; pending -> failed."""
+
+    @event("Initiated")
+    def __init__(
+        self,
+        *,
+        amount: int,
+        currency: str,
+        customer_id: str,
+        provider: str,
+        payment_method: str,
+        capture_method: str,
+        splits: list[dict[str, Any]],
+        metadata: dict[str, Any],
+    ) -> None:
+        self.amount = amount
+        self.currency = currency
+        self.customer_id = customer_id
+        self.provider = provider
+        self.payment_method = payment_method
+        self.capture_method = capture_method
+        self.splits = splits
+        self.metadata = metadata
+        self.status = "pending"
+        self.provider_reference: str | None = None
+        self.failure_reason: str | None = None
+        self.amount_captured = 0
+        self.captured_shares: list[dict[str, Any]] = []
+        self.refunds: dict[str, dict[str, Any]] = {}
+        self.disputes: dict[str, dict[str, Any]] = {}
+        # Fee already returned per split index, so returns never exceed the fee taken.
+        self.fee_returned: list[int] = [0 for _ in splits]
+        self.amount_reversed_per_split: list[int] = [0 for _ in splits]
+
+    @classmethod
+    def initiate(
+        cls,
+        *,
+        amount: int,
+        currency_code: str,
+        customer_id: str,
+        provider: str,
+        payment_method: str,
+        capture_method: str,
+        splits: list[dict[str, Any]],
+        metadata: dict[str, Any],
+    ) -> Payment:
+        """splits: [{manufacturer_id, amount, fee_bps, refund_fee_policy}] with the terms in force."""
+        _bounded(amount, "amount")
+        currency(currency_code)
+        if not customer_id.strip():
+            raise InvalidInput("customer_id must not be blank")
+        if not _PROVIDER.match(provider):
+            raise InvalidInput("provider must be a lowercase provider name")
+        if not payment_method.strip():
+            raise InvalidInput("payment_method must be a provider token")
+        if capture_method not in CAPTURE_METHODS:
+            raise InvalidInput(f"capture_method must be one of {', '.join(CAPTURE_METHODS)}")
+        if not splits:
+            raise SplitsMismatch("a payment needs at least one split")
+        if len(splits) > MAX_SPLITS:
+            raise SplitsMismatch(f"a payment may have at most {MAX_SPLITS} splits")
+        seen = set()
+        for index, split in enumerate(splits):
+            _bounded(split["amount"], f"splits[{index}].amount")
+            if split["manufacturer_id"] in seen:
+                raise SplitsMismatch("each manufacturer may appear in only one split")
+            seen.add(split["manufacturer_id"])
+        if sum(s["amount"] for s in splits) != amount:
+            raise SplitsMismatch("split amounts must sum to the payment amount")
+        return cls(
+            amount=amount,
+            currency=currency_code,
+            customer_id=customer_id,
+            provider=provider,
+            payment_method=payment_method,
+            capture_method=capture_method,
+            splits=splits,
+            metadata=metadata,
+        )
+
+    # ----- derived amounts -------------------------------------------------------------------
+    @property
+    def amount_refunded(self) -> int:
+        """Pending and succeeded refunds: a pending refund already reserves its amount."""
+        return sum(r["amount"] for r in self.refunds.values() if r["status"] != "failed")
+
+    @property
+    def amount_disputed(self) -> int:
+        """Open and lost disputes."""
+        return sum(d["amount"] for d in self.disputes.values() if d["status"] != "won")
+
+    @property
+    def amount_dispute_lost(self) -> int:
+        return sum(d["amount"] for d in self.disputes.values() if d["status"] == "lost")
+
+    @property
+    def refundable(self) -> int:
+        if self.status != "captured":
+            return 0
+        return self.amount_captured - self.amount_refunded - self.amount_disputed
+
+    @property
+    def manufacturer_ids(self) -> list[str]:
+        return [s["manufacturer_id"] for s in self.splits]
+
+    # ----- authorization ---------------------------------------------------------------------
+    def authorize(self, provider_reference: str) -> None:
+        self._require_status("pending", "authorize")
+        self._authorized(provider_reference=provider_reference)
+
+    @event("Authorized")
+    def _authorized(self, *, provider_reference: str) -> None:
+        self.status = "authorized"
+        self.provider_reference = provider_reference
+
+    def fail(self, reason: str) -> None:
+        self._require_status("pending", "fail")
+        self._failed(reason=reason)
+
+    @event("Failed")
+    def _failed(self, *, reason: str) -> None:
+        self.status = "failed"
+        self.failure_reason = reason
+
+    def void(self) -> None:
+        self._require_status("authorized", "void")
+        self._voided()
+
+    @event("Voided")
+    def _voided(self) -> None:
+        self.status = "voided"
+
+    # ----- capture ---------------------------------------------------------------------------
+    def capture(self, amount: int | None = None) -> None:
+        self._require_status("authorized", "capture")
+        value = self.amount if amount is None else require_amount(amount)
+        if value > self.amount:
+            raise ExceedsCapturable(
+                f"capture of {value} exceeds the authorized amount {self.amount}"
+            )
+        parts = allocate(value, [s["amount"] for s in self.splits])
+        shares = [
+            {"manufacturer_id": s["manufacturer_id"], "amount": part, "fee": fee_for(part, s["fee_bps"])}
+            for s, part in zip(self.splits, parts, strict=True)
+        ]
+        lines: list[tuple[str, int]] = [(accounts.provider_receivable(self.provider), value)]
+        lines += [
+            (accounts.manufacturer_payable(s["manufacturer_id"]), -(s["amount"] - s["fee"]))
+            for s in shares
+        ]
+        lines.append((accounts.PLATFORM_FEES, -sum(s["fee"] for s in shares)))
+        self._captured(amount=value, shares=shares, entry=entry(self.currency, lines))
+
+    @event("Captured")
+    def _captured(self, *, amount: int, shares: list[dict[str, Any]], entry: JournalEntry) -> None:
+        self.status = "captured"
+        self.amount_captured = amount
+        self.captured_shares = shares
+
+    # ----- reversals (refunds and lost disputes share the booking rule) ---------------------
+    def _reversal(
+        self, amount: int, credit_account: str
+    ) -> tuple[list[dict[str, Any]], JournalEntry]:
+        """Allocate amount over the splits and book it back from each manufacturer.
+
+        Under refund_fee the platform returns the fee on the share (never more than it took);
+        under keep_fee the manufacturer bears the whole share.
+        """
+        parts = allocate(amount, [s["amount"] for s in self.splits])
+        shares = []
+        lines: list[tuple[str, int]] = []
+        for index, (split, part) in enumerate(zip(self.splits, parts, strict=True)):
+            fee_returned = 0
+            if split["refund_fee_policy"] == "refund_fee" and self.captured_shares:
+                charged = self.captured_shares[index]["fee"]
+                left = charged - self.fee_returned[index]
+                reversed_total = self.amount_reversed_per_split[index] + part
+                if reversed_total >= self.captured_shares[index]["amount"]:
+                    fee_returned = left
+                else:
+                    fee_returned = min(fee_for(part, split["fee_bps"]), left)
+            shares.append(
+                {"manufacturer_id": split["manufacturer_id"], "amount": part, "fee_returned": fee_returned}
+            )
+            lines.append((accounts.manufacturer_payable(split["manufacturer_id"]), part - fee_returned))
+            lines.append((accounts.PLATFORM_FEES, fee_returned))
+        lines.append((credit_account, -amount))
+        return shares, entry(self.currency, lines)
+
+    def _apply_reversal_shares(self, shares: list[dict[str, Any]], sign: int) -> None:
+        for index, share in enumerate(shares):
+            self.fee_returned[index] += sign * share["fee_returned"]
+            self.amount_reversed_per_split[index] += sign * share["amount"]
+
+    # ----- refunds ---------------------------------------------------------------------------
+    def request_refund(self, amount: int, reason: str | None = None) -> str:
+        require_amount(amount)
+        if self.status != "captured":
+            raise IllegalTransition(f"cannot refund a payment that is {self.status}")
+        if amount > self.refundable:
+            raise ExceedsRefundable(
+                f"refund of {amount} exceeds the refundable amount {self.refundable}"
+            )
+        new_id = refund_id(self.id, len(self.refunds) + 1)
+        shares, booking = self._reversal(
+            amount, accounts.provider_refunds_pending(self.provider)
+        )
+        self._refund_requested(
+            refund_id=new_id, amount=amount, reason=reason, shares=shares, entry=booking
+        )
+        return new_id
+
+    @event("RefundRequested")
+    def _refund_requested(
+        self,
+        *,
+        refund_id: str,
+        amount: int,
+        reason: str | None,
+        shares: list[dict[str, Any]],
+        entry: JournalEntry,
+    ) -> None:
+        self.refunds[refund_id] = {
+            "amount": amount,
+            "status": "pending",
+            "reason": reason,
+            "shares": shares,
+            "entry": entry,
+            "failure_reason": None,
+            "created_at": self.event_time.isoformat(),
+            "updated_at": self.event_time.isoformat(),
+        }
+        self._apply_reversal_shares(shares, 1)
+
+    def _pending_refund(self, refund_id: str) -> dict[str, Any]:
+        refund = self.refunds.get(refund_id)
+        if refund is None:
+            raise IllegalTransition(f"unknown refund {refund_id}")
+        if refund["status"] != "pending":
+            raise IllegalTransition(f"refund {refund_id} is already {refund['status']}")
+        return refund
+
+    def complete_refund(self, refund_id: str) -> None:
+        refund = self._pending_refund(refund_id)
+        booking = entry(
+            self.currency,
+            [
+                (accounts.provider_refunds_pending(self.provider), refund["amount"]),
+                (accounts.provider_receivable(self.provider), -refund["amount"]),
+            ],
+        )
+        self._refund_succeeded(refund_id=refund_id, entry=booking)
+
+    @event("RefundSucceeded")
+    def _refund_succeeded(self, *, refund_id: str, entry: JournalEntry) -> None:
+        self.refunds[refund_id]["status"] = "succeeded"
+        self.refunds[refund_id]["updated_at"] = self.event_time.isoformat()
+
+    def fail_refund(self, refund_id: str, reason: str) -> None:
+        refund = self._pending_refund(refund_id)
+        self._refund_failed(
+            refund_id=refund_id,
+            reason=reason,
+            shares=refund["shares"],
+            entry=reverse(refund["entry"]),
+        )
+
+    @event("RefundFailed")
+    def _refund_failed(
+        self, *, refund_id: str, reason: str, shares: list[dict[str, Any]], entry: JournalEntry
+    ) -> None:
+        refund = self.refunds[refund_id]
+        refund["status"] = "failed"
+        refund["failure_reason"] = reason
+        refund["updated_at"] = self.event_time.isoformat()
+        self._apply_reversal_shares(refund["shares"], -1)
+
+    # ----- disputes --------------------------------------------------------------------------
+    def open_dispute(self, amount: int, reason: str | None = None) -> str:
+        require_amount(amount)
+        if self.status != "captured":
+            raise IllegalTransition(f"cannot dispute a payment that is {self.status}")
+        if amount > self.refundable:
+            raise ExceedsRefundable(
+                f"dispute of {amount} exceeds the undisputed, unrefunded amount {self.refundable}"
+            )
+        new_id = dispute_id(self.id, len(self.disputes) + 1)
+        booking = entry(
+            self.currency,
+            [
+                (accounts.provider_disputed(self.provider), amount),
+                (accounts.provider_receivable(self.provider), -amount),
+            ],
+        )
+        self._dispute_opened(dispute_id=new_id, amount=amount, reason=reason, entry=booking)
+        return new_id
+
+    @event("DisputeOpened")
+    def _dispute_opened(
+        self, *, dispute_id: str, amount: int, reason: str | None, entry: JournalEntry
+    ) -> None:
+        self.disputes[dispute_id] = {
+            "amount": amount,
+            "status": "open",
+            "reason": reason,
+            "created_at": self.event_time.isoformat(),
+            "updated_at": self.event_time.isoformat(),
+        }
+
+    def close_dispute(self, dispute_id: str, outcome: str) -> None:
+        dispute = self.disputes.get(dispute_id)
+        if dispute is None:
+            raise IllegalTransition(f"unknown dispute {dispute_id}")
+        if dispute["status"] != "open":
+            raise IllegalTransition(f"dispute {dispute_id} is already {dispute['status']}")
+        amount = dispute["amount"]
+        if outcome == "won":
+            booking = entry(
+                self.currency,
+                [
+                    (accounts.provider_receivable(self.provider), amount),
+                    (accounts.provider_disputed(self.provider), -amount),
+                ],
+            )
+            self._dispute_won(dispute_id=dispute_id, amount=amount, entry=booking)
+        elif outcome == "lost":
+            shares, booking = self._reversal(amount, accounts.provider_disputed(self.provider))
+            self._dispute_lost(dispute_id=dispute_id, shares=shares, entry=booking)
+        else:
+            raise InvalidInput("outcome must be 'won' or 'lost'")
+
+    @event("DisputeWon")
+    def _dispute_won(self, *, dispute_id: str, amount: int, entry: JournalEntry) -> None:
+        self.disputes[dispute_id]["status"] = "won"
+        self.disputes[dispute_id]["updated_at"] = self.event_time.isoformat()
+
+    @event("DisputeLost")
+    def _dispute_lost(
+        self, *, dispute_id: str, shares: list[dict[str, Any]], entry: JournalEntry
+    ) -> None:
+        self.disputes[dispute_id]["status"] = "lost"
+        self.disputes[dispute_id]["shares"] = shares
+        self.disputes[dispute_id]["updated_at"] = self.event_time.isoformat()
+        self._apply_reversal_shares(shares, 1)
+
+    def _require_status(self, expected: str, action: str) -> None:
+        if self.status != expected:
+            raise IllegalTransition(f"cannot {action} a payment that is {self.status}")

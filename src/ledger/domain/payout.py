@@ -1,0 +1,98 @@
+"""Payout: paying a manufacturer from its payable balance, with multi-party approval."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from eventsourcing.domain import event
+
+from ledger.domain import accounts
+from ledger.domain.base import LedgerAggregate
+from ledger.domain.errors import DuplicateApproval, IllegalTransition, SelfApproval
+from ledger.domain.journal import JournalEntry, entry
+from ledger.domain.money import currency, require_amount
+
+
+class Payout(LedgerAggregate):
+    """States: pending_approval -> approved -> paid; pending_approval | approved -> rejected."""
+
+    @event("Requested")
+    def __init__(
+        self,
+        *,
+        manufacturer_id: str,
+        amount: int,
+        currency: str,
+        requested_by: str,
+        approvals_required: int,
+    ) -> None:
+        self.manufacturer_id = manufacturer_id
+        self.amount = amount
+        self.currency = currency
+        self.requested_by = requested_by
+        self.approvals_required = approvals_required
+        self.approvals: list[dict[str, Any]] = []
+        self.status = "pending_approval" if approvals_required else "approved"
+        self.rejection: dict[str, Any] | None = None
+
+    @classmethod
+    def request(
+        cls,
+        *,
+        manufacturer_id: str,
+        amount: int,
+        currency_code: str,
+        requested_by: str,
+        approvals_required: int,
+    ) -> Payout:
+        require_amount(amount)
+        currency(currency_code)
+        return cls(
+            manufacturer_id=manufacturer_id,
+            amount=amount,
+            currency=currency_code,
+            requested_by=requested_by,
+            approvals_required=approvals_required,
+        )
+
+    def approve(self, approver: str) -> None:
+        if self.status != "pending_approval":
+            raise IllegalTransition(f"cannot approve a payout that is {self.status}")
+        if approver == self.requested_by:
+            raise SelfApproval("the requester of a payout cannot approve it")
+        if any(a["approver"] == approver for a in self.approvals):
+            raise DuplicateApproval("this approver has already approved the payout")
+        self._approved(approver=approver)
+
+    @event("Approved")
+    def _approved(self, *, approver: str) -> None:
+        self.approvals.append({"approver": approver, "at": self.event_time.isoformat()})
+        if len(self.approvals) >= self.approvals_required:
+            self.status = "approved"
+
+    def reject(self, by: str, reason: str | None) -> None:
+        if self.status not in ("pending_approval", "approved"):
+            raise IllegalTransition(f"cannot reject a payout that is {self.status}")
+        self._rejected(by=by, reason=reason)
+
+    @event("Rejected")
+    def _rejected(self, *, by: str, reason: str | None) -> None:
+        self.status = "rejected"
+        self.rejection = {"by": by, "reason": reason, "at": self.event_time.isoformat()}
+
+    def mark_paid(self, provider_reference: str) -> None:
+        if self.status != "approved":
+            raise IllegalTransition(f"cannot pay a payout that is {self.status}")
+        booking = entry(
+            self.currency,
+            [
+                (accounts.manufacturer_payable(self.manufacturer_id), self.amount),
+                (accounts.PLATFORM_CASH, -self.amount),
+            ],
+        )
+        self._paid(provider_reference=provider_reference, entry=booking)
+
+    @event("Paid")
+    def _paid(self, *, provider_reference: str, entry: JournalEntry) -> None:
+        self.status = "paid"
+        self.provider_reference = provider_reference

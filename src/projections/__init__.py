@@ -1,0 +1,1 @@
+"""Read models built from domain events: balances, refunds, payments, manufacturer reports."""

@@ -1,0 +1,73 @@
+"""The changes a projection asks a read-model store to make. Plain data, so any store (SQLite,
+DynamoDB) can apply them; each table's key and columns are fixed in `TABLES`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+# table -> (key columns, value columns)
+TABLES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    "payments": (
+        ("payment_id",),
+        (
+            "status", "amount", "currency", "customer_id", "provider", "capture_method",
+            "created_at", "updated_at", "amount_captured", "amount_refunded", "amount_disputed",
+            "amount_dispute_lost",
+        ),
+    ),
+    "payment_manufacturers": (("payment_id", "manufacturer_id"), ("created_at", "amount")),
+    "refunds": (
+        ("refund_id",),
+        ("payment_id", "amount", "currency", "status", "reason", "failure_reason",
+         "created_at", "updated_at"),
+    ),
+    "refund_manufacturers": (("refund_id", "manufacturer_id"), ("amount",)),
+    "disputes": (
+        ("dispute_id",),
+        ("payment_id", "amount", "currency", "status", "reason", "created_at", "updated_at"),
+    ),
+    "report_days": (
+        ("manufacturer_id", "currency", "day"),
+        ("gross_captured", "fees", "refunds", "disputes_lost", "payouts"),
+    ),
+    "manufacturers": (("manufacturer_id",), ("name", "fee_bps", "refund_fee_policy", "updated_at")),
+    "payouts": (
+        ("payout_id",),
+        ("manufacturer_id", "amount", "currency", "status", "approvals_required", "approvals",
+         "created_at", "updated_at"),
+    ),
+    "api_keys": (("key_id",), ("scopes", "manufacturer_id", "created_at", "revoked")),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Upsert:
+    """Insert the row, or set these columns on the existing one."""
+
+    table: str
+    key: dict[str, Any]
+    values: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Increment:
+    """Add these integer deltas to the row's columns (a missing row starts at zero)."""
+
+    table: str
+    key: dict[str, Any]
+    deltas: dict[str, int]
+
+
+@dataclass(frozen=True, slots=True)
+class Post:
+    """One journal posting: moves the account's balance and joins its dated history."""
+
+    account: str
+    currency: str
+    amount: int
+    at: str
+    entry_ref: str
+
+
+Change = Upsert | Increment | Post

@@ -1,0 +1,97 @@
+"""Keeps read models current from the event store's notification log (embedded runtime).
+
+Per-aggregate version tracking in the store makes every apply idempotent, so catching up twice,
+or from two threads, or after a crash between batches, never double-counts.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Iterator
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.application import Application
+
+from projections.logic import PROJECTED_AGGREGATES, project
+from projections.sqlite_store import SqliteReadModels
+from projections.store import Freshness, TrackedChanges
+
+log = logging.getLogger(__name__)
+BATCH = 500
+
+
+def _is_projected_topic(topic: str) -> bool:
+    # Topics look like "ledger.domain.payment:Payment.Captured".
+    return topic.rpartition(":")[2].split(".")[0] in PROJECTED_AGGREGATES
+
+
+class Follower:
+    def __init__(self, app: Application[UUID], store: SqliteReadModels) -> None:
+        self._app = app
+        self._store = store
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def _batches(self, after: int) -> Iterator[tuple[list[TrackedChanges], int]]:
+        position = after
+        while True:
+            notifications = self._app.recorder.select_notifications(
+                start=position + 1, limit=BATCH
+            )
+            if not notifications:
+                return
+            batch = []
+            for notification in notifications:
+                if _is_projected_topic(notification.topic):
+                    event: Any = self._app.mapper.to_domain_event(notification)
+                    batch.append(
+                        TrackedChanges(
+                            aggregate_id=str(event.originator_id),
+                            version=event.originator_version,
+                            changes=project(event),
+                        )
+                    )
+            position = notifications[-1].id
+            yield batch, position
+
+    def catch_up(self) -> int:
+        """Apply every event recorded since the last position; returns how many were new."""
+        with self._lock:
+            applied = 0
+            for batch, position in self._batches(self._store.position()[0]):
+                applied += self._store.apply(batch, position)
+            return applied
+
+    def rebuild(self) -> int:
+        """Recompute every read model from the full event history."""
+        with self._lock:
+            return self._store.replace_all(self._batches(0))
+
+    def freshness(self) -> Freshness:
+        position, updated_at = self._store.position()
+        head = self._app.recorder.max_notification_id() or 0
+        return Freshness(position=position, head=head, updated_at=updated_at)
+
+    def start(self, interval: float = 0.5) -> None:
+        """Poll in the background too, for events written by other processes (the CLI)."""
+        if self._thread is not None:
+            return
+
+        def loop() -> None:
+            while not self._stop.wait(interval):
+                try:
+                    self.catch_up()
+                except Exception:  # keep following; the next poll retries the same batch
+                    log.exception("projection catch-up failed; will retry")
+
+        self._thread = threading.Thread(target=loop, name="projection-follower", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+            self._thread = None

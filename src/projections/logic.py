@@ -1,0 +1,336 @@
+"""Pure projection logic: one domain event in, the read-model changes it implies out.
+
+No I/O here. The store applies the changes together with the per-aggregate version tracking,
+so applying an event twice changes nothing and both runtimes (SQLite, DynamoDB) share this code.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from ledger.domain import accounts, ids
+from projections.changes import Change, Increment, Post, Upsert
+
+Handler = Callable[[Any, str, str], list[Change]]
+_HANDLERS: dict[str, Handler] = {}
+
+# Aggregates whose events the read models follow; others (idempotency records, payable
+# mirrors) carry nothing a read model needs.
+PROJECTED_AGGREGATES = ("Payment", "Payout", "Manufacturer", "ApiKey")
+
+
+def timestamp_text(moment: datetime) -> str:
+    """UTC, fixed width, so text order is time order."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def handles(name: str) -> Callable[[Handler], Handler]:
+    def register(handler: Handler) -> Handler:
+        _HANDLERS[name] = handler
+        return handler
+
+    return register
+
+
+def event_name(event: Any) -> str:
+    return type(event).__qualname__
+
+
+def is_projected(event: Any) -> bool:
+    return event_name(event).split(".")[0] in PROJECTED_AGGREGATES
+
+
+def project(event: Any) -> list[Change]:
+    """Changes for one event. The journal entry an event carries is always posted."""
+    at = timestamp_text(event.timestamp)
+    ref = f"{event.originator_id}:{event.originator_version}"
+    changes: list[Change] = []
+    for posting in getattr(event, "entry", None) or []:
+        changes.append(Post(posting["account"], posting["currency"], posting["amount"], at, ref))
+    handler = _HANDLERS.get(event_name(event))
+    if handler is not None:
+        changes.extend(handler(event, at, ref))
+    return changes
+
+
+def _day(at: str) -> str:
+    return at[:10]
+
+
+def _pay(event: Any) -> str:
+    return ids.encode("payment", event.originator_id)
+
+
+# ----- payments --------------------------------------------------------------------------------
+@handles("Payment.Initiated")
+def _payment_initiated(event: Any, at: str, ref: str) -> list[Change]:
+    payment_id = _pay(event)
+    changes: list[Change] = [
+        Upsert(
+            "payments",
+            {"payment_id": payment_id},
+            {
+                "status": "pending",
+                "amount": event.amount,
+                "currency": event.currency,
+                "customer_id": event.customer_id,
+                "provider": event.provider,
+                "capture_method": event.capture_method,
+                "created_at": at,
+                "updated_at": at,
+                "amount_captured": 0,
+                "amount_refunded": 0,
+                "amount_disputed": 0,
+                "amount_dispute_lost": 0,
+            },
+        )
+    ]
+    changes += [
+        Upsert(
+            "payment_manufacturers",
+            {"payment_id": payment_id, "manufacturer_id": split["manufacturer_id"]},
+            {"created_at": at, "amount": split["amount"]},
+        )
+        for split in event.splits
+    ]
+    return changes
+
+
+def _status(status: str) -> Handler:
+    def handler(event: Any, at: str, ref: str) -> list[Change]:
+        return [Upsert("payments", {"payment_id": _pay(event)}, {"status": status, "updated_at": at})]
+
+    return handler
+
+
+handles("Payment.Authorized")(_status("authorized"))
+handles("Payment.Failed")(_status("failed"))
+handles("Payment.Voided")(_status("voided"))
+
+
+@handles("Payment.Captured")
+def _captured(event: Any, at: str, ref: str) -> list[Change]:
+    currency = event.entry[0]["currency"]
+    changes: list[Change] = [
+        Upsert(
+            "payments",
+            {"payment_id": _pay(event)},
+            {"status": "captured", "amount_captured": event.amount, "updated_at": at},
+        )
+    ]
+    changes += [
+        Increment(
+            "report_days",
+            {"manufacturer_id": share["manufacturer_id"], "currency": currency, "day": _day(at)},
+            {"gross_captured": share["amount"], "fees": share["fee"]},
+        )
+        for share in event.shares
+    ]
+    return changes
+
+
+def _reversal_report(
+    event: Any, at: str, field: str, sign: int
+) -> list[Change]:
+    currency = event.entry[0]["currency"]
+    return [
+        Increment(
+            "report_days",
+            {"manufacturer_id": share["manufacturer_id"], "currency": currency, "day": _day(at)},
+            {field: sign * share["amount"], "fees": -sign * share["fee_returned"]},
+        )
+        for share in event.shares
+    ]
+
+
+@handles("Payment.RefundRequested")
+def _refund_requested(event: Any, at: str, ref: str) -> list[Change]:
+    currency = event.entry[0]["currency"]
+    changes: list[Change] = [
+        Upsert(
+            "refunds",
+            {"refund_id": event.refund_id},
+            {
+                "payment_id": _pay(event),
+                "amount": event.amount,
+                "currency": currency,
+                "status": "pending",
+                "reason": event.reason,
+                "failure_reason": None,
+                "created_at": at,
+                "updated_at": at,
+            },
+        ),
+        Increment("payments", {"payment_id": _pay(event)}, {"amount_refunded": event.amount}),
+        Upsert("payments", {"payment_id": _pay(event)}, {"updated_at": at}),
+    ]
+    changes += [
+        Upsert(
+            "refund_manufacturers",
+            {"refund_id": event.refund_id, "manufacturer_id": share["manufacturer_id"]},
+            {"amount": share["amount"]},
+        )
+        for share in event.shares
+    ]
+    return changes + _reversal_report(event, at, "refunds", 1)
+
+
+@handles("Payment.RefundSucceeded")
+def _refund_succeeded(event: Any, at: str, ref: str) -> list[Change]:
+    return [
+        Upsert("refunds", {"refund_id": event.refund_id}, {"status": "succeeded", "updated_at": at})
+    ]
+
+
+@handles("Payment.RefundFailed")
+def _refund_failed(event: Any, at: str, ref: str) -> list[Change]:
+    refunded = sum(share["amount"] for share in event.shares)
+    return [
+        Upsert(
+            "refunds",
+            {"refund_id": event.refund_id},
+            {"status": "failed", "failure_reason": event.reason, "updated_at": at},
+        ),
+        Increment("payments", {"payment_id": _pay(event)}, {"amount_refunded": -refunded}),
+        *_reversal_report(event, at, "refunds", -1),
+    ]
+
+
+@handles("Payment.DisputeOpened")
+def _dispute_opened(event: Any, at: str, ref: str) -> list[Change]:
+    return [
+        Upsert(
+            "disputes",
+            {"dispute_id": event.dispute_id},
+            {
+                "payment_id": _pay(event),
+                "amount": event.amount,
+                "currency": event.entry[0]["currency"],
+                "status": "open",
+                "reason": event.reason,
+                "created_at": at,
+                "updated_at": at,
+            },
+        ),
+        Increment("payments", {"payment_id": _pay(event)}, {"amount_disputed": event.amount}),
+    ]
+
+
+@handles("Payment.DisputeWon")
+def _dispute_won(event: Any, at: str, ref: str) -> list[Change]:
+    return [
+        Upsert("disputes", {"dispute_id": event.dispute_id}, {"status": "won", "updated_at": at}),
+        Increment("payments", {"payment_id": _pay(event)}, {"amount_disputed": -event.amount}),
+    ]
+
+
+@handles("Payment.DisputeLost")
+def _dispute_lost(event: Any, at: str, ref: str) -> list[Change]:
+    lost = sum(share["amount"] for share in event.shares)
+    return [
+        Upsert("disputes", {"dispute_id": event.dispute_id}, {"status": "lost", "updated_at": at}),
+        Increment("payments", {"payment_id": _pay(event)}, {"amount_dispute_lost": lost}),
+        *_reversal_report(event, at, "disputes_lost", 1),
+    ]
+
+
+# ----- payouts ---------------------------------------------------------------------------------
+def _po(event: Any) -> str:
+    return ids.encode("payout", event.originator_id)
+
+
+@handles("Payout.Requested")
+def _payout_requested(event: Any, at: str, ref: str) -> list[Change]:
+    status = "pending_approval" if event.approvals_required else "approved"
+    return [
+        Upsert(
+            "payouts",
+            {"payout_id": _po(event)},
+            {
+                "manufacturer_id": event.manufacturer_id,
+                "amount": event.amount,
+                "currency": event.currency,
+                "status": status,
+                "approvals_required": event.approvals_required,
+                "approvals": 0,
+                "created_at": at,
+                "updated_at": at,
+            },
+        )
+    ]
+
+
+@handles("Payout.Approved")
+def _payout_approved(event: Any, at: str, ref: str) -> list[Change]:
+    # Whether this approval was the last one needed is derived at query time from the counts.
+    return [
+        Increment("payouts", {"payout_id": _po(event)}, {"approvals": 1}),
+        Upsert("payouts", {"payout_id": _po(event)}, {"updated_at": at}),
+    ]
+
+
+@handles("Payout.Rejected")
+def _payout_rejected(event: Any, at: str, ref: str) -> list[Change]:
+    return [Upsert("payouts", {"payout_id": _po(event)}, {"status": "rejected", "updated_at": at})]
+
+
+@handles("Payout.Paid")
+def _payout_paid(event: Any, at: str, ref: str) -> list[Change]:
+    changes: list[Change] = [
+        Upsert("payouts", {"payout_id": _po(event)}, {"status": "paid", "updated_at": at})
+    ]
+    for posting in event.entry:
+        if accounts.is_manufacturer_payable(posting["account"]):
+            changes.append(
+                Increment(
+                    "report_days",
+                    {
+                        "manufacturer_id": accounts.manufacturer_of(posting["account"]),
+                        "currency": posting["currency"],
+                        "day": _day(at),
+                    },
+                    {"payouts": posting["amount"]},
+                )
+            )
+    return changes
+
+
+# ----- manufacturers and keys ------------------------------------------------------------------
+@handles("Manufacturer.Registered")
+@handles("Manufacturer.TermsChanged")
+def _manufacturer(event: Any, at: str, ref: str) -> list[Change]:
+    return [
+        Upsert(
+            "manufacturers",
+            {"manufacturer_id": ids.encode("manufacturer", event.originator_id)},
+            {
+                "name": event.name,
+                "fee_bps": event.fee_bps,
+                "refund_fee_policy": event.refund_fee_policy,
+                "updated_at": at,
+            },
+        )
+    ]
+
+
+@handles("ApiKey.Issued")
+def _key_issued(event: Any, at: str, ref: str) -> list[Change]:
+    return [
+        Upsert(
+            "api_keys",
+            {"key_id": ids.encode("api_key", event.originator_id)},
+            {
+                "scopes": ",".join(event.scopes),
+                "manufacturer_id": event.manufacturer_id,
+                "created_at": at,
+                "revoked": 0,
+            },
+        )
+    ]
+
+
+@handles("ApiKey.Revoked")
+def _key_revoked(event: Any, at: str, ref: str) -> list[Change]:
+    return [Upsert("api_keys", {"key_id": ids.encode("api_key", event.originator_id)}, {"revoked": 1})]

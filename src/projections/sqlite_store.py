@@ -1,0 +1,350 @@
+"""SQLite read-model store: the embedded runtime's projections, one transaction per batch."""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from typing import Any
+from uuid import uuid4
+
+from projections.changes import TABLES, Change, Increment, Post, Upsert
+from projections.cursor import decode_cursor, encode_cursor
+from projections.store import Page, ProjectionGap, TrackedChanges
+
+_META = """
+CREATE TABLE IF NOT EXISTS rm_tracking (aggregate_id TEXT PRIMARY KEY, version INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS rm_position (
+    name TEXT PRIMARY KEY, notification_id INTEGER NOT NULL, updated_at TEXT);
+CREATE TABLE IF NOT EXISTS rm_postings (
+    seq INTEGER PRIMARY KEY, account TEXT NOT NULL, currency TEXT NOT NULL,
+    amount INTEGER NOT NULL, at TEXT NOT NULL, entry_ref TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS rm_postings_by_account ON rm_postings (account, currency, at);
+CREATE TABLE IF NOT EXISTS rm_balances (
+    account TEXT NOT NULL, currency TEXT NOT NULL, debits INTEGER NOT NULL,
+    credits INTEGER NOT NULL, PRIMARY KEY (account, currency));
+CREATE INDEX IF NOT EXISTS rm_payments_by_created ON rm_payments (created_at, payment_id);
+CREATE INDEX IF NOT EXISTS rm_pm_by_manufacturer
+    ON rm_payment_manufacturers (manufacturer_id, created_at, payment_id);
+CREATE INDEX IF NOT EXISTS rm_refunds_by_payment ON rm_refunds (payment_id);
+CREATE INDEX IF NOT EXISTS rm_rm_by_manufacturer ON rm_refund_manufacturers (manufacturer_id);
+"""
+
+
+def _now() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+class SqliteReadModels:
+    def __init__(self, path: str) -> None:
+        # An in-memory store must be one database shared by this object's connections.
+        self._path = f"file:rm-{uuid4().hex}?mode=memory&cache=shared" if path == ":memory:" else path
+        self._write_lock = threading.Lock()
+        self._local = threading.local()
+        self._writer = self._connect()
+        with self._writer:
+            for table, (keys, values) in TABLES.items():
+                columns = ", ".join([*keys, *values])
+                self._writer.execute(
+                    f"CREATE TABLE IF NOT EXISTS rm_{table} ({columns}, "
+                    f"PRIMARY KEY ({', '.join(keys)}))"
+                )
+            self._writer.executescript(_META)
+
+    def _connect(self) -> sqlite3.Connection:
+        connection = sqlite3.connect(
+            self._path, check_same_thread=False, isolation_level=None, timeout=30, uri=True
+        )
+        connection.row_factory = sqlite3.Row
+        connection.execute("PRAGMA journal_mode=WAL")
+        # Read models are rebuildable from the event store and the position commits with the
+        # rows, so a lost last transaction after power loss is simply re-applied.
+        connection.execute("PRAGMA synchronous=NORMAL")
+        return connection
+
+    def _reader(self) -> sqlite3.Connection:
+        connection: sqlite3.Connection | None = getattr(self._local, "connection", None)
+        if connection is None:
+            connection = self._connect()
+            self._local.connection = connection
+        return connection
+
+    @contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        with self._write_lock:
+            self._writer.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._writer
+            except BaseException:
+                self._writer.execute("ROLLBACK")
+                raise
+            self._writer.execute("COMMIT")
+
+    # ----- writes ----------------------------------------------------------------------------
+    def apply(self, batch: Sequence[TrackedChanges], position: int | None) -> int:
+        with self._transaction() as db:
+            applied = self._apply(db, batch)
+            if position is not None:
+                self._set_position(db, position)
+            return applied
+
+    def _apply(self, db: sqlite3.Connection, batch: Sequence[TrackedChanges]) -> int:
+        applied = 0
+        for item in batch:
+            row = db.execute(
+                "SELECT version FROM rm_tracking WHERE aggregate_id=?", (item.aggregate_id,)
+            ).fetchone()
+            last = row[0] if row else 0
+            if item.version <= last:
+                continue
+            if item.version != last + 1:
+                raise ProjectionGap(
+                    f"{item.aggregate_id}: got version {item.version} after {last}"
+                )
+            for change in item.changes:
+                self._change(db, change)
+            db.execute(
+                "INSERT INTO rm_tracking (aggregate_id, version) VALUES (?, ?) "
+                "ON CONFLICT (aggregate_id) DO UPDATE SET version=excluded.version",
+                (item.aggregate_id, item.version),
+            )
+            applied += 1
+        return applied
+
+    @staticmethod
+    def _change(db: sqlite3.Connection, change: Change) -> None:
+        if isinstance(change, Post):
+            db.execute(
+                "INSERT INTO rm_postings (account, currency, amount, at, entry_ref) "
+                "VALUES (?, ?, ?, ?, ?)",
+                (change.account, change.currency, change.amount, change.at, change.entry_ref),
+            )
+            debit, credit = (change.amount, 0) if change.amount > 0 else (0, -change.amount)
+            db.execute(
+                "INSERT INTO rm_balances (account, currency, debits, credits) VALUES (?,?,?,?) "
+                "ON CONFLICT (account, currency) DO UPDATE SET "
+                "debits=debits+excluded.debits, credits=credits+excluded.credits",
+                (change.account, change.currency, debit, credit),
+            )
+            return
+        keys, _ = TABLES[change.table]
+        if isinstance(change, Upsert):
+            data = {**change.key, **change.values}
+            updates = ", ".join(f"{c}=excluded.{c}" for c in change.values) or None
+        else:
+            assert isinstance(change, Increment)
+            data = {**change.key, **change.deltas}
+            updates = ", ".join(f"{c}=COALESCE({c}, 0)+excluded.{c}" for c in change.deltas)
+        columns = ", ".join(data)
+        marks = ", ".join("?" for _ in data)
+        conflict = f"DO UPDATE SET {updates}" if updates else "DO NOTHING"
+        db.execute(
+            f"INSERT INTO rm_{change.table} ({columns}) VALUES ({marks}) "  # noqa: S608
+            f"ON CONFLICT ({', '.join(keys)}) {conflict}",
+            tuple(data.values()),
+        )
+
+    @staticmethod
+    def _set_position(db: sqlite3.Connection, position: int) -> None:
+        db.execute(
+            "INSERT INTO rm_position (name, notification_id, updated_at) VALUES ('ledger', ?, ?) "
+            "ON CONFLICT (name) DO UPDATE SET notification_id=excluded.notification_id, "
+            "updated_at=excluded.updated_at",
+            (position, _now()),
+        )
+
+    def reset(self) -> None:
+        with self._transaction() as db:
+            self._clear(db)
+
+    @staticmethod
+    def _clear(db: sqlite3.Connection) -> None:
+        for table in TABLES:
+            db.execute(f"DELETE FROM rm_{table}")  # noqa: S608
+        for table in ("rm_tracking", "rm_position", "rm_postings", "rm_balances"):
+            db.execute(f"DELETE FROM {table}")  # noqa: S608
+
+    def replace_all(self, batches: Iterator[tuple[list[TrackedChanges], int]]) -> int:
+        """Rebuild: clear and re-apply every event in one transaction, so readers see either
+        the old read models or the complete new ones."""
+        applied = 0
+        with self._transaction() as db:
+            self._clear(db)
+            for batch, position in batches:
+                applied += self._apply(db, batch)
+                self._set_position(db, position)
+        return applied
+
+    # ----- reads -----------------------------------------------------------------------------
+    def position(self) -> tuple[int, str | None]:
+        row = self._reader().execute(
+            "SELECT notification_id, updated_at FROM rm_position WHERE name='ledger'"
+        ).fetchone()
+        return (row[0], row[1]) if row else (0, None)
+
+    def balance(self, account: str, currency: str, as_of: str | None) -> tuple[int, int]:
+        if as_of is None:
+            row = self._reader().execute(
+                "SELECT debits, credits FROM rm_balances WHERE account=? AND currency=?",
+                (account, currency),
+            ).fetchone()
+        else:
+            row = self._reader().execute(
+                "SELECT COALESCE(SUM(CASE WHEN amount>0 THEN amount ELSE 0 END), 0), "
+                "COALESCE(SUM(CASE WHEN amount<0 THEN -amount ELSE 0 END), 0) "
+                "FROM rm_postings WHERE account=? AND currency=? AND at<=?",
+                (account, currency, as_of),
+            ).fetchone()
+        return (int(row[0]), int(row[1])) if row else (0, 0)
+
+    def trial_balance(self, account_prefix: str | None) -> list[dict[str, Any]]:
+        rows = self._reader().execute(
+            "SELECT account, currency, debits, credits FROM rm_balances "
+            "ORDER BY currency, account"
+        ).fetchall()
+        return [
+            dict(row)
+            for row in rows
+            if account_prefix is None or row["account"].startswith(account_prefix)
+        ]
+
+    def payments(
+        self,
+        *,
+        manufacturer_id: str | None,
+        status: str | None,
+        created_from: str | None,
+        created_to: str | None,
+        cursor: str | None,
+        limit: int,
+    ) -> Page:
+        where: list[str] = []
+        params: list[Any] = []
+        source = "rm_payments p"
+        if manufacturer_id is not None:
+            source += " JOIN rm_payment_manufacturers m ON m.payment_id = p.payment_id"
+            where.append("m.manufacturer_id = ?")
+            params.append(manufacturer_id)
+        if status is not None:
+            where.append("p.status = ?")
+            params.append(status)
+        if created_from is not None:
+            where.append("p.created_at >= ?")
+            params.append(created_from)
+        if created_to is not None:
+            where.append("p.created_at < ?")
+            params.append(created_to)
+        if cursor is not None:
+            created_at, payment_id = decode_cursor(cursor)
+            where.append("(p.created_at, p.payment_id) < (?, ?)")
+            params += [created_at, payment_id]
+        sql = f"SELECT p.* FROM {source}"  # noqa: S608
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        sql += " ORDER BY p.created_at DESC, p.payment_id DESC LIMIT ?"
+        params.append(limit + 1)
+        rows = [dict(r) for r in self._reader().execute(sql, params).fetchall()]
+        for row in rows:
+            row["manufacturer_ids"] = [
+                r[0]
+                for r in self._reader().execute(
+                    "SELECT manufacturer_id FROM rm_payment_manufacturers WHERE payment_id=? "
+                    "ORDER BY rowid",
+                    (row["payment_id"],),
+                )
+            ]
+        return self._page(rows, limit, "created_at", "payment_id")
+
+    def refunds(
+        self,
+        *,
+        manufacturer_id: str | None,
+        payment_id: str | None,
+        status: str | None,
+        cursor: str | None,
+        limit: int,
+    ) -> Page:
+        where: list[str] = []
+        params: list[Any] = []
+        source = "rm_refunds r"
+        if manufacturer_id is not None:
+            source += " JOIN rm_refund_manufacturers m ON m.refund_id = r.refund_id"
+            where.append("m.manufacturer_id = ?")
+            params.append(manufacturer_id)
+        if payment_id is not None:
+            where.append("r.payment_id = ?")
+            params.append(payment_id)
+        if status is not None:
+            where.append("r.status = ?")
+            params.append(status)
+        if cursor is not None:
+            created_at, refund_id = decode_cursor(cursor)
+            where.append("(r.created_at, r.refund_id) < (?, ?)")
+            params += [created_at, refund_id]
+        sql = f"SELECT r.* FROM {source}"  # noqa: S608
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        sql += " ORDER BY r.created_at DESC, r.refund_id DESC LIMIT ?"
+        params.append(limit + 1)
+        rows = [dict(r) for r in self._reader().execute(sql, params).fetchall()]
+        return self._page(rows, limit, "created_at", "refund_id")
+
+    @staticmethod
+    def _page(rows: list[dict[str, Any]], limit: int, sort: str, key: str) -> Page:
+        if len(rows) > limit:
+            rows = rows[:limit]
+            return Page(rows, encode_cursor(rows[-1][sort], rows[-1][key]))
+        return Page(rows, None)
+
+    def report_days(self, manufacturer_id: str, day_from: str, day_to: str) -> list[dict[str, Any]]:
+        rows = self._reader().execute(
+            "SELECT currency, day, COALESCE(gross_captured,0) AS gross_captured, "
+            "COALESCE(fees,0) AS fees, COALESCE(refunds,0) AS refunds, "
+            "COALESCE(disputes_lost,0) AS disputes_lost, COALESCE(payouts,0) AS payouts "
+            "FROM rm_report_days WHERE manufacturer_id=? AND day>=? AND day<? "
+            "ORDER BY currency, day",
+            (manufacturer_id, day_from, day_to),
+        ).fetchall()
+        return [dict(r) for r in rows]
+
+    def currencies_of(self, manufacturer_id: str) -> list[str]:
+        account = f"manufacturer:{manufacturer_id}:payable"
+        rows = self._reader().execute(
+            "SELECT DISTINCT currency FROM rm_balances WHERE account=? "
+            "UNION SELECT DISTINCT currency FROM rm_report_days WHERE manufacturer_id=? "
+            "ORDER BY 1",
+            (account, manufacturer_id),
+        ).fetchall()
+        return [r[0] for r in rows]
+
+    def count_api_keys(self) -> int:
+        row = self._reader().execute("SELECT COUNT(*) FROM rm_api_keys").fetchone()
+        return int(row[0])
+
+    def dump(self) -> dict[str, list[tuple[Any, ...]]]:
+        out: dict[str, list[tuple[Any, ...]]] = {}
+        db = self._reader()
+        for table, (keys, values) in TABLES.items():
+            cols = ", ".join([*keys, *values])
+            out[table] = [
+                tuple(r) for r in db.execute(f"SELECT {cols} FROM rm_{table} ORDER BY {cols}")  # noqa: S608
+            ]
+        out["postings"] = [
+            tuple(r)
+            for r in db.execute(
+                "SELECT account, currency, amount, at, entry_ref FROM rm_postings "
+                "ORDER BY entry_ref, account, currency, amount"
+            )
+        ]
+        out["balances"] = [
+            tuple(r) for r in db.execute("SELECT * FROM rm_balances ORDER BY account, currency")
+        ]
+        out["tracking"] = [
+            tuple(r) for r in db.execute("SELECT * FROM rm_tracking ORDER BY aggregate_id")
+        ]
+        return out
+
+    def close(self) -> None:
+        self._writer.close()

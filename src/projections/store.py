@@ -1,0 +1,93 @@
+"""The read-model store port: what the follower writes and what the API reads."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from projections.changes import Change
+
+
+class ProjectionGap(Exception):
+    """An aggregate's event arrived before its predecessor: retry later, never skip."""
+
+
+@dataclass(frozen=True, slots=True)
+class TrackedChanges:
+    aggregate_id: str
+    version: int
+    changes: list[Change]
+
+
+@dataclass(frozen=True, slots=True)
+class Freshness:
+    position: int  # last event applied, in the event store's notification order
+    head: int  # last event recorded
+    updated_at: str | None
+
+    @property
+    def lag(self) -> int:
+        return max(self.head - self.position, 0)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "position": self.position,
+            "head": self.head,
+            "lag_events": self.lag,
+            "updated_at": self.updated_at,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    rows: list[dict[str, Any]]
+    next_cursor: str | None
+
+
+class ReadModelStore(Protocol):
+    def apply(self, batch: Sequence[TrackedChanges], position: int | None) -> int:
+        """Apply changes with per-aggregate version tracking in one transaction; returns how
+        many events were new. Seen versions are skipped; a gap raises ProjectionGap."""
+        ...
+
+    def position(self) -> tuple[int, str | None]: ...
+
+    def reset(self) -> None: ...
+
+    def balance(self, account: str, currency: str, as_of: str | None) -> tuple[int, int]: ...
+
+    def trial_balance(self, account_prefix: str | None) -> list[dict[str, Any]]: ...
+
+    def payments(
+        self,
+        *,
+        manufacturer_id: str | None,
+        status: str | None,
+        created_from: str | None,
+        created_to: str | None,
+        cursor: str | None,
+        limit: int,
+    ) -> Page: ...
+
+    def refunds(
+        self,
+        *,
+        manufacturer_id: str | None,
+        payment_id: str | None,
+        status: str | None,
+        cursor: str | None,
+        limit: int,
+    ) -> Page: ...
+
+    def report_days(
+        self, manufacturer_id: str, day_from: str, day_to: str
+    ) -> list[dict[str, Any]]: ...
+
+    def currencies_of(self, manufacturer_id: str) -> list[str]: ...
+
+    def count_api_keys(self) -> int: ...
+
+    def dump(self) -> dict[str, list[tuple[Any, ...]]]:
+        """Every read-model row, in a stable order (rebuild == incremental checks)."""
+        ...
