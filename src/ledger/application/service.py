@@ -119,6 +119,9 @@ class LedgerService(Application[UUID]):
             with using_clock(self._clock):
                 yield
 
+    def register_provider(self, name: str, provider: PaymentProvider) -> None:
+        self._providers[name] = provider
+
     def provider(self, name: str) -> PaymentProvider:
         return self._providers.get(name, self._default_provider)
 

@@ -1,0 +1,95 @@
+"""Shared fixtures: an in-memory ledger, an ASGI client, keys, and a clock tests control."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from itertools import count
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from api.app import create_app
+from ledger.bootstrap import Container, build
+from ledger.settings import Settings
+
+
+@dataclass
+class ManualClock:
+    now: datetime = field(default_factory=lambda: datetime(2026, 3, 10, 12, 0, tzinfo=UTC))
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **delta: float) -> None:
+        self.now += timedelta(**delta)
+
+
+@pytest.fixture
+def clock() -> ManualClock:
+    return ManualClock()
+
+
+@pytest.fixture
+def container(clock: ManualClock) -> Iterator[Container]:
+    built = build(Settings(persistence="popo"), clock=clock)
+    yield built
+    built.close()
+
+
+class Api:
+    """A thin test client: keys by name, JSON helpers, fresh Idempotency-Keys."""
+
+    def __init__(self, client: TestClient, container: Container) -> None:
+        self.client = client
+        self.container = container
+        self._keys = count(1)
+
+    def key(self, *scopes: str, manufacturer: str | None = None) -> dict[str, str]:
+        secret, _ = self.container.service.create_api_key(list(scopes), manufacturer)
+        return {"Authorization": f"Bearer {secret}"}
+
+    def post(
+        self, path: str, body: Any, auth: dict[str, str], idem: str | None = "auto"
+    ) -> Any:
+        headers = dict(auth)
+        if idem == "auto":
+            headers["Idempotency-Key"] = f"test-{next(self._keys)}"
+        elif idem is not None:
+            headers["Idempotency-Key"] = idem
+        return self.client.post(path, json=body, headers=headers)
+
+    def get(self, path: str, auth: dict[str, str], **params: Any) -> Any:
+        return self.client.get(path, headers=auth, params=params)
+
+    def manufacturer(self, auth: dict[str, str], **terms: Any) -> str:
+        body = {"name": "Acme", "fee_bps": 250, "refund_fee_policy": "refund_fee", **terms}
+        response = self.post("/v1/manufacturers", body, auth)
+        assert response.status_code == 201, response.text
+        return str(response.json()["id"])
+
+    def payment(self, auth: dict[str, str], splits: list[tuple[str, int]], **fields: Any) -> Any:
+        body = {
+            "amount": sum(a for _, a in splits),
+            "currency": "USD",
+            "customer_id": "cus_1",
+            "payment_method": "pm_tok_visa",
+            "splits": [{"manufacturer_id": m, "amount": a} for m, a in splits],
+            **fields,
+        }
+        response = self.post("/v1/payments", body, auth)
+        assert response.status_code == 201, response.text
+        return response.json()
+
+
+@pytest.fixture
+def api(container: Container) -> Iterator[Api]:
+    with TestClient(create_app(container, follow=False)) as client:
+        yield Api(client, container)
+
+
+@pytest.fixture
+def admin(api: Api) -> dict[str, str]:
+    return api.key("admin")

@@ -1,0 +1,243 @@
+"""Property-based tests: random command sequences keep every ledger invariant, and the
+incremental read models always equal a rebuild from the full history."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Any
+
+from hypothesis import HealthCheck, settings
+from hypothesis import strategies as st
+from hypothesis.stateful import (
+    Bundle,
+    RuleBasedStateMachine,
+    consumes,
+    initialize,
+    invariant,
+    rule,
+)
+
+from ledger.application import service as commands
+from ledger.application.principal import Principal
+from ledger.bootstrap import build
+from ledger.domain import accounts
+from ledger.domain.errors import DomainError
+from ledger.domain.journal import assert_balanced
+from ledger.settings import Settings
+from projections.follower import Follower
+from projections.sqlite_store import SqliteReadModels
+
+ADMIN = Principal("key_requester", frozenset({"admin"}))
+APPROVERS = [Principal(f"key_approver_{i}", frozenset({"payouts:approve"})) for i in range(3)]
+amounts = st.integers(min_value=1, max_value=50_000)
+
+
+class LedgerMachine(RuleBasedStateMachine):
+    payments = Bundle("payments")
+    disputes = Bundle("disputes")
+    payouts = Bundle("payouts")
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.container = build(Settings(persistence="popo"))
+        self.service = self.container.service
+        self.manufacturers: list[str] = []
+        self.refused: dict[str, int] = defaultdict(int)
+
+    @initialize(
+        terms=st.lists(
+            st.tuples(
+                st.integers(0, 3000),
+                st.sampled_from(["refund_fee", "keep_fee"]),
+                st.integers(0, 20_000),
+                st.integers(0, 2),
+            ),
+            min_size=1,
+            max_size=3,
+        )
+    )
+    def register(self, terms: list[tuple[int, str, int, int]]) -> None:
+        for fee_bps, policy, threshold, approvals in terms:
+            manufacturer = self.service.execute(
+                commands.register_manufacturer(
+                    ADMIN,
+                    {
+                        "name": "M",
+                        "fee_bps": fee_bps,
+                        "refund_fee_policy": policy,
+                        "payout_approval_threshold": threshold,
+                        "payout_approvals_required": approvals,
+                    },
+                )
+            )
+            self.manufacturers.append(f"mfr_{manufacturer.id.hex}")
+
+    def _try(self, command: Any) -> Any:
+        try:
+            return self.service.execute(command)
+        except DomainError as error:
+            self.refused[error.code] += 1
+            return None
+
+    @rule(
+        target=payments,
+        data=st.data(),
+        currency=st.sampled_from(["USD", "JPY", "BHD"]),
+        capture=st.sampled_from(["automatic", "manual"]),
+    )
+    def create_payment(self, data: st.DataObject, currency: str, capture: str) -> str:
+        chosen = data.draw(
+            st.lists(st.sampled_from(self.manufacturers), min_size=1, unique=True), "splits"
+        )
+        splits = [{"manufacturer_id": m, "amount": data.draw(amounts)} for m in chosen]
+        payment = self.service.execute(
+            commands.create_payment(
+                self.service,
+                ADMIN,
+                {
+                    "amount": sum(s["amount"] for s in splits),
+                    "currency": currency,
+                    "customer_id": "c",
+                    "provider": "sandbox",
+                    "payment_method": "pm",
+                    "capture_method": capture,
+                    "splits": splits,
+                },
+            )
+        )
+        return f"pay_{payment.id.hex}"
+
+    @rule(payment=payments, amount=st.none() | amounts)
+    def capture(self, payment: str, amount: int | None) -> None:
+        self._try(commands.capture_payment(ADMIN, payment, amount))
+
+    @rule(payment=payments)
+    def void(self, payment: str) -> None:
+        self._try(commands.void_payment(ADMIN, payment))
+
+    @rule(payment=payments, amount=amounts)
+    def refund(self, payment: str, amount: int) -> None:
+        self._try(commands.refund_payment(self.service, ADMIN, payment, amount, None))
+
+    @rule(target=disputes, payment=payments, amount=amounts)
+    def open_dispute(self, payment: str, amount: int) -> str:
+        result = self._try(commands.open_dispute(ADMIN, payment, amount, None))
+        return result[1] if result else "dp_missing"
+
+    @rule(dispute=consumes(disputes), outcome=st.sampled_from(["won", "lost"]))
+    def close_dispute(self, dispute: str, outcome: str) -> None:
+        self._try(commands.close_dispute(ADMIN, dispute, outcome))
+
+    @rule(target=payouts, data=st.data(), currency=st.sampled_from(["USD", "JPY", "BHD"]))
+    def request_payout(self, data: st.DataObject, currency: str) -> str:
+        manufacturer = data.draw(st.sampled_from(self.manufacturers))
+        payable = self.service.payable(manufacturer, currency)
+        # Ask for amounts around what is available, so both sides of the rule get exercised.
+        available = payable.available if payable else 0
+        amount = data.draw(st.integers(1, max(1, available + 100)))
+        payout = self._try(commands.request_payout(self.service, ADMIN, manufacturer, amount, currency))
+        if payout is not None and payout.status == "paid":
+            self._assert_payout_left_non_negative(manufacturer, currency)
+        return f"po_{payout.id.hex}" if payout else "po_missing"
+
+    @rule(payout=payouts, approver=st.sampled_from(APPROVERS))
+    def approve(self, payout: str, approver: Principal) -> None:
+        result = self._try(commands.approve_payout(self.service, approver, payout))
+        if result is not None and result.status == "paid":
+            self._assert_payout_left_non_negative(result.manufacturer_id, result.currency)
+
+    @rule(payout=payouts)
+    def reject(self, payout: str) -> None:
+        self._try(commands.reject_payout(APPROVERS[0], payout, "no"))
+
+    def _assert_payout_left_non_negative(self, manufacturer: str, currency: str) -> None:
+        payable = self.service.payable(manufacturer, currency)
+        assert payable is not None
+        assert payable.balance >= 0, "a payout took a payable balance below zero"
+
+    # ----- invariants ------------------------------------------------------------------------
+    @invariant()
+    def journal_entries_balance_and_payments_stay_within_captured(self) -> None:
+        for notification in self.service.recorder.select_notifications(start=1, limit=10**6):
+            event: Any = self.service.mapper.to_domain_event(notification)
+            assert_balanced(getattr(event, "entry", None) or [])
+        for row in self.container.read_models.payments(
+            manufacturer_id=None, status=None, created_from=None, created_to=None,
+            cursor=None, limit=10**6,
+        ).rows:
+            payment = self.service.payment(ADMIN, row["payment_id"])
+            assert payment.amount_refunded + payment.amount_dispute_lost <= payment.amount_captured
+            assert payment.amount_captured <= payment.amount
+
+    @invariant()
+    def trial_balance_is_zero_per_currency_and_mirrors_agree(self) -> None:
+        totals: dict[str, int] = defaultdict(int)
+        for row in self.container.read_models.trial_balance(None):
+            totals[row["currency"]] += row["debits"] - row["credits"]
+            if accounts.is_manufacturer_payable(row["account"]):
+                payable = self.service.payable(
+                    accounts.manufacturer_of(row["account"]), row["currency"]
+                )
+                assert payable is not None
+                assert payable.balance == row["credits"] - row["debits"]
+        assert all(total == 0 for total in totals.values()), totals
+
+    @invariant()
+    def account_balances_match_an_independent_model(self) -> None:
+        """Recompute what each platform account must hold from the aggregates' own state."""
+        expected: dict[tuple[str, str], int] = defaultdict(int)
+        owed: dict[str, int] = defaultdict(int)  # payables + fees, per currency
+        rows = self.container.read_models.payments(
+            manufacturer_id=None, status=None, created_from=None, created_to=None,
+            cursor=None, limit=10**6,
+        ).rows
+        for row in rows:
+            p = self.service.payment(ADMIN, row["payment_id"])
+            cur = p.currency
+            succeeded = sum(r["amount"] for r in p.refunds.values() if r["status"] == "succeeded")
+            pending = sum(r["amount"] for r in p.refunds.values() if r["status"] == "pending")
+            held = sum(d["amount"] for d in p.disputes.values() if d["status"] == "open")
+            lost = p.amount_dispute_lost
+            expected[("provider:sandbox:receivable", cur)] += p.amount_captured - succeeded - held - lost
+            expected[("provider:sandbox:refunds_pending", cur)] -= pending
+            expected[("provider:sandbox:disputed", cur)] += held
+            owed[cur] += p.amount_captured - succeeded - pending - lost
+        for payout_id in self._paid_payouts():
+            payout = self.service.payout(ADMIN, payout_id)
+            expected[(accounts.PLATFORM_CASH, payout.currency)] -= payout.amount
+            owed[payout.currency] -= payout.amount
+        actual = {
+            (r["account"], r["currency"]): r["debits"] - r["credits"]
+            for r in self.container.read_models.trial_balance(None)
+        }
+        for key, value in expected.items():
+            assert actual.get(key, 0) == value, key
+        for cur, total in owed.items():
+            liabilities = -sum(
+                v for (a, c), v in actual.items()
+                if c == cur and (accounts.is_manufacturer_payable(a) or a == accounts.PLATFORM_FEES)
+            )
+            assert liabilities == total, cur
+            assert -actual.get((accounts.PLATFORM_FEES, cur), 0) >= 0, "fees returned exceed fees taken"
+
+    def _paid_payouts(self) -> list[str]:
+        db = self.container.read_models
+        return [row[0] for row in db.dump()["payouts"] if row[4] == "paid"]
+
+    def teardown(self) -> None:
+        try:
+            rebuilt = SqliteReadModels(":memory:")
+            Follower(self.service, rebuilt).rebuild()
+            assert rebuilt.dump() == self.container.read_models.dump()
+            rebuilt.close()
+        finally:
+            self.container.close()
+
+
+LedgerMachine.TestCase.settings = settings(
+    max_examples=60,
+    stateful_step_count=30,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
+)
+TestLedgerProperties = LedgerMachine.TestCase
