@@ -74,6 +74,9 @@ def require_scope(scope: str) -> Callable[[Principal], Principal]:
 
 PaymentsRead = Annotated[Principal, Depends(require_scope("payments:read"))]
 FinanceRead = Annotated[Principal, Depends(require_scope("finance:read"))]
+PaymentsWrite = Annotated[Principal, Depends(require_scope("payments:write"))]
+AdminKey = Annotated[Principal, Depends(require_scope("admin"))]
+PayoutsApprove = Annotated[Principal, Depends(require_scope("payouts:approve"))]
 
 
 def _idempotency(request: Request, principal: Principal, key: str | None, body: Any) -> IdempotencyContext:

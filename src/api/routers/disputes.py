@@ -3,7 +3,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
-from api.deps import IdempotencyKeyHeader, PaymentsRead, PrincipalDep, ServiceDep, run_command
+from api.deps import IdempotencyKeyHeader, PaymentsRead, PaymentsWrite, ServiceDep, run_command
 from api.render import dispute_out
 from api.routers.payments import _dispute
 from api.schemas import DisputeCloseIn, DisputeOut
@@ -19,7 +19,7 @@ def close_dispute(
     dispute_id: str,
     body: DisputeCloseIn,
     request: Request,
-    principal: PrincipalDep,
+    principal: PaymentsWrite,
     service: ServiceDep,
     idempotency_key: IdempotencyKeyHeader = None,
 ) -> Response:

@@ -3,7 +3,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
-from api.deps import IdempotencyKeyHeader, PrincipalDep, ServiceDep, run_command
+from api.deps import AdminKey, IdempotencyKeyHeader, PrincipalDep, ServiceDep, run_command
 from api.render import manufacturer_out
 from api.schemas import ManufacturerIn, ManufacturerOut, ManufacturerPatch
 from ledger.application import service as commands
@@ -15,7 +15,7 @@ router = APIRouter(prefix="/v1/manufacturers", tags=["manufacturers"])
 def create_manufacturer(
     body: ManufacturerIn,
     request: Request,
-    principal: PrincipalDep,
+    principal: AdminKey,
     service: ServiceDep,
     idempotency_key: IdempotencyKeyHeader = None,
 ) -> Response:
@@ -38,7 +38,7 @@ def change_manufacturer(
     manufacturer_id: str,
     body: ManufacturerPatch,
     request: Request,
-    principal: PrincipalDep,
+    principal: AdminKey,
     service: ServiceDep,
     idempotency_key: IdempotencyKeyHeader = None,
 ) -> Response:

@@ -11,7 +11,7 @@ from api.deps import (
     ContainerDep,
     IdempotencyKeyHeader,
     PaymentsRead,
-    PrincipalDep,
+    PaymentsWrite,
     ServiceDep,
     run_command,
 )
@@ -40,7 +40,7 @@ router = APIRouter(prefix="/v1/payments", tags=["payments"])
 def create_payment(
     body: PaymentIn,
     request: Request,
-    principal: PrincipalDep,
+    principal: PaymentsWrite,
     service: ServiceDep,
     idempotency_key: IdempotencyKeyHeader = None,
 ) -> Response:
@@ -156,7 +156,7 @@ def payment_events(payment_id: str, principal: PaymentsRead, service: ServiceDep
 def capture_payment(
     payment_id: str,
     request: Request,
-    principal: PrincipalDep,
+    principal: PaymentsWrite,
     service: ServiceDep,
     body: CaptureIn | None = None,
     idempotency_key: IdempotencyKeyHeader = None,
@@ -179,7 +179,7 @@ def capture_payment(
 def void_payment(
     payment_id: str,
     request: Request,
-    principal: PrincipalDep,
+    principal: PaymentsWrite,
     service: ServiceDep,
     idempotency_key: IdempotencyKeyHeader = None,
 ) -> Response:
@@ -205,7 +205,7 @@ def refund_payment(
     payment_id: str,
     body: RefundIn,
     request: Request,
-    principal: PrincipalDep,
+    principal: PaymentsWrite,
     service: ServiceDep,
     idempotency_key: IdempotencyKeyHeader = None,
 ) -> Response:
@@ -232,7 +232,7 @@ def open_dispute(
     payment_id: str,
     body: DisputeIn,
     request: Request,
-    principal: PrincipalDep,
+    principal: PaymentsWrite,
     service: ServiceDep,
     idempotency_key: IdempotencyKeyHeader = None,
 ) -> Response:

@@ -3,7 +3,14 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
-from api.deps import IdempotencyKeyHeader, PaymentsRead, PrincipalDep, ServiceDep, run_command
+from api.deps import (
+    IdempotencyKeyHeader,
+    PaymentsRead,
+    PaymentsWrite,
+    PayoutsApprove,
+    ServiceDep,
+    run_command,
+)
 from api.render import payout_out
 from api.schemas import PayoutIn, PayoutOut, PayoutRejectIn
 from ledger.application import service as commands
@@ -15,7 +22,7 @@ router = APIRouter(prefix="/v1/payouts", tags=["payouts"])
 def request_payout(
     body: PayoutIn,
     request: Request,
-    principal: PrincipalDep,
+    principal: PaymentsWrite,
     service: ServiceDep,
     idempotency_key: IdempotencyKeyHeader = None,
 ) -> Response:
@@ -37,7 +44,7 @@ def request_payout(
 def approve_payout(
     payout_id: str,
     request: Request,
-    principal: PrincipalDep,
+    principal: PayoutsApprove,
     service: ServiceDep,
     idempotency_key: IdempotencyKeyHeader = None,
 ) -> Response:
@@ -58,7 +65,7 @@ def approve_payout(
 def reject_payout(
     payout_id: str,
     request: Request,
-    principal: PrincipalDep,
+    principal: PayoutsApprove,
     service: ServiceDep,
     body: PayoutRejectIn | None = None,
     idempotency_key: IdempotencyKeyHeader = None,

@@ -1,0 +1,170 @@
+"""Authentication, scopes, manufacturer isolation and idempotency."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.conftest import Api
+
+
+def test_requests_without_a_valid_key_are_401(api: Api) -> None:
+    assert api.client.get("/v1/payments").status_code == 401
+    response = api.client.get("/v1/payments", headers={"Authorization": "Bearer lk_nope"})
+    assert response.status_code == 401
+    assert response.headers["www-authenticate"] == "Bearer"
+    assert response.json()["type"] == "urn:ledger:problem:unauthenticated"
+
+
+def test_only_hashes_of_keys_are_stored(api: Api) -> None:
+    secret, key = api.container.service.create_api_key(["payments:read"])
+    stored = b"".join(
+        n.state for n in api.container.service.recorder.select_notifications(start=1, limit=1000)
+    )
+    assert secret.encode() not in stored
+    assert key.key_hash in stored.decode()
+
+
+@pytest.mark.parametrize(
+    ("scopes", "method", "path", "allowed"),
+    [
+        (["payments:read"], "post", "/v1/manufacturers", False),
+        (["payments:write"], "post", "/v1/manufacturers", False),
+        (["payments:read"], "post", "/v1/payments", False),
+        (["finance:read"], "get", "/v1/payments", False),
+        (["payments:read"], "get", "/v1/ledger/trial-balance", False),
+        (["finance:read"], "get", "/v1/ledger/trial-balance", True),
+        (["payments:read"], "get", "/v1/payments", True),
+        (["admin"], "get", "/v1/ledger/trial-balance", True),
+    ],
+)
+def test_scopes_are_enforced(
+    api: Api, scopes: list[str], method: str, path: str, allowed: bool
+) -> None:
+    auth = api.key(*scopes)
+    if method == "post":
+        response = api.post(path, {"name": "x", "fee_bps": 1}, auth)
+    else:
+        response = api.get(path, auth)
+    if allowed:
+        assert response.status_code == 200
+    else:
+        assert response.status_code == 403, response.text
+        assert response.json()["type"] == "urn:ledger:problem:forbidden"
+
+
+def test_a_manufacturer_key_never_sees_another_manufacturers_data(
+    api: Api, admin: dict[str, str]
+) -> None:
+    mine = api.manufacturer(admin, name="Mine")
+    theirs = api.manufacturer(admin, name="Theirs")
+    own_payment = api.payment(admin, [(mine, 1000)])
+    their_payment = api.payment(admin, [(theirs, 2000)])
+    shared = api.payment(admin, [(mine, 300), (theirs, 700)])
+    key = api.key("payments:read", "payments:write", "finance:read", manufacturer=mine)
+
+    assert api.get(f"/v1/manufacturers/{mine}", key).status_code == 200
+    assert api.get(f"/v1/manufacturers/{theirs}", key).status_code == 404
+    assert api.get(f"/v1/payments/{own_payment['id']}", key).status_code == 200
+    hidden = api.get(f"/v1/payments/{their_payment['id']}", key)
+    assert hidden.status_code == 404
+    assert hidden.json()["type"] == "urn:ledger:problem:not-found"
+    assert api.get(f"/v1/payments/{their_payment['id']}/events", key).status_code == 404
+    refund = api.post(f"/v1/payments/{their_payment['id']}/refunds", {"amount": 1}, key)
+    assert refund.status_code == 404
+
+    shared_view = api.get(f"/v1/payments/{shared['id']}", key).json()
+    assert [s["manufacturer_id"] for s in shared_view["splits"]] == [mine]
+    assert api.get(f"/v1/payments/{shared['id']}/events", key).status_code == 404
+
+    listed = api.get("/v1/payments", key).json()["data"]
+    assert {p["id"] for p in listed} == {own_payment["id"], shared["id"]}
+    assert all(p["manufacturer_ids"] == [mine] for p in listed)
+    assert api.get("/v1/payments", key, manufacturer_id=theirs).status_code == 404
+
+    own_account = f"manufacturer:{mine}:payable"
+    assert api.get(f"/v1/accounts/{own_account}/balance", key, currency="USD").status_code == 200
+    other_account = f"manufacturer:{theirs}:payable"
+    assert api.get(f"/v1/accounts/{other_account}/balance", key, currency="USD").status_code == 404
+    assert api.get("/v1/accounts/platform:revenue:fees/balance", key, currency="USD").status_code == 404
+    trial = api.get("/v1/ledger/trial-balance", key).json()
+    assert {a["account"] for c in trial["currencies"] for a in c["accounts"]} == {own_account}
+    assert api.get(f"/v1/reports/manufacturers/{theirs}", key, period="2026-03").status_code == 404
+    payout = api.post(
+        "/v1/payouts", {"manufacturer_id": theirs, "amount": 1, "currency": "USD"}, key
+    )
+    assert payout.status_code == 422
+    assert "unknown manufacturer" in payout.json()["detail"]
+
+
+def test_same_key_and_body_replays_the_first_response(api: Api, admin: dict[str, str]) -> None:
+    m = api.manufacturer(admin)
+    body = {
+        "amount": 500, "currency": "EUR", "customer_id": "c", "payment_method": "pm",
+        "splits": [{"manufacturer_id": m, "amount": 500}],
+    }
+    first = api.post("/v1/payments", body, admin, idem="order-1")
+    second = api.post("/v1/payments", body, admin, idem="order-1")
+    assert first.status_code == second.status_code == 201
+    assert first.content == second.content
+    assert second.headers["idempotent-replayed"] == "true"
+    listed = api.get("/v1/payments", admin).json()["data"]
+    assert len(listed) == 1
+
+
+def test_same_key_with_a_different_body_is_422(api: Api, admin: dict[str, str]) -> None:
+    m = api.manufacturer(admin)
+    body = {
+        "amount": 500, "currency": "EUR", "customer_id": "c", "payment_method": "pm",
+        "splits": [{"manufacturer_id": m, "amount": 500}],
+    }
+    assert api.post("/v1/payments", body, admin, idem="k").status_code == 201
+    changed = {**body, "amount": 501, "splits": [{"manufacturer_id": m, "amount": 501}]}
+    response = api.post("/v1/payments", changed, admin, idem="k")
+    assert response.status_code == 422
+    assert response.json()["type"] == "urn:ledger:problem:idempotency-key-reused"
+    # the same key on another endpoint is also a different request
+    other = api.post(f"/v1/payments/{'pay_' + '0' * 32}/refunds", {"amount": 1}, admin, idem="k")
+    assert other.status_code == 422
+
+
+def test_idempotency_keys_are_scoped_per_api_key(api: Api, admin: dict[str, str]) -> None:
+    m = api.manufacturer(admin)
+    other = api.key("payments:write", "payments:read")
+    body = {
+        "amount": 500, "currency": "EUR", "customer_id": "c", "payment_method": "pm",
+        "splits": [{"manufacturer_id": m, "amount": 500}],
+    }
+    a = api.post("/v1/payments", body, admin, idem="shared").json()
+    b = api.post("/v1/payments", body, other, idem="shared").json()
+    assert a["id"] != b["id"]
+
+
+def test_money_moving_posts_require_an_idempotency_key(api: Api, admin: dict[str, str]) -> None:
+    m = api.manufacturer(admin)
+    body = {
+        "amount": 500, "currency": "EUR", "customer_id": "c", "payment_method": "pm",
+        "splits": [{"manufacturer_id": m, "amount": 500}],
+    }
+    response = api.post("/v1/payments", body, admin, idem=None)
+    assert response.status_code == 400
+    assert response.json()["type"] == "urn:ledger:problem:idempotency-key-missing"
+    assert api.post("/v1/payments", body, admin, idem="bad key\n").status_code in (400, 422)
+
+
+def test_a_refused_transition_is_replayed_too(api: Api, admin: dict[str, str]) -> None:
+    m = api.manufacturer(admin)
+    payment = api.payment(admin, [(m, 100)])
+    path = f"/v1/payments/{payment['id']}/refunds"
+    first = api.post(path, {"amount": 101}, admin, idem="r1")
+    second = api.post(path, {"amount": 101}, admin, idem="r1")
+    assert first.status_code == second.status_code == 409
+    assert first.content == second.content
+    assert second.headers["idempotent-replayed"] == "true"
+
+
+def test_openapi_and_docs_are_served(api: Api) -> None:
+    spec = api.client.get("/openapi.json").json()
+    assert "/v1/payments/{payment_id}/refunds" in spec["paths"]
+    assert api.client.get("/docs").status_code == 200
+    health = api.client.get("/healthz").json()
+    assert health["status"] == "ok"

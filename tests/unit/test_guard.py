@@ -1,0 +1,51 @@
+from __future__ import annotations
+
+import uuid
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from api.guard import contains_card_number, luhn_valid
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "4242424242424242",
+        "4242 4242 4242 4242",
+        "4242-4242-4242-4242",
+        "3782 822463 10005",  # Amex 4-6-5
+        '{"x": 5555555555554444}',
+        "tok_4000056655665556",
+        "6011111111111117 ",
+    ],
+)
+def test_card_numbers_are_found(text: str) -> None:
+    assert contains_card_number(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "4242424242424241",  # fails Luhn
+        "pm_card_visa",
+        "2026-03-10 2026-03-11",
+        "order 12345",
+        '{"amount": 10000, "currency": "USD"}',
+        "42424242424242424242424",  # too long
+    ],
+)
+def test_other_values_pass(text: str) -> None:
+    assert not contains_card_number(text)
+
+
+@given(st.uuids())
+def test_our_own_ids_never_look_like_card_numbers(value: uuid.UUID) -> None:
+    assert not contains_card_number(f"pay_{value.hex}")
+    assert not contains_card_number(str(value))
+
+
+def test_luhn() -> None:
+    assert luhn_valid("79927398713")
+    assert not luhn_valid("79927398710")
