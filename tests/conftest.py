@@ -51,9 +51,7 @@ class Api:
         secret, _ = self.container.service.create_api_key(list(scopes), manufacturer)
         return {"Authorization": f"Bearer {secret}"}
 
-    def post(
-        self, path: str, body: Any, auth: dict[str, str], idem: str | None = "auto"
-    ) -> Any:
+    def post(self, path: str, body: Any, auth: dict[str, str], idem: str | None = "auto") -> Any:
         headers = dict(auth)
         if idem == "auto":
             headers["Idempotency-Key"] = f"test-{next(self._keys)}"

@@ -79,7 +79,9 @@ AdminKey = Annotated[Principal, Depends(require_scope("admin"))]
 PayoutsApprove = Annotated[Principal, Depends(require_scope("payouts:approve"))]
 
 
-def _idempotency(request: Request, principal: Principal, key: str | None, body: Any) -> IdempotencyContext:
+def _idempotency(
+    request: Request, principal: Principal, key: str | None, body: Any
+) -> IdempotencyContext:
     if key is None:
         raise ApiError(
             400,
@@ -88,7 +90,11 @@ def _idempotency(request: Request, principal: Principal, key: str | None, body: 
             "operation, reused only to retry it).",
         )
     if not _IDEMPOTENCY_KEY.match(key):
-        raise ApiError(400, "idempotency-key-invalid", "Idempotency-Key must be 1-255 visible ASCII characters.")
+        raise ApiError(
+            400,
+            "idempotency-key-invalid",
+            "Idempotency-Key must be 1-255 visible ASCII characters.",
+        )
     canonical = body.model_dump_json() if isinstance(body, BaseModel) else ""
     fingerprint = hashlib.sha256(
         f"{request.method} {request.url.path}\n{canonical}".encode()

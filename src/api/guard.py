@@ -4,7 +4,6 @@ before the app, a log line or the event store can see it."""
 from __future__ import annotations
 
 import re
-from typing import Any
 from urllib.parse import unquote
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -13,9 +12,7 @@ from api.problems import problem
 
 # Digit runs not glued to letters or digits (so hex ids and UUIDs do not match): either 13-19
 # digits in a row, or groups of 3-6 digits split by single spaces or dashes (4-4-4-4, 4-6-5).
-_CANDIDATE = re.compile(
-    r"(?<![0-9A-Za-z])(?:\d{13,19}|\d{3,6}(?:[ -]\d{3,6}){2,5})(?![0-9A-Za-z])"
-)
+_CANDIDATE = re.compile(r"(?<![0-9A-Za-z])(?:\d{13,19}|\d{3,6}(?:[ -]\d{3,6}){2,5})(?![0-9A-Za-z])")
 
 
 def luhn_valid(digits: str) -> bool:
@@ -47,8 +44,10 @@ class RequestGuard:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        target = unquote(scope.get("path", "")) + " " + unquote(
-            scope.get("query_string", b"").decode("latin-1")
+        target = (
+            unquote(scope.get("path", ""))
+            + " "
+            + unquote(scope.get("query_string", b"").decode("latin-1"))
         )
         if contains_card_number(target):
             await self._card_rejected(scope, receive, send)
@@ -102,7 +101,7 @@ class RequestGuard:
         await response(scope, receive, send)
 
 
-def _content_length(scope: dict[str, Any]) -> int | None:
+def _content_length(scope: Scope) -> int | None:
     for name, value in scope.get("headers", []):
         if name == b"content-length":
             try:

@@ -60,9 +60,9 @@ class PaymentIn(Strict):
     ]
     capture_method: Literal["automatic", "manual"] = "automatic"
     splits: Annotated[list[SplitIn], Field(min_length=1, max_length=50)]
-    metadata: Annotated[dict[Annotated[str, Field(max_length=40)], MetaValue], Field(max_length=50)] = (
-        Field(default_factory=dict)
-    )
+    metadata: Annotated[
+        dict[Annotated[str, Field(max_length=40)], MetaValue], Field(max_length=50)
+    ] = Field(default_factory=dict)
 
     _check_currency = field_validator("currency")(_currency)
 

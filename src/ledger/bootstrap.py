@@ -6,6 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
+from ledger.adapters.sandbox import SandboxProvider
 from ledger.application.service import LedgerService
 from ledger.settings import Settings
 from projections.follower import Follower
@@ -28,7 +29,10 @@ class Container:
 def build(settings: Settings, *, clock: Callable[[], datetime] | None = None) -> Container:
     if settings.persistence == "sqlite":
         settings.db.parent.mkdir(parents=True, exist_ok=True)
-    service = LedgerService(env=settings.event_store_env(), clock=clock)
+    # Until real providers land, every provider name is served by the built-in sandbox.
+    service = LedgerService(
+        env=settings.event_store_env(), default_provider=SandboxProvider(), clock=clock
+    )
     read_models = SqliteReadModels(settings.read_model_path)
     follower = Follower(service, read_models)
     if settings.projections_inline:

@@ -103,7 +103,11 @@ def _report(args: argparse.Namespace) -> int:
         sys.stdout.write(report_csv(args.manufacturer_id, sections))
     else:
         json.dump(
-            {"manufacturer_id": args.manufacturer_id, "period": args.period, "currencies": sections},
+            {
+                "manufacturer_id": args.manufacturer_id,
+                "period": args.period,
+                "currencies": sections,
+            },
             sys.stdout,
             indent=2,
         )
@@ -151,7 +155,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
     try:
         return int(args.run(args))
-    except Exception as error:  # noqa: BLE001 - a CLI reports, it does not dump a traceback
+    except Exception as error:
         from api.deps import ApiError
 
         if isinstance(error, ApiError):

@@ -38,9 +38,7 @@ class Follower:
     def _batches(self, after: int) -> Iterator[tuple[list[TrackedChanges], int]]:
         position = after
         while True:
-            notifications = self._app.recorder.select_notifications(
-                start=position + 1, limit=BATCH
-            )
+            notifications = self._app.recorder.select_notifications(start=position + 1, limit=BATCH)
             if not notifications:
                 return
             batch = []

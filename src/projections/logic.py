@@ -100,7 +100,9 @@ def _payment_initiated(event: Any, at: str, ref: str) -> list[Change]:
 
 def _status(status: str) -> Handler:
     def handler(event: Any, at: str, ref: str) -> list[Change]:
-        return [Upsert("payments", {"payment_id": _pay(event)}, {"status": status, "updated_at": at})]
+        return [
+            Upsert("payments", {"payment_id": _pay(event)}, {"status": status, "updated_at": at})
+        ]
 
     return handler
 
@@ -131,9 +133,7 @@ def _captured(event: Any, at: str, ref: str) -> list[Change]:
     return changes
 
 
-def _reversal_report(
-    event: Any, at: str, field: str, sign: int
-) -> list[Change]:
+def _reversal_report(event: Any, at: str, field: str, sign: int) -> list[Change]:
     currency = event.entry[0]["currency"]
     return [
         Increment(
@@ -333,4 +333,6 @@ def _key_issued(event: Any, at: str, ref: str) -> list[Change]:
 
 @handles("ApiKey.Revoked")
 def _key_revoked(event: Any, at: str, ref: str) -> list[Change]:
-    return [Upsert("api_keys", {"key_id": ids.encode("api_key", event.originator_id)}, {"revoked": 1})]
+    return [
+        Upsert("api_keys", {"key_id": ids.encode("api_key", event.originator_id)}, {"revoked": 1})
+    ]

@@ -25,7 +25,9 @@ def month_bounds(period: str) -> tuple[date, date]:
 def _owed(store: ReadModelStore, manufacturer_id: str, currency: str, before: date) -> int:
     """Payable balance owed to the manufacturer at the start of `before` (credit balance)."""
     account = accounts.manufacturer_payable(manufacturer_id)
-    debits, credits = store.balance(account, currency, f"{(before - timedelta(days=1)).isoformat()}T23:59:59.999999Z")
+    debits, credits = store.balance(
+        account, currency, f"{(before - timedelta(days=1)).isoformat()}T23:59:59.999999Z"
+    )
     return credits - debits
 
 
@@ -52,7 +54,9 @@ def manufacturer_report(
             day = date.fromisoformat(row["day"])
             values = {k: int(row[k]) for k in totals}
             closing = _owed(store, manufacturer_id, currency, day + timedelta(days=1))
-            days.append(_with_net({"day": row["day"], **values, "closing_payable_balance": closing}))
+            days.append(
+                _with_net({"day": row["day"], **values, "closing_payable_balance": closing})
+            )
             month = months.setdefault(row["day"][:7], dict.fromkeys(totals, 0))
             for key, value in values.items():
                 month[key] += value
@@ -63,7 +67,7 @@ def manufacturer_report(
             continue
         month_rows = []
         for period, values in sorted(months.items()):
-            m_start, m_end = month_bounds(period)
+            _m_start, m_end = month_bounds(period)
             month_rows.append(
                 _with_net(
                     {

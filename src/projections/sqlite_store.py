@@ -40,7 +40,9 @@ def _now() -> str:
 class SqliteReadModels:
     def __init__(self, path: str) -> None:
         # An in-memory store must be one database shared by this object's connections.
-        self._path = f"file:rm-{uuid4().hex}?mode=memory&cache=shared" if path == ":memory:" else path
+        self._path = (
+            f"file:rm-{uuid4().hex}?mode=memory&cache=shared" if path == ":memory:" else path
+        )
         self._write_lock = threading.Lock()
         self._local = threading.local()
         self._writer = self._connect()
@@ -100,9 +102,7 @@ class SqliteReadModels:
             if item.version <= last:
                 continue
             if item.version != last + 1:
-                raise ProjectionGap(
-                    f"{item.aggregate_id}: got version {item.version} after {last}"
-                )
+                raise ProjectionGap(f"{item.aggregate_id}: got version {item.version} after {last}")
             for change in item.changes:
                 self._change(db, change)
             db.execute(
@@ -179,31 +179,45 @@ class SqliteReadModels:
 
     # ----- reads -----------------------------------------------------------------------------
     def position(self) -> tuple[int, str | None]:
-        row = self._reader().execute(
-            "SELECT notification_id, updated_at FROM rm_position WHERE name='ledger'"
-        ).fetchone()
+        row = (
+            self._reader()
+            .execute("SELECT notification_id, updated_at FROM rm_position WHERE name='ledger'")
+            .fetchone()
+        )
         return (row[0], row[1]) if row else (0, None)
 
     def balance(self, account: str, currency: str, as_of: str | None) -> tuple[int, int]:
         if as_of is None:
-            row = self._reader().execute(
-                "SELECT debits, credits FROM rm_balances WHERE account=? AND currency=?",
-                (account, currency),
-            ).fetchone()
+            row = (
+                self._reader()
+                .execute(
+                    "SELECT debits, credits FROM rm_balances WHERE account=? AND currency=?",
+                    (account, currency),
+                )
+                .fetchone()
+            )
         else:
-            row = self._reader().execute(
-                "SELECT COALESCE(SUM(CASE WHEN amount>0 THEN amount ELSE 0 END), 0), "
-                "COALESCE(SUM(CASE WHEN amount<0 THEN -amount ELSE 0 END), 0) "
-                "FROM rm_postings WHERE account=? AND currency=? AND at<=?",
-                (account, currency, as_of),
-            ).fetchone()
+            row = (
+                self._reader()
+                .execute(
+                    "SELECT COALESCE(SUM(CASE WHEN amount>0 THEN amount ELSE 0 END), 0), "
+                    "COALESCE(SUM(CASE WHEN amount<0 THEN -amount ELSE 0 END), 0) "
+                    "FROM rm_postings WHERE account=? AND currency=? AND at<=?",
+                    (account, currency, as_of),
+                )
+                .fetchone()
+            )
         return (int(row[0]), int(row[1])) if row else (0, 0)
 
     def trial_balance(self, account_prefix: str | None) -> list[dict[str, Any]]:
-        rows = self._reader().execute(
-            "SELECT account, currency, debits, credits FROM rm_balances "
-            "ORDER BY currency, account"
-        ).fetchall()
+        rows = (
+            self._reader()
+            .execute(
+                "SELECT account, currency, debits, credits FROM rm_balances "
+                "ORDER BY currency, account"
+            )
+            .fetchall()
+        )
         return [
             dict(row)
             for row in rows
@@ -299,24 +313,32 @@ class SqliteReadModels:
         return Page(rows, None)
 
     def report_days(self, manufacturer_id: str, day_from: str, day_to: str) -> list[dict[str, Any]]:
-        rows = self._reader().execute(
-            "SELECT currency, day, COALESCE(gross_captured,0) AS gross_captured, "
-            "COALESCE(fees,0) AS fees, COALESCE(refunds,0) AS refunds, "
-            "COALESCE(disputes_lost,0) AS disputes_lost, COALESCE(payouts,0) AS payouts "
-            "FROM rm_report_days WHERE manufacturer_id=? AND day>=? AND day<? "
-            "ORDER BY currency, day",
-            (manufacturer_id, day_from, day_to),
-        ).fetchall()
+        rows = (
+            self._reader()
+            .execute(
+                "SELECT currency, day, COALESCE(gross_captured,0) AS gross_captured, "
+                "COALESCE(fees,0) AS fees, COALESCE(refunds,0) AS refunds, "
+                "COALESCE(disputes_lost,0) AS disputes_lost, COALESCE(payouts,0) AS payouts "
+                "FROM rm_report_days WHERE manufacturer_id=? AND day>=? AND day<? "
+                "ORDER BY currency, day",
+                (manufacturer_id, day_from, day_to),
+            )
+            .fetchall()
+        )
         return [dict(r) for r in rows]
 
     def currencies_of(self, manufacturer_id: str) -> list[str]:
         account = f"manufacturer:{manufacturer_id}:payable"
-        rows = self._reader().execute(
-            "SELECT DISTINCT currency FROM rm_balances WHERE account=? "
-            "UNION SELECT DISTINCT currency FROM rm_report_days WHERE manufacturer_id=? "
-            "ORDER BY 1",
-            (account, manufacturer_id),
-        ).fetchall()
+        rows = (
+            self._reader()
+            .execute(
+                "SELECT DISTINCT currency FROM rm_balances WHERE account=? "
+                "UNION SELECT DISTINCT currency FROM rm_report_days WHERE manufacturer_id=? "
+                "ORDER BY 1",
+                (account, manufacturer_id),
+            )
+            .fetchall()
+        )
         return [r[0] for r in rows]
 
     def count_api_keys(self) -> int:
@@ -329,7 +351,8 @@ class SqliteReadModels:
         for table, (keys, values) in TABLES.items():
             cols = ", ".join([*keys, *values])
             out[table] = [
-                tuple(r) for r in db.execute(f"SELECT {cols} FROM rm_{table} ORDER BY {cols}")  # noqa: S608
+                tuple(r)
+                for r in db.execute(f"SELECT {cols} FROM rm_{table} ORDER BY {cols}")  # noqa: S608
             ]
         out["postings"] = [
             tuple(r)

@@ -64,7 +64,9 @@ def test_disputes_open_close_and_book_losses(api: Api, admin: dict[str, str]) ->
 def test_payout_above_available_balance_is_409(api: Api, admin: dict[str, str]) -> None:
     m = api.manufacturer(admin, fee_bps=0)
     api.payment(admin, [(m, 1000)])
-    response = api.post("/v1/payouts", {"manufacturer_id": m, "amount": 1001, "currency": "USD"}, admin)
+    response = api.post(
+        "/v1/payouts", {"manufacturer_id": m, "amount": 1001, "currency": "USD"}, admin
+    )
     assert response.status_code == 409
     assert response.json()["type"] == "urn:ledger:problem:insufficient-balance"
     paid = api.post("/v1/payouts", {"manufacturer_id": m, "amount": 1000, "currency": "USD"}, admin)
@@ -77,11 +79,15 @@ def test_payout_above_available_balance_is_409(api: Api, admin: dict[str, str]) 
 
 def test_payout_approvals_flow(api: Api) -> None:
     admin = api.key("admin")
-    m = api.manufacturer(admin, fee_bps=0, payout_approval_threshold=500, payout_approvals_required=2)
+    m = api.manufacturer(
+        admin, fee_bps=0, payout_approval_threshold=500, payout_approvals_required=2
+    )
     api.payment(admin, [(m, 2000)])
     requester = api.key("payments:write")
     first, second = api.key("payouts:approve"), api.key("payouts:approve")
-    payout = api.post("/v1/payouts", {"manufacturer_id": m, "amount": 800, "currency": "USD"}, requester).json()
+    payout = api.post(
+        "/v1/payouts", {"manufacturer_id": m, "amount": 800, "currency": "USD"}, requester
+    ).json()
     assert payout["status"] == "pending_approval"
     assert payout["approvals_required"] == 2
     # the pending payout reserves its amount
@@ -90,7 +96,9 @@ def test_payout_approvals_flow(api: Api) -> None:
     path = f"/v1/payouts/{payout['id']}/approve"
     assert api.post(path, None, requester).status_code == 403  # lacks payouts:approve
     approve_admin = api.key("admin")
-    self_payout = api.post("/v1/payouts", {"manufacturer_id": m, "amount": 600, "currency": "USD"}, approve_admin).json()
+    self_payout = api.post(
+        "/v1/payouts", {"manufacturer_id": m, "amount": 600, "currency": "USD"}, approve_admin
+    ).json()
     own = api.post(f"/v1/payouts/{self_payout['id']}/approve", None, approve_admin)
     assert own.status_code == 409
     assert own.json()["type"] == "urn:ledger:problem:self-approval"
@@ -119,7 +127,8 @@ def test_balance_as_of_a_past_moment(api: Api, admin: dict[str, str], clock: Man
     assert now["balance"] == -600
     before = api.get(account, admin, currency="USD", as_of="2026-03-10T13:00:00+00:00").json()
     assert before["balance"] == -1000
-    assert before["credits"] == 1000 and before["debits"] == 0
+    assert before["credits"] == 1000
+    assert before["debits"] == 0
     earlier = api.get(account, admin, currency="USD", as_of="2026-03-10T11:00:00Z").json()
     assert earlier["balance"] == 0
     assert api.get(account, admin, currency="XXX").status_code == 422
@@ -163,9 +172,10 @@ def test_manufacturer_report_by_month_and_range(
     assert usd["payouts"] == 3000
     assert usd["opening_payable_balance"] == 0
     assert usd["closing_payable_balance"] == 6337 - 3000
-    assert usd["opening_payable_balance"] + usd["net_payable"] - usd["payouts"] == usd[
-        "closing_payable_balance"
-    ]
+    assert (
+        usd["opening_payable_balance"] + usd["net_payable"] - usd["payouts"]
+        == usd["closing_payable_balance"]
+    )
     assert [day["day"] for day in usd["days"]] == ["2026-03-10", "2026-03-11"]
     assert usd["days"][0]["closing_payable_balance"] == 9750
     assert usd["months"][0]["month"] == "2026-03"
@@ -176,7 +186,9 @@ def test_manufacturer_report_by_month_and_range(
     assert usd_april["gross_captured"] == 2000
     assert usd_april["closing_payable_balance"] == 3337 + 1950
 
-    both = api.get(f"/v1/reports/manufacturers/{m}", admin, **{"from": "2026-03-01", "to": "2026-04-30"}).json()
+    both = api.get(
+        f"/v1/reports/manufacturers/{m}", admin, **{"from": "2026-03-01", "to": "2026-04-30"}
+    ).json()
     assert [row["month"] for row in both["currencies"][0]["months"]] == ["2026-03", "2026-04"]
     assert both["currencies"][0]["gross_captured"] == 12_000
 
@@ -193,7 +205,12 @@ def test_manufacturer_report_by_month_and_range(
 
     assert api.get(f"/v1/reports/manufacturers/{m}", admin, period="2026-13").status_code == 422
     assert api.get(f"/v1/reports/manufacturers/{m}", admin).status_code == 422
-    assert api.get(f"/v1/reports/manufacturers/{m}", admin, **{"from": "2026-04-01", "to": "2026-03-01"}).status_code == 422
+    assert (
+        api.get(
+            f"/v1/reports/manufacturers/{m}", admin, **{"from": "2026-04-01", "to": "2026-03-01"}
+        ).status_code
+        == 422
+    )
 
 
 def test_fees_follow_the_terms_in_force_when_the_payment_was_made(

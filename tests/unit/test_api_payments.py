@@ -18,7 +18,10 @@ def test_create_payment_authorizes_and_captures(api: Api, admin: dict[str, str])
     assert payment["amount_refunded"] == 0
     assert payment["currency"] == "USD"
     assert payment["capture_method"] == "automatic"
-    assert [(s["amount_captured"], s["fee"]) for s in payment["splits"]] == [(6000, 150), (4000, 40)]
+    assert [(s["amount_captured"], s["fee"]) for s in payment["splits"]] == [
+        (6000, 150),
+        (4000, 40),
+    ]
     assert payment["created_at"]
     fetched = api.get(f"/v1/payments/{payment['id']}", admin).json()
     assert fetched == payment
@@ -93,7 +96,10 @@ def test_bad_payment_input_is_4xx_and_stores_nothing(
 def test_splits_must_sum_to_the_amount(api: Api, admin: dict[str, str]) -> None:
     m = api.manufacturer(admin)
     body = {
-        "amount": 100, "currency": "USD", "customer_id": "c", "payment_method": "pm",
+        "amount": 100,
+        "currency": "USD",
+        "customer_id": "c",
+        "payment_method": "pm",
         "splits": [{"manufacturer_id": m, "amount": 90}],
     }
     response = api.post("/v1/payments", body, admin)
@@ -116,14 +122,19 @@ def test_card_numbers_are_rejected_and_never_stored(
 ) -> None:
     m = api.manufacturer(admin)
     body = {
-        "amount": 100, "currency": "USD", "customer_id": "c", "payment_method": "pm",
-        "splits": [{"manufacturer_id": m, "amount": 100}], **where,
+        "amount": 100,
+        "currency": "USD",
+        "customer_id": "c",
+        "payment_method": "pm",
+        "splits": [{"manufacturer_id": m, "amount": 100}],
+        **where,
     }
     before = _event_count(api)
     response = api.post("/v1/payments", body, admin)
     assert response.status_code == 422
     assert response.json()["type"] == "urn:ledger:problem:card-number-rejected"
-    assert "4242" not in response.text and "1111" not in response.text
+    assert "4242" not in response.text
+    assert "1111" not in response.text
     assert _event_count(api) == before
 
 
@@ -154,7 +165,11 @@ def test_events_history_is_the_immutable_record(api: Api, admin: dict[str, str])
     api.post(f"/v1/payments/{payment['id']}/refunds", {"amount": 100}, admin)
     events = api.get(f"/v1/payments/{payment['id']}/events", admin).json()
     assert [e["type"] for e in events] == [
-        "Initiated", "Authorized", "Captured", "RefundRequested", "RefundSucceeded",
+        "Initiated",
+        "Authorized",
+        "Captured",
+        "RefundRequested",
+        "RefundSucceeded",
     ]
     assert [e["version"] for e in events] == [1, 2, 3, 4, 5]
     assert events[2]["data"]["entry"]
@@ -203,8 +218,12 @@ def test_request_racing_an_in_flight_one_with_the_same_key_is_409(
     api.container.service.register_provider("slow", provider)
     m = api.manufacturer(admin)
     body = {
-        "amount": 100, "currency": "USD", "customer_id": "c", "payment_method": "pm",
-        "provider": "slow", "splits": [{"manufacturer_id": m, "amount": 100}],
+        "amount": 100,
+        "currency": "USD",
+        "customer_id": "c",
+        "payment_method": "pm",
+        "provider": "slow",
+        "splits": [{"manufacturer_id": m, "amount": 100}],
     }
     results: list[Any] = []
     first = threading.Thread(
@@ -270,7 +289,10 @@ def test_payments_list_created_range(api: Api, admin: dict[str, str], clock: Man
     clock.advance(days=1)
     late = api.payment(admin, [(m, 200)])
     data = api.get(
-        "/v1/payments", admin, created_from="2026-03-11T00:00:00Z", created_to="2026-03-12T00:00:00Z"
+        "/v1/payments",
+        admin,
+        created_from="2026-03-11T00:00:00Z",
+        created_to="2026-03-12T00:00:00Z",
     ).json()["data"]
     assert [p["id"] for p in data] == [late["id"]]
     assert api.get("/v1/payments", admin, created_from="yesterday").status_code == 422

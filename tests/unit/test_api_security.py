@@ -85,7 +85,10 @@ def test_a_manufacturer_key_never_sees_another_manufacturers_data(
     assert api.get(f"/v1/accounts/{own_account}/balance", key, currency="USD").status_code == 200
     other_account = f"manufacturer:{theirs}:payable"
     assert api.get(f"/v1/accounts/{other_account}/balance", key, currency="USD").status_code == 404
-    assert api.get("/v1/accounts/platform:revenue:fees/balance", key, currency="USD").status_code == 404
+    assert (
+        api.get("/v1/accounts/platform:revenue:fees/balance", key, currency="USD").status_code
+        == 404
+    )
     trial = api.get("/v1/ledger/trial-balance", key).json()
     assert {a["account"] for c in trial["currencies"] for a in c["accounts"]} == {own_account}
     assert api.get(f"/v1/reports/manufacturers/{theirs}", key, period="2026-03").status_code == 404
@@ -99,7 +102,10 @@ def test_a_manufacturer_key_never_sees_another_manufacturers_data(
 def test_same_key_and_body_replays_the_first_response(api: Api, admin: dict[str, str]) -> None:
     m = api.manufacturer(admin)
     body = {
-        "amount": 500, "currency": "EUR", "customer_id": "c", "payment_method": "pm",
+        "amount": 500,
+        "currency": "EUR",
+        "customer_id": "c",
+        "payment_method": "pm",
         "splits": [{"manufacturer_id": m, "amount": 500}],
     }
     first = api.post("/v1/payments", body, admin, idem="order-1")
@@ -114,7 +120,10 @@ def test_same_key_and_body_replays_the_first_response(api: Api, admin: dict[str,
 def test_same_key_with_a_different_body_is_422(api: Api, admin: dict[str, str]) -> None:
     m = api.manufacturer(admin)
     body = {
-        "amount": 500, "currency": "EUR", "customer_id": "c", "payment_method": "pm",
+        "amount": 500,
+        "currency": "EUR",
+        "customer_id": "c",
+        "payment_method": "pm",
         "splits": [{"manufacturer_id": m, "amount": 500}],
     }
     assert api.post("/v1/payments", body, admin, idem="k").status_code == 201
@@ -131,7 +140,10 @@ def test_idempotency_keys_are_scoped_per_api_key(api: Api, admin: dict[str, str]
     m = api.manufacturer(admin)
     other = api.key("payments:write", "payments:read")
     body = {
-        "amount": 500, "currency": "EUR", "customer_id": "c", "payment_method": "pm",
+        "amount": 500,
+        "currency": "EUR",
+        "customer_id": "c",
+        "payment_method": "pm",
         "splits": [{"manufacturer_id": m, "amount": 500}],
     }
     a = api.post("/v1/payments", body, admin, idem="shared").json()
@@ -142,7 +154,10 @@ def test_idempotency_keys_are_scoped_per_api_key(api: Api, admin: dict[str, str]
 def test_money_moving_posts_require_an_idempotency_key(api: Api, admin: dict[str, str]) -> None:
     m = api.manufacturer(admin)
     body = {
-        "amount": 500, "currency": "EUR", "customer_id": "c", "payment_method": "pm",
+        "amount": 500,
+        "currency": "EUR",
+        "customer_id": "c",
+        "payment_method": "pm",
         "splits": [{"manufacturer_id": m, "amount": 500}],
     }
     response = api.post("/v1/payments", body, admin, idem=None)

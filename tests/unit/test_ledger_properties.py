@@ -135,7 +135,9 @@ class LedgerMachine(RuleBasedStateMachine):
         # Ask for amounts around what is available, so both sides of the rule get exercised.
         available = payable.available if payable else 0
         amount = data.draw(st.integers(1, max(1, available + 100)))
-        payout = self._try(commands.request_payout(self.service, ADMIN, manufacturer, amount, currency))
+        payout = self._try(
+            commands.request_payout(self.service, ADMIN, manufacturer, amount, currency)
+        )
         if payout is not None and payout.status == "paid":
             self._assert_payout_left_non_negative(manufacturer, currency)
         return f"po_{payout.id.hex}" if payout else "po_missing"
@@ -162,8 +164,12 @@ class LedgerMachine(RuleBasedStateMachine):
             event: Any = self.service.mapper.to_domain_event(notification)
             assert_balanced(getattr(event, "entry", None) or [])
         for row in self.container.read_models.payments(
-            manufacturer_id=None, status=None, created_from=None, created_to=None,
-            cursor=None, limit=10**6,
+            manufacturer_id=None,
+            status=None,
+            created_from=None,
+            created_to=None,
+            cursor=None,
+            limit=10**6,
         ).rows:
             payment = self.service.payment(ADMIN, row["payment_id"])
             assert payment.amount_refunded + payment.amount_dispute_lost <= payment.amount_captured
@@ -188,8 +194,12 @@ class LedgerMachine(RuleBasedStateMachine):
         expected: dict[tuple[str, str], int] = defaultdict(int)
         owed: dict[str, int] = defaultdict(int)  # payables + fees, per currency
         rows = self.container.read_models.payments(
-            manufacturer_id=None, status=None, created_from=None, created_to=None,
-            cursor=None, limit=10**6,
+            manufacturer_id=None,
+            status=None,
+            created_from=None,
+            created_to=None,
+            cursor=None,
+            limit=10**6,
         ).rows
         for row in rows:
             p = self.service.payment(ADMIN, row["payment_id"])
@@ -198,7 +208,9 @@ class LedgerMachine(RuleBasedStateMachine):
             pending = sum(r["amount"] for r in p.refunds.values() if r["status"] == "pending")
             held = sum(d["amount"] for d in p.disputes.values() if d["status"] == "open")
             lost = p.amount_dispute_lost
-            expected[("provider:sandbox:receivable", cur)] += p.amount_captured - succeeded - held - lost
+            expected[("provider:sandbox:receivable", cur)] += (
+                p.amount_captured - succeeded - held - lost
+            )
             expected[("provider:sandbox:refunds_pending", cur)] -= pending
             expected[("provider:sandbox:disputed", cur)] += held
             owed[cur] += p.amount_captured - succeeded - pending - lost
@@ -214,11 +226,14 @@ class LedgerMachine(RuleBasedStateMachine):
             assert actual.get(key, 0) == value, key
         for cur, total in owed.items():
             liabilities = -sum(
-                v for (a, c), v in actual.items()
+                v
+                for (a, c), v in actual.items()
                 if c == cur and (accounts.is_manufacturer_payable(a) or a == accounts.PLATFORM_FEES)
             )
             assert liabilities == total, cur
-            assert -actual.get((accounts.PLATFORM_FEES, cur), 0) >= 0, "fees returned exceed fees taken"
+            assert -actual.get((accounts.PLATFORM_FEES, cur), 0) >= 0, (
+                "fees returned exceed fees taken"
+            )
 
     def _paid_payouts(self) -> list[str]:
         db = self.container.read_models

@@ -17,8 +17,15 @@ from ledger.domain.journal import assert_balanced
 from ledger.domain.payment import Payment
 
 
-def split(manufacturer: str, amount: int, bps: int = 250, policy: str = "refund_fee") -> dict[str, Any]:
-    return {"manufacturer_id": manufacturer, "amount": amount, "fee_bps": bps, "refund_fee_policy": policy}
+def split(
+    manufacturer: str, amount: int, bps: int = 250, policy: str = "refund_fee"
+) -> dict[str, Any]:
+    return {
+        "manufacturer_id": manufacturer,
+        "amount": amount,
+        "fee_bps": bps,
+        "refund_fee_policy": policy,
+    }
 
 
 def new_payment(*splits: dict[str, Any], capture: str = "manual", currency: str = "USD") -> Payment:

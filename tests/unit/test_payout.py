@@ -15,7 +15,11 @@ from ledger.domain.payout import Payout
 
 def test_payout_needs_distinct_approvers_other_than_the_requester() -> None:
     payout = Payout.request(
-        manufacturer_id="m", amount=500, currency_code="USD", requested_by="k1", approvals_required=2
+        manufacturer_id="m",
+        amount=500,
+        currency_code="USD",
+        requested_by="k1",
+        approvals_required=2,
     )
     assert payout.status == "pending_approval"
     with pytest.raises(SelfApproval):
@@ -69,8 +73,11 @@ def test_rejected_payout_cannot_be_paid() -> None:
 
 def test_manufacturer_terms_change_as_events() -> None:
     manufacturer = Manufacturer.register(
-        name="A", fee_bps=100, refund_fee_policy="keep_fee",
-        payout_approval_threshold=0, payout_approvals_required=0,
+        name="A",
+        fee_bps=100,
+        refund_fee_policy="keep_fee",
+        payout_approval_threshold=0,
+        payout_approvals_required=0,
     )
     manufacturer.change_terms(fee_bps=300)
     assert manufacturer.fee_bps == 300

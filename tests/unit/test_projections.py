@@ -19,8 +19,11 @@ def _seed(container: Container) -> str:
         commands.register_manufacturer(
             SYSTEM,
             {
-                "name": "A", "fee_bps": 250, "refund_fee_policy": "refund_fee",
-                "payout_approval_threshold": 0, "payout_approvals_required": 0,
+                "name": "A",
+                "fee_bps": 250,
+                "refund_fee_policy": "refund_fee",
+                "payout_approval_threshold": 0,
+                "payout_approvals_required": 0,
             },
         )
     )
@@ -30,8 +33,12 @@ def _seed(container: Container) -> str:
             service,
             SYSTEM,
             {
-                "amount": 1000, "currency": "USD", "customer_id": "c", "provider": "sandbox",
-                "payment_method": "pm", "capture_method": "automatic",
+                "amount": 1000,
+                "currency": "USD",
+                "customer_id": "c",
+                "provider": "sandbox",
+                "payment_method": "pm",
+                "capture_method": "automatic",
                 "splits": [{"manufacturer_id": m, "amount": 1000}],
             },
         )
@@ -45,7 +52,9 @@ def _tracked(container: Container) -> list[TrackedChanges]:
     for notification in container.service.recorder.select_notifications(start=1, limit=1000):
         event: Any = container.service.mapper.to_domain_event(notification)
         if type(event).__qualname__.split(".")[0] in ("Payment", "Manufacturer"):
-            items.append(TrackedChanges(str(event.originator_id), event.originator_version, project(event)))
+            items.append(
+                TrackedChanges(str(event.originator_id), event.originator_version, project(event))
+            )
     return items
 
 
@@ -91,11 +100,11 @@ def test_freshness_reports_lag(container: Container) -> None:
 def test_projection_logic_posts_exactly_the_journal_entry(container: Container) -> None:
     _seed(container)
     notification = container.service.recorder.select_notifications(start=1, limit=100)
-    captured = [
+    captured = next(
         container.service.mapper.to_domain_event(n)
         for n in notification
         if n.topic.endswith("Payment.Captured")
-    ][0]
+    )
     posts = [c for c in project(captured) if type(c).__name__ == "Post"]
     assert sorted((p.account.split(":")[0], p.amount) for p in posts) == [
         ("manufacturer", -975),

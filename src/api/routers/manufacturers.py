@@ -48,7 +48,9 @@ def change_manufacturer(
         request,
         service,
         principal,
-        commands.change_manufacturer(principal, manufacturer_id, body.model_dump(exclude_none=True)),
+        commands.change_manufacturer(
+            principal, manufacturer_id, body.model_dump(exclude_none=True)
+        ),
         manufacturer_out,
         status=200,
         idempotency_key=idempotency_key,

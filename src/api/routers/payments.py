@@ -135,6 +135,7 @@ def get_payment(payment_id: str, principal: PaymentsRead, service: ServiceDep) -
 def payment_events(payment_id: str, principal: PaymentsRead, service: ServiceDep) -> list[EventOut]:
     """The payment's immutable history, oldest first."""
     history = []
+    event: Any
     for event in service.payment_history(principal, payment_id):
         data = {
             k: v

@@ -32,7 +32,9 @@ def request_payout(
         request,
         service,
         principal,
-        commands.request_payout(service, principal, body.manufacturer_id, body.amount, body.currency),
+        commands.request_payout(
+            service, principal, body.manufacturer_id, body.amount, body.currency
+        ),
         payout_out,
         status=201,
         idempotency_key=idempotency_key,

@@ -58,7 +58,9 @@ def manufacturer_report_endpoint(
     sections = manufacturer_report(container.read_models, manufacturer_id, start, end)
     headers = {"Ledger-Projection-Lag": str(freshness.lag)}
     if accept is not None and "text/csv" in accept:
-        return Response(report_csv(manufacturer_id, sections), media_type="text/csv", headers=headers)
+        return Response(
+            report_csv(manufacturer_id, sections), media_type="text/csv", headers=headers
+        )
     body = ReportOut(
         manufacturer_id=manufacturer_id,
         name=manufacturer.name,

@@ -20,10 +20,16 @@ def _reference(prefix: str, key: str) -> str:
 
 class SandboxProvider:
     def authorize(self, request: AuthorizationRequest) -> ProviderResult:
-        return ProviderResult(status="succeeded", reference=_reference("sbx_auth", request.idempotency_key))
+        return ProviderResult(
+            status="succeeded", reference=_reference("sbx_auth", request.idempotency_key)
+        )
 
     def refund(self, request: RefundRequest) -> ProviderResult:
-        return ProviderResult(status="succeeded", reference=_reference("sbx_re", request.idempotency_key))
+        return ProviderResult(
+            status="succeeded", reference=_reference("sbx_re", request.idempotency_key)
+        )
 
     def pay_out(self, request: PayoutRequest) -> ProviderResult:
-        return ProviderResult(status="succeeded", reference=_reference("sbx_po", request.idempotency_key))
+        return ProviderResult(
+            status="succeeded", reference=_reference("sbx_po", request.idempotency_key)
+        )

@@ -40,7 +40,7 @@ from ledger.application.principal import Principal
 from ledger.application.unit_of_work import UnitOfWork
 from ledger.domain import ids
 from ledger.domain.api_key import ApiKey
-from ledger.domain.base import using_clock
+from ledger.domain.base import LedgerAggregate, using_clock
 from ledger.domain.errors import DomainError, IllegalTransition, InvalidInput
 from ledger.domain.idempotency import IdempotencyRecord
 from ledger.domain.manufacturer import Manufacturer
@@ -49,8 +49,9 @@ from ledger.domain.payment import Payment
 from ledger.domain.payout import Payout
 
 T = TypeVar("T")
+A = TypeVar("A", bound=LedgerAggregate)
 log = logging.getLogger(__name__)
-MAX_ATTEMPTS = 25
+MAX_ATTEMPTS = 60
 KEY_CACHE_SECONDS = 30.0
 
 
@@ -95,20 +96,21 @@ class LedgerService(Application[UUID]):
         self,
         env: EnvType | None = None,
         *,
+        default_provider: PaymentProvider,
         providers: Mapping[str, PaymentProvider] | None = None,
-        default_provider: PaymentProvider | None = None,
         clock: Callable[[], datetime] | None = None,
     ) -> None:
         super().__init__(env)
-        from ledger.adapters.sandbox import SandboxProvider
-
         self._providers = dict(providers or {})
-        self._default_provider = default_provider or SandboxProvider()
+        self._default_provider = default_provider
         self._clock = clock
+        # The library's aggregate cache deep-copies outside its fast-forward lock, so two threads
+        # reading one aggregate can race; reads of the repository go through this lock.
+        self._read_lock = threading.Lock()
         self._in_flight: set[UUID] = set()
         self._in_flight_lock = threading.Lock()
         self._key_cache: dict[str, tuple[float, Principal | None]] = {}
-        self.after_save: list[Callable[[], None]] = []
+        self.after_save: list[Callable[[], object]] = []
 
     # ----- execution machinery ---------------------------------------------------------------
     @contextmanager
@@ -121,6 +123,11 @@ class LedgerService(Application[UUID]):
 
     def register_provider(self, name: str, provider: PaymentProvider) -> None:
         self._providers[name] = provider
+
+    def load(self, aggregate_id: UUID) -> Any:
+        """Read an aggregate (raises AggregateNotFoundError)."""
+        with self._read_lock:
+            return self.repository.get(aggregate_id)
 
     def provider(self, name: str) -> PaymentProvider:
         return self._providers.get(name, self._default_provider)
@@ -154,7 +161,7 @@ class LedgerService(Application[UUID]):
 
     def _stored_response(self, idempotency: IdempotencyContext) -> Response | None:
         try:
-            record = self.repository.get(idempotency.record_id)
+            record = self.load(idempotency.record_id)
         except AggregateNotFoundError:
             return None
         assert isinstance(record, IdempotencyRecord)
@@ -172,7 +179,7 @@ class LedgerService(Application[UUID]):
         idempotency: IdempotencyContext | None,
     ) -> Response:
         for attempt in range(MAX_ATTEMPTS):
-            uow = UnitOfWork(self.repository)
+            uow = UnitOfWork(self.load)
             try:
                 with self._clocked():
                     result = command(uow)
@@ -211,7 +218,9 @@ class LedgerService(Application[UUID]):
         return stored
 
     @staticmethod
-    def _idempotency_record(idempotency: IdempotencyContext, status: int, body: str) -> IdempotencyRecord:
+    def _idempotency_record(
+        idempotency: IdempotencyContext, status: int, body: str
+    ) -> IdempotencyRecord:
         return IdempotencyRecord(
             api_key_id=idempotency.api_key_id,
             key=idempotency.key,
@@ -231,7 +240,7 @@ class LedgerService(Application[UUID]):
 
     @staticmethod
     def _backoff(attempt: int) -> None:
-        time.sleep(random.uniform(0, min(0.05, 0.001 * 2**attempt)))  # noqa: S311
+        time.sleep(random.uniform(0, min(0.1, 0.001 * 2**attempt)))  # noqa: S311
 
     def execute(self, command: Callable[[UnitOfWork], T]) -> T:
         """Run a command without HTTP rendering (CLI, tests); returns the command's result."""
@@ -263,7 +272,7 @@ class LedgerService(Application[UUID]):
         if cached is not None and cached[0] > now:
             return cached[1]
         try:
-            key = self.repository.get(ApiKey.create_id(digest))
+            key = self.load(ApiKey.create_id(digest))
         except AggregateNotFoundError:
             key = None
         principal = None
@@ -286,10 +295,10 @@ class LedgerService(Application[UUID]):
         return found
 
     # ----- reads of aggregates ---------------------------------------------------------------
-    def _find(self, cls: type[Any], kind: str, public_id: str) -> Any:
+    def _find(self, cls: type[A], kind: str, public_id: str) -> A | None:
         try:
             aggregate_id = ids.decode(kind, public_id)
-            found = self.repository.get(aggregate_id)
+            found = self.load(aggregate_id)
         except (ids.MalformedId, AggregateNotFoundError):
             return None
         return found if isinstance(found, cls) else None
@@ -298,7 +307,7 @@ class LedgerService(Application[UUID]):
         found = self._find(Payment, "payment", public_id)
         if found is None or not principal.sees_any(found.manufacturer_ids):
             raise NotFound("no such payment")
-        return found  # type: ignore[no-any-return]
+        return found
 
     def payment_history(
         self, principal: Principal, public_id: str
@@ -323,11 +332,11 @@ class LedgerService(Application[UUID]):
         found = self._find(Payout, "payout", public_id)
         if found is None or not principal.sees_manufacturer(found.manufacturer_id):
             raise NotFound("no such payout")
-        return found  # type: ignore[no-any-return]
+        return found
 
     def payable(self, manufacturer_id: str, currency: str) -> ManufacturerPayable | None:
         try:
-            found = self.repository.get(ManufacturerPayable.create_id(manufacturer_id, currency))
+            found = self.load(ManufacturerPayable.create_id(manufacturer_id, currency))
         except AggregateNotFoundError:
             return None
         assert isinstance(found, ManufacturerPayable)
@@ -335,7 +344,9 @@ class LedgerService(Application[UUID]):
 
 
 # ----- commands: functions of (service, principal, inputs) returning a UnitOfWork command ------
-def register_manufacturer(principal: Principal, terms: dict[str, Any]) -> Callable[[UnitOfWork], Manufacturer]:
+def register_manufacturer(
+    principal: Principal, terms: dict[str, Any]
+) -> Callable[[UnitOfWork], Manufacturer]:
     principal.require("admin")
 
     def command(uow: UnitOfWork) -> Manufacturer:
@@ -564,14 +575,14 @@ def _pay_if_approved(service: LedgerService, uow: UnitOfWork, payout: Payout) ->
         payout.mark_paid(result.reference)
 
 
-def _find(uow: UnitOfWork, cls: type[Any], kind: str, public_id: str) -> Any:
+def _find(uow: UnitOfWork, cls: type[A], kind: str, public_id: str) -> A | None:
     try:
         return uow.find(cls, ids.decode(kind, public_id))
     except ids.MalformedId:
         return None
 
 
-def _load(uow: UnitOfWork, cls: type[Any], kind: str, public_id: str) -> Any:
+def _load(uow: UnitOfWork, cls: type[A], kind: str, public_id: str) -> A:
     found = _find(uow, cls, kind, public_id)
     if found is None:
         raise NotFound(f"no such {kind}")
@@ -585,11 +596,11 @@ def _payment_for_write(uow: UnitOfWork, principal: Principal, public_id: str) ->
     if not principal.owns_all(payment.manufacturer_ids):
         # Moving money on a payment shared with other manufacturers needs an unbound key.
         raise NotFound("no such payment")
-    return payment  # type: ignore[no-any-return]
+    return payment
 
 
 def _payout_for_write(uow: UnitOfWork, principal: Principal, public_id: str) -> Payout:
     payout = _find(uow, Payout, "payout", public_id)
     if payout is None or not principal.sees_manufacturer(payout.manufacturer_id):
         raise NotFound("no such payout")
-    return payout  # type: ignore[no-any-return]
+    return payout

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, TypeVar
 from uuid import UUID
 
-from eventsourcing.application import AggregateNotFoundError, Repository
+from eventsourcing.application import AggregateNotFoundError
 
 from ledger.application.errors import NotFound
 from ledger.domain import accounts
@@ -16,8 +17,8 @@ A = TypeVar("A", bound=LedgerAggregate)
 
 
 class UnitOfWork:
-    def __init__(self, repository: Repository[UUID]) -> None:
-        self._repository = repository
+    def __init__(self, load: Callable[[UUID], Any]) -> None:
+        self._load = load
         self._aggregates: dict[UUID, LedgerAggregate] = {}
 
     def find(self, cls: type[A], aggregate_id: UUID) -> A | None:
@@ -25,7 +26,7 @@ class UnitOfWork:
             found = self._aggregates[aggregate_id]
         else:
             try:
-                found = self._repository.get(aggregate_id)
+                found = self._load(aggregate_id)
             except AggregateNotFoundError:
                 return None
             self._aggregates[aggregate_id] = found

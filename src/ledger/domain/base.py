@@ -6,7 +6,6 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from datetime import UTC, datetime
-
 from typing import Any
 
 from eventsourcing.domain import Aggregate
@@ -35,6 +34,7 @@ def using_clock(clock: Callable[[], datetime]) -> Iterator[None]:
 
 class LedgerAggregate(Aggregate):
     event_time: datetime
+
     class Event(Aggregate.Event):
         @staticmethod
         def create_timestamp() -> datetime:

@@ -34,7 +34,9 @@ def entry(currency: str, lines: Iterable[tuple[str, int]]) -> JournalEntry:
 
 
 def reverse(postings: JournalEntry) -> JournalEntry:
-    return [Posting(account=p["account"], currency=p["currency"], amount=-p["amount"]) for p in postings]
+    return [
+        Posting(account=p["account"], currency=p["currency"], amount=-p["amount"]) for p in postings
+    ]
 
 
 def assert_balanced(postings: Iterable[Mapping[str, Any]]) -> None:

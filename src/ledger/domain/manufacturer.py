@@ -86,25 +86,33 @@ class Manufacturer(LedgerAggregate):
         payout_approval_threshold: int | None = None,
         payout_approvals_required: int | None = None,
     ) -> None:
-        terms = {
-            "name": self.name if name is None else name,
-            "fee_bps": self.fee_bps if fee_bps is None else fee_bps,
-            "refund_fee_policy": (
-                self.refund_fee_policy if refund_fee_policy is None else refund_fee_policy
-            ),
-            "payout_approval_threshold": (
-                self.payout_approval_threshold
-                if payout_approval_threshold is None
-                else payout_approval_threshold
-            ),
-            "payout_approvals_required": (
-                self.payout_approvals_required
-                if payout_approvals_required is None
-                else payout_approvals_required
-            ),
-        }
-        validate_terms(**terms)  # type: ignore[arg-type]
-        self._terms_changed(**terms)
+        new_name = self.name if name is None else name
+        new_fee = self.fee_bps if fee_bps is None else fee_bps
+        new_policy = self.refund_fee_policy if refund_fee_policy is None else refund_fee_policy
+        new_threshold = (
+            self.payout_approval_threshold
+            if payout_approval_threshold is None
+            else payout_approval_threshold
+        )
+        new_required = (
+            self.payout_approvals_required
+            if payout_approvals_required is None
+            else payout_approvals_required
+        )
+        validate_terms(
+            name=new_name,
+            fee_bps=new_fee,
+            refund_fee_policy=new_policy,
+            payout_approval_threshold=new_threshold,
+            payout_approvals_required=new_required,
+        )
+        self._terms_changed(
+            name=new_name,
+            fee_bps=new_fee,
+            refund_fee_policy=new_policy,
+            payout_approval_threshold=new_threshold,
+            payout_approvals_required=new_required,
+        )
 
     @event("TermsChanged")
     def _terms_changed(

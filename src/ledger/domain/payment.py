@@ -82,7 +82,7 @@ class Payment(LedgerAggregate):
         splits: list[dict[str, Any]],
         metadata: dict[str, Any],
     ) -> Payment:
-        """splits: [{manufacturer_id, amount, fee_bps, refund_fee_policy}] with the terms in force."""
+        """splits: [{manufacturer_id, amount, fee_bps, refund_fee_policy}], terms in force now."""
         _bounded(amount, "amount")
         currency(currency_code)
         if not customer_id.strip():
@@ -178,7 +178,11 @@ class Payment(LedgerAggregate):
             )
         parts = allocate(value, [s["amount"] for s in self.splits])
         shares = [
-            {"manufacturer_id": s["manufacturer_id"], "amount": part, "fee": fee_for(part, s["fee_bps"])}
+            {
+                "manufacturer_id": s["manufacturer_id"],
+                "amount": part,
+                "fee": fee_for(part, s["fee_bps"]),
+            }
             for s, part in zip(self.splits, parts, strict=True)
         ]
         lines: list[tuple[str, int]] = [(accounts.provider_receivable(self.provider), value)]
@@ -218,9 +222,15 @@ class Payment(LedgerAggregate):
                 else:
                     fee_returned = min(fee_for(part, split["fee_bps"]), left)
             shares.append(
-                {"manufacturer_id": split["manufacturer_id"], "amount": part, "fee_returned": fee_returned}
+                {
+                    "manufacturer_id": split["manufacturer_id"],
+                    "amount": part,
+                    "fee_returned": fee_returned,
+                }
             )
-            lines.append((accounts.manufacturer_payable(split["manufacturer_id"]), part - fee_returned))
+            lines.append(
+                (accounts.manufacturer_payable(split["manufacturer_id"]), part - fee_returned)
+            )
             lines.append((accounts.PLATFORM_FEES, fee_returned))
         lines.append((credit_account, -amount))
         return shares, entry(self.currency, lines)
@@ -240,9 +250,7 @@ class Payment(LedgerAggregate):
                 f"refund of {amount} exceeds the refundable amount {self.refundable}"
             )
         new_id = refund_id(self.id, len(self.refunds) + 1)
-        shares, booking = self._reversal(
-            amount, accounts.provider_refunds_pending(self.provider)
-        )
+        shares, booking = self._reversal(amount, accounts.provider_refunds_pending(self.provider))
         self._refund_requested(
             refund_id=new_id, amount=amount, reason=reason, shares=shares, entry=booking
         )

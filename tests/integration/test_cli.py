@@ -1,0 +1,141 @@
+"""The `ledger` command line against a real SQLite file."""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from ledger.application import service as commands
+from ledger.application.principal import SYSTEM
+from ledger.bootstrap import build
+from ledger.settings import Settings
+
+pytestmark = pytest.mark.integration
+
+
+def ledger(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "ledger.cli", *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, **(env or {})},
+        check=False,
+    )
+
+
+def test_keys_create_prints_only_the_key_and_stores_only_its_hash(tmp_path: Path) -> None:
+    db = tmp_path / "l.sqlite3"
+    result = ledger(
+        "keys", "create", "--scope", "payments:read", "--scope", "finance:read", "--db", str(db)
+    )
+    assert result.returncode == 0, result.stderr
+    secret = result.stdout.strip()
+    assert result.stdout == secret + "\n"
+    assert secret.startswith("lk_")
+    assert len(secret) > 40
+    assert secret.encode() not in db.read_bytes()
+    container = build(Settings(db=db))
+    principal = container.service.authenticate(secret)
+    assert principal is not None
+    assert principal.scopes == frozenset({"payments:read", "finance:read"})
+    container.close()
+
+
+def test_keys_create_takes_the_db_from_the_environment(tmp_path: Path) -> None:
+    db = tmp_path / "env.sqlite3"
+    result = ledger("keys", "create", "--scope", "admin", env={"LEDGER_DB": str(db)})
+    assert result.returncode == 0, result.stderr
+    assert db.exists()
+
+
+def test_keys_create_refuses_unknown_scopes_and_manufacturers(tmp_path: Path) -> None:
+    db = str(tmp_path / "l.sqlite3")
+    bad_scope = ledger("keys", "create", "--scope", "root", "--db", db)
+    assert bad_scope.returncode == 2
+    assert bad_scope.stdout == ""
+    bad_manufacturer = ledger(
+        "keys", "create", "--scope", "payments:read", "--manufacturer", "mfr_x", "--db", db
+    )
+    assert bad_manufacturer.returncode == 2
+
+
+def _seed(db: Path) -> str:
+    container = build(Settings(db=db))
+    service = container.service
+    manufacturer = service.execute(
+        commands.register_manufacturer(
+            SYSTEM,
+            {
+                "name": "A",
+                "fee_bps": 250,
+                "refund_fee_policy": "refund_fee",
+                "payout_approval_threshold": 0,
+                "payout_approvals_required": 0,
+            },
+        )
+    )
+    m = f"mfr_{manufacturer.id.hex}"
+    for amount in (1000, 2500, 700):
+        payment = service.execute(
+            commands.create_payment(
+                service,
+                SYSTEM,
+                {
+                    "amount": amount,
+                    "currency": "EUR",
+                    "customer_id": "c",
+                    "provider": "sandbox",
+                    "payment_method": "pm",
+                    "capture_method": "automatic",
+                    "splits": [{"manufacturer_id": m, "amount": amount}],
+                },
+            )
+        )
+        service.execute(
+            commands.refund_payment(service, SYSTEM, f"pay_{payment.id.hex}", 100, None)
+        )
+    container.close()
+    return m
+
+
+def test_projections_rebuild_reproduces_the_read_models(tmp_path: Path) -> None:
+    db = tmp_path / "l.sqlite3"
+    _seed(db)
+    before = build(Settings(db=db))
+    incremental = before.read_models.dump()
+    before.close()
+    assert incremental["postings"]
+    result = ledger("projections", "rebuild", "--db", str(db))
+    assert result.returncode == 0, result.stderr
+    after = build(Settings(db=db))
+    assert after.read_models.dump() == incremental
+    after.close()
+
+
+def test_report_manufacturer_as_csv(tmp_path: Path) -> None:
+    db = tmp_path / "l.sqlite3"
+    m = _seed(db)
+    from datetime import UTC, datetime
+
+    period = datetime.now(UTC).strftime("%Y-%m")
+    result = ledger(
+        "report", "manufacturer", m, "--period", period, "--format", "csv", "--db", str(db)
+    )
+    assert result.returncode == 0, result.stderr
+    rows = list(csv.DictReader(io.StringIO(result.stdout)))
+    total = rows[-1]
+    assert total["granularity"] == "total"
+    assert total["gross_captured"] == "4200"
+    assert total["refunds"] == "300"
+    # fees: 25 + 62 (62.5 to even) + 18 (17.5 to even) = 105, minus 3 x 2 (2.5 -> 2) returned
+    assert total["fees"] == str(105 - 6)
+    assert int(total["net_payable"]) == 4200 - 99 - 300
+    bad = ledger("report", "manufacturer", m, "--period", "2026-13", "--db", str(db))
+    assert bad.returncode == 2

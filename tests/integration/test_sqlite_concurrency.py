@@ -1,0 +1,124 @@
+"""Optimistic concurrency on a real SQLite file: several application instances (as separate
+processes would be) refund the same payment at once and never over-refund."""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from ledger.application import service as commands
+from ledger.application.principal import SYSTEM
+from ledger.application.service import IdempotencyContext
+from ledger.bootstrap import build
+from ledger.domain.errors import DomainError
+from ledger.settings import Settings
+
+pytestmark = pytest.mark.integration
+
+
+def _setup(db: Path) -> str:
+    container = build(Settings(db=db, projections_inline=False))
+    service = container.service
+    manufacturer = service.execute(
+        commands.register_manufacturer(
+            SYSTEM,
+            {
+                "name": "A",
+                "fee_bps": 250,
+                "refund_fee_policy": "refund_fee",
+                "payout_approval_threshold": 0,
+                "payout_approvals_required": 0,
+            },
+        )
+    )
+    payment = service.execute(
+        commands.create_payment(
+            service,
+            SYSTEM,
+            {
+                "amount": 10_000,
+                "currency": "USD",
+                "customer_id": "c",
+                "provider": "sandbox",
+                "payment_method": "pm",
+                "capture_method": "automatic",
+                "splits": [{"manufacturer_id": f"mfr_{manufacturer.id.hex}", "amount": 10_000}],
+            },
+        )
+    )
+    container.close()
+    return f"pay_{payment.id.hex}"
+
+
+def test_concurrent_refunds_never_exceed_captured(tmp_path: Path) -> None:
+    db = tmp_path / "ledger.sqlite3"
+    payment_id = _setup(db)
+    instances = [build(Settings(db=db, projections_inline=False)) for _ in range(4)]
+    outcomes: Counter[str] = Counter()
+    lock = threading.Lock()
+    start = threading.Barrier(16)
+
+    def refund(worker: int) -> None:
+        service = instances[worker % len(instances)].service
+        start.wait()
+        for _ in range(10):
+            try:
+                service.execute(commands.refund_payment(service, SYSTEM, payment_id, 70, None))
+                result = "ok"
+            except DomainError as error:
+                result = error.code
+            with lock:
+                outcomes[result] += 1
+
+    threads = [threading.Thread(target=refund, args=(i,)) for i in range(16)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+
+    fresh = build(Settings(db=db))
+    payment = fresh.service.payment(SYSTEM, payment_id)
+    # 160 attempts of 70 against 10,000: exactly 142 fit (9,940), the rest are refused.
+    assert outcomes["ok"] == 142
+    assert outcomes["exceeds-refundable"] == 18, outcomes
+    assert payment.amount_refunded == 142 * 70
+    assert len(payment.refunds) == 142
+    fresh.follower.catch_up()
+    trial = fresh.read_models.trial_balance(None)
+    assert sum(r["debits"] - r["credits"] for r in trial) == 0
+    for container in [*instances, fresh]:
+        container.close()
+
+
+def test_concurrent_requests_with_one_idempotency_key_make_one_refund(tmp_path: Path) -> None:
+    db = tmp_path / "ledger.sqlite3"
+    payment_id = _setup(db)
+    instances = [build(Settings(db=db, projections_inline=False)) for _ in range(4)]
+    context = IdempotencyContext(api_key_id="key_1", key="refund-once", fingerprint="f")
+    bodies: list[str] = []
+    start = threading.Barrier(4)
+
+    def refund(index: int) -> None:
+        service = instances[index].service
+        start.wait()
+        response = service.run(
+            commands.refund_payment(service, SYSTEM, payment_id, 500, None),
+            lambda result: (201, result[1]),
+            idempotency=context,
+        )
+        bodies.append(response.body)
+
+    threads = [threading.Thread(target=refund, args=(i,)) for i in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert len(bodies) == 4
+    assert len(set(bodies)) == 1
+    fresh = build(Settings(db=db))
+    assert fresh.service.payment(SYSTEM, payment_id).amount_refunded == 500
+    for container in [*instances, fresh]:
+        container.close()
