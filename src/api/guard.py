@@ -44,10 +44,12 @@ class RequestGuard:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        target = (
-            unquote(scope.get("path", ""))
-            + " "
-            + unquote(scope.get("query_string", b"").decode("latin-1"))
+        target = " ".join(
+            [
+                unquote(scope.get("path", "")),
+                unquote(scope.get("query_string", b"").decode("latin-1")),
+                *(value.decode("latin-1") for _, value in scope.get("headers", [])),
+            ]
         )
         if contains_card_number(target):
             await self._card_rejected(scope, receive, send)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -62,9 +63,13 @@ def _keys_create(args: argparse.Namespace) -> int:
     from ledger.bootstrap import build
     from ledger.domain.errors import DomainError
 
+    scopes = args.scope or args.env_scopes
+    if not scopes:
+        print("error: give at least one --scope (or LEDGER_KEY_SCOPES)", file=sys.stderr)
+        return 2
     container = build(_settings(args))
     try:
-        secret, _ = container.service.create_api_key(args.scope, args.manufacturer)
+        secret, _ = container.service.create_api_key(scopes, args.manufacturer)
     except DomainError as error:
         print(f"error: {error.message}", file=sys.stderr)
         return 2
@@ -130,8 +135,19 @@ def parser() -> argparse.ArgumentParser:
 
     keys = commands.add_parser("keys", help="API keys").add_subparsers(dest="keys", required=True)
     create = with_db(keys.add_parser("create", help="create a key; prints it once on stdout"))
-    create.add_argument("--scope", action="append", required=True, help="repeat for more scopes")
-    create.add_argument("--manufacturer", help="bind the key to one manufacturer id")
+    env_scopes = [s for s in os.environ.get("LEDGER_KEY_SCOPES", "").split(",") if s]
+    create.add_argument(
+        "--scope",
+        action="append",
+        default=None,
+        help="repeat for more scopes (env LEDGER_KEY_SCOPES, comma-separated)",
+    )
+    create.set_defaults(env_scopes=env_scopes)
+    create.add_argument(
+        "--manufacturer",
+        default=os.environ.get("LEDGER_KEY_MANUFACTURER"),
+        help="bind the key to one manufacturer id (env LEDGER_KEY_MANUFACTURER)",
+    )
     create.set_defaults(run=_keys_create)
 
     projections = commands.add_parser("projections", help="read models").add_subparsers(
@@ -145,8 +161,18 @@ def parser() -> argparse.ArgumentParser:
     )
     manufacturer = with_db(report.add_parser("manufacturer", help="manufacturer statement"))
     manufacturer.add_argument("manufacturer_id")
-    manufacturer.add_argument("--period", required=True, help="YYYY-MM")
-    manufacturer.add_argument("--format", choices=("json", "csv"), default="json")
+    manufacturer.add_argument(
+        "--period",
+        default=os.environ.get("LEDGER_REPORT_PERIOD"),
+        required="LEDGER_REPORT_PERIOD" not in os.environ,
+        help="YYYY-MM (env LEDGER_REPORT_PERIOD)",
+    )
+    manufacturer.add_argument(
+        "--format",
+        choices=("json", "csv"),
+        default=os.environ.get("LEDGER_REPORT_FORMAT", "json"),
+        help="json or csv (env LEDGER_REPORT_FORMAT)",
+    )
     manufacturer.set_defaults(run=_report)
     return root
 

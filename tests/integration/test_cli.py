@@ -139,3 +139,23 @@ def test_report_manufacturer_as_csv(tmp_path: Path) -> None:
     assert int(total["net_payable"]) == 4200 - 99 - 300
     bad = ledger("report", "manufacturer", m, "--period", "2026-13", "--db", str(db))
     assert bad.returncode == 2
+
+
+def test_keys_create_takes_scopes_and_binding_from_the_environment(tmp_path: Path) -> None:
+    db = tmp_path / "l.sqlite3"
+    m = _seed(db)
+    result = ledger(
+        "keys",
+        "create",
+        "--db",
+        str(db),
+        env={"LEDGER_KEY_SCOPES": "payments:read,finance:read", "LEDGER_KEY_MANUFACTURER": m},
+    )
+    assert result.returncode == 0, result.stderr
+    container = build(Settings(db=db))
+    principal = container.service.authenticate(result.stdout.strip())
+    container.close()
+    assert principal is not None
+    assert principal.manufacturer_id == m
+    assert principal.scopes == frozenset({"payments:read", "finance:read"})
+    assert ledger("keys", "create", "--db", str(db)).returncode == 2

@@ -296,3 +296,20 @@ def test_payments_list_created_range(api: Api, admin: dict[str, str], clock: Man
     ).json()["data"]
     assert [p["id"] for p in data] == [late["id"]]
     assert api.get("/v1/payments", admin, created_from="yesterday").status_code == 422
+
+
+def test_card_number_in_a_header_is_rejected_and_not_stored(
+    api: Api, admin: dict[str, str]
+) -> None:
+    m = api.manufacturer(admin)
+    body = {
+        "amount": 100,
+        "currency": "USD",
+        "customer_id": "c",
+        "payment_method": "pm",
+        "splits": [{"manufacturer_id": m, "amount": 100}],
+    }
+    before = _event_count(api)
+    response = api.post("/v1/payments", body, admin, idem="4242424242424242")
+    assert response.status_code == 422
+    assert _event_count(api) == before
