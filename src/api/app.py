@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import logging
-import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
@@ -12,6 +11,7 @@ from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
+from api.access_log import AccessLog
 from api.deps import ApiError
 from api.guard import RequestGuard
 from api.problems import problem, render_error
@@ -81,22 +81,6 @@ def create_app(container: Container, *, follow: bool = True) -> FastAPI:
         access_log.exception("unhandled error")
         return problem(500, "internal-error", "An unexpected error occurred; it has been logged.")
 
-    @app.middleware("http")
-    async def log_requests(
-        request: Request, call_next: Callable[[Request], Awaitable[Response]]
-    ) -> Response:
-        started = time.perf_counter()
-        response = await call_next(request)
-        route = request.scope.get("route")
-        access_log.info(
-            "%s %s %s %.1fms key=%s",
-            request.method,
-            getattr(route, "path", "-"),  # the route template: never raw ids or query values
-            response.status_code,
-            (time.perf_counter() - started) * 1000,
-            getattr(request.state, "key_id", "-"),
-        )
-        return response
-
     app.add_middleware(RequestGuard, max_body_bytes=container.settings.max_body_bytes)
+    app.add_middleware(AccessLog)
     return app

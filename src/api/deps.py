@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, Header, Request
@@ -18,6 +18,7 @@ from ledger.application.service import IdempotencyContext, LedgerService
 from ledger.application.unit_of_work import UnitOfWork
 from ledger.bootstrap import Container
 from ledger.domain.errors import DomainError
+from projections.store import ReadModelStore
 
 T = TypeVar("T")
 _IDEMPOTENCY_KEY = re.compile(r"^[\x21-\x7e]{1,255}$")
@@ -33,7 +34,7 @@ class ApiError(Exception):
         self.detail = detail
 
 
-def get_container(request: Request) -> Container:
+async def get_container(request: Request) -> Container:
     container: Container = request.app.state.container
     return container
 
@@ -41,14 +42,14 @@ def get_container(request: Request) -> Container:
 ContainerDep = Annotated[Container, Depends(get_container)]
 
 
-def get_service(container: ContainerDep) -> LedgerService:
+async def get_service(container: ContainerDep) -> LedgerService:
     return container.service
 
 
 ServiceDep = Annotated[LedgerService, Depends(get_service)]
 
 
-def get_principal(
+async def get_principal(
     service: ServiceDep, request: Request, authorization: Annotated[str | None, Header()] = None
 ) -> Principal:
     if not authorization or not authorization.startswith("Bearer "):
@@ -63,8 +64,8 @@ def get_principal(
 PrincipalDep = Annotated[Principal, Depends(get_principal)]
 
 
-def require_scope(scope: str) -> Callable[[Principal], Principal]:
-    def check(principal: PrincipalDep) -> Principal:
+def require_scope(scope: str) -> Callable[[Principal], Awaitable[Principal]]:
+    async def check(principal: PrincipalDep) -> Principal:
         if not principal.has(scope):
             raise Forbidden(f"this API key lacks the '{scope}' scope")
         return principal
@@ -141,3 +142,10 @@ IdempotencyKeyHeader = Annotated[
         "and body replays the first response.",
     ),
 ]
+
+
+def get_fresh_read_models(container: ContainerDep) -> ReadModelStore:
+    return container.fresh_read_models()
+
+
+ReadModelsDep = Annotated[ReadModelStore, Depends(get_fresh_read_models)]

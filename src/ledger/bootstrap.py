@@ -20,6 +20,11 @@ class Container:
     read_models: SqliteReadModels
     follower: Follower
 
+    def fresh_read_models(self) -> SqliteReadModels:
+        """Read models with every event recorded so far applied: a client reads its writes."""
+        self.follower.catch_up()
+        return self.read_models
+
     def close(self) -> None:
         self.follower.stop()
         self.read_models.close()
@@ -35,6 +40,5 @@ def build(settings: Settings, *, clock: Callable[[], datetime] | None = None) ->
     )
     read_models = SqliteReadModels(settings.read_model_path)
     follower = Follower(service, read_models)
-    if settings.projections_inline:
-        service.after_save.append(follower.catch_up)
+    service.after_save.append(follower.prompt)
     return Container(settings=settings, service=service, read_models=read_models, follower=follower)

@@ -21,9 +21,6 @@ class Settings(BaseSettings):
     projection_poll_seconds: float = Field(
         0.5, gt=0, description="How often the follower polls for events from other processes."
     )
-    projections_inline: bool = Field(
-        True, description="Bring read models up to date before a write returns."
-    )
     max_body_bytes: int = Field(65_536, ge=1024)
     log_level: Literal["debug", "info", "warning", "error"] = "info"
 

@@ -33,6 +33,7 @@ class Follower:
         self._store = store
         self._lock = threading.Lock()
         self._stop = threading.Event()
+        self._prompted = threading.Event()
         self._thread: threading.Thread | None = None
 
     def _batches(self, after: int) -> Iterator[tuple[list[TrackedChanges], int]]:
@@ -54,6 +55,10 @@ class Follower:
                     )
             position = notifications[-1].id
             yield batch, position
+
+    def prompt(self) -> None:
+        """New events were recorded: wake the background follower."""
+        self._prompted.set()
 
     def catch_up(self) -> int:
         """Apply every event recorded since the last position; returns how many were new."""
@@ -79,7 +84,11 @@ class Follower:
             return
 
         def loop() -> None:
-            while not self._stop.wait(interval):
+            while not self._stop.is_set():
+                self._prompted.wait(interval)
+                self._prompted.clear()
+                if self._stop.is_set():
+                    return
                 try:
                     self.catch_up()
                 except Exception:  # keep following; the next poll retries the same batch
@@ -90,6 +99,7 @@ class Follower:
 
     def stop(self) -> None:
         self._stop.set()
+        self._prompted.set()
         if self._thread is not None:
             self._thread.join(timeout=5)
             self._thread = None

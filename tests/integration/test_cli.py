@@ -109,7 +109,7 @@ def test_projections_rebuild_reproduces_the_read_models(tmp_path: Path) -> None:
     db = tmp_path / "l.sqlite3"
     _seed(db)
     before = build(Settings(db=db))
-    incremental = before.read_models.dump()
+    incremental = before.fresh_read_models().dump()
     before.close()
     assert incremental["postings"]
     result = ledger("projections", "rebuild", "--db", str(db))

@@ -20,7 +20,7 @@ pytestmark = pytest.mark.integration
 
 
 def _setup(db: Path) -> str:
-    container = build(Settings(db=db, projections_inline=False))
+    container = build(Settings(db=db))
     service = container.service
     manufacturer = service.execute(
         commands.register_manufacturer(
@@ -56,7 +56,7 @@ def _setup(db: Path) -> str:
 def test_concurrent_refunds_never_exceed_captured(tmp_path: Path) -> None:
     db = tmp_path / "ledger.sqlite3"
     payment_id = _setup(db)
-    instances = [build(Settings(db=db, projections_inline=False)) for _ in range(4)]
+    instances = [build(Settings(db=db)) for _ in range(4)]
     outcomes: Counter[str] = Counter()
     lock = threading.Lock()
     start = threading.Barrier(16)
@@ -96,7 +96,7 @@ def test_concurrent_refunds_never_exceed_captured(tmp_path: Path) -> None:
 def test_concurrent_requests_with_one_idempotency_key_make_one_refund(tmp_path: Path) -> None:
     db = tmp_path / "ledger.sqlite3"
     payment_id = _setup(db)
-    instances = [build(Settings(db=db, projections_inline=False)) for _ in range(4)]
+    instances = [build(Settings(db=db)) for _ in range(4)]
     context = IdempotencyContext(api_key_id="key_1", key="refund-once", fingerprint="f")
     bodies: list[str] = []
     start = threading.Barrier(4)

@@ -163,14 +163,18 @@ class LedgerMachine(RuleBasedStateMachine):
         for notification in self.service.recorder.select_notifications(start=1, limit=10**6):
             event: Any = self.service.mapper.to_domain_event(notification)
             assert_balanced(getattr(event, "entry", None) or [])
-        for row in self.container.read_models.payments(
-            manufacturer_id=None,
-            status=None,
-            created_from=None,
-            created_to=None,
-            cursor=None,
-            limit=10**6,
-        ).rows:
+        for row in (
+            self.container.fresh_read_models()
+            .payments(
+                manufacturer_id=None,
+                status=None,
+                created_from=None,
+                created_to=None,
+                cursor=None,
+                limit=10**6,
+            )
+            .rows
+        ):
             payment = self.service.payment(ADMIN, row["payment_id"])
             assert payment.amount_refunded + payment.amount_dispute_lost <= payment.amount_captured
             assert payment.amount_captured <= payment.amount
@@ -178,7 +182,7 @@ class LedgerMachine(RuleBasedStateMachine):
     @invariant()
     def trial_balance_is_zero_per_currency_and_mirrors_agree(self) -> None:
         totals: dict[str, int] = defaultdict(int)
-        for row in self.container.read_models.trial_balance(None):
+        for row in self.container.fresh_read_models().trial_balance(None):
             totals[row["currency"]] += row["debits"] - row["credits"]
             if accounts.is_manufacturer_payable(row["account"]):
                 payable = self.service.payable(
@@ -193,14 +197,18 @@ class LedgerMachine(RuleBasedStateMachine):
         """Recompute what each platform account must hold from the aggregates' own state."""
         expected: dict[tuple[str, str], int] = defaultdict(int)
         owed: dict[str, int] = defaultdict(int)  # payables + fees, per currency
-        rows = self.container.read_models.payments(
-            manufacturer_id=None,
-            status=None,
-            created_from=None,
-            created_to=None,
-            cursor=None,
-            limit=10**6,
-        ).rows
+        rows = (
+            self.container.fresh_read_models()
+            .payments(
+                manufacturer_id=None,
+                status=None,
+                created_from=None,
+                created_to=None,
+                cursor=None,
+                limit=10**6,
+            )
+            .rows
+        )
         for row in rows:
             p = self.service.payment(ADMIN, row["payment_id"])
             cur = p.currency
@@ -220,7 +228,7 @@ class LedgerMachine(RuleBasedStateMachine):
             owed[payout.currency] -= payout.amount
         actual = {
             (r["account"], r["currency"]): r["debits"] - r["credits"]
-            for r in self.container.read_models.trial_balance(None)
+            for r in self.container.fresh_read_models().trial_balance(None)
         }
         for key, value in expected.items():
             assert actual.get(key, 0) == value, key
@@ -236,14 +244,14 @@ class LedgerMachine(RuleBasedStateMachine):
             )
 
     def _paid_payouts(self) -> list[str]:
-        db = self.container.read_models
+        db = self.container.fresh_read_models()
         return [row[0] for row in db.dump()["payouts"] if row[4] == "paid"]
 
     def teardown(self) -> None:
         try:
             rebuilt = SqliteReadModels(":memory:")
             Follower(self.service, rebuilt).rebuild()
-            assert rebuilt.dump() == self.container.read_models.dump()
+            assert rebuilt.dump() == self.container.fresh_read_models().dump()
             rebuilt.close()
         finally:
             self.container.close()

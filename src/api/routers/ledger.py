@@ -5,7 +5,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from api.deps import ApiError, ContainerDep, FinanceRead
+from api.deps import ApiError, ContainerDep, FinanceRead, ReadModelsDep
 from api.routers.payments import parse_time
 from api.schemas import BalanceOut, TrialBalanceCurrency, TrialBalanceLine, TrialBalanceOut
 from ledger.domain.errors import UnknownCurrency
@@ -19,6 +19,7 @@ def account_balance(
     name: str,
     principal: FinanceRead,
     container: ContainerDep,
+    read_models: ReadModelsDep,
     currency: Annotated[str, Query(min_length=3, max_length=3)],
     as_of: Annotated[str | None, Query(description="ISO 8601 date-time with zone")] = None,
 ) -> BalanceOut:
@@ -32,7 +33,7 @@ def account_balance(
     except UnknownCurrency as error:
         raise ApiError(422, error.code, error.message) from None
     moment = parse_time(as_of, "as_of")
-    debits, credits = container.read_models.balance(name, currency, moment)
+    debits, credits = read_models.balance(name, currency, moment)
     return BalanceOut(
         account=name,
         currency=currency,
@@ -45,13 +46,15 @@ def account_balance(
 
 
 @router.get("/ledger/trial-balance", response_model=TrialBalanceOut)
-def trial_balance(principal: FinanceRead, container: ContainerDep) -> TrialBalanceOut:
+def trial_balance(
+    principal: FinanceRead, container: ContainerDep, read_models: ReadModelsDep
+) -> TrialBalanceOut:
     """Every account's balance per currency; each currency's balances sum to zero."""
     prefix = None
     if principal.manufacturer_id is not None:
         prefix = f"manufacturer:{principal.manufacturer_id}:"
     freshness = container.follower.freshness()
-    rows = container.read_models.trial_balance(prefix)
+    rows = read_models.trial_balance(prefix)
     grouped: dict[str, list[TrialBalanceLine]] = defaultdict(list)
     for row in rows:
         grouped[row["currency"]].append(

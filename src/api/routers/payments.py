@@ -12,6 +12,7 @@ from api.deps import (
     IdempotencyKeyHeader,
     PaymentsRead,
     PaymentsWrite,
+    ReadModelsDep,
     ServiceDep,
     run_command,
 )
@@ -74,6 +75,7 @@ def parse_time(value: str | None, name: str) -> str | None:
 def list_payments(
     principal: PaymentsRead,
     container: ContainerDep,
+    read_models: ReadModelsDep,
     manufacturer_id: str | None = None,
     status: str | None = None,
     created_from: Annotated[str | None, Query(description="ISO 8601, inclusive")] = None,
@@ -87,7 +89,7 @@ def list_payments(
             raise ApiError(404, "not-found", "no such manufacturer")
         manufacturer_id = principal.manufacturer_id
     try:
-        page = container.read_models.payments(
+        page = read_models.payments(
             manufacturer_id=manufacturer_id,
             status=status,
             created_from=parse_time(created_from, "created_from"),

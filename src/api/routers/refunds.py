@@ -4,7 +4,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from api.deps import ApiError, ContainerDep, PaymentsRead, ServiceDep
+from api.deps import ApiError, ContainerDep, PaymentsRead, ReadModelsDep, ServiceDep
 from api.render import refund_out
 from api.schemas import RefundList, RefundOut, RefundSummary
 from projections.cursor import BadCursor
@@ -23,6 +23,7 @@ def get_refund(refund_id: str, principal: PaymentsRead, service: ServiceDep) -> 
 def list_refunds(
     principal: PaymentsRead,
     container: ContainerDep,
+    read_models: ReadModelsDep,
     payment_id: str | None = None,
     status: str | None = None,
     cursor: str | None = None,
@@ -30,7 +31,7 @@ def list_refunds(
 ) -> RefundList:
     """Refunds newest first, from the read model (see `freshness`)."""
     try:
-        page = container.read_models.refunds(
+        page = read_models.refunds(
             manufacturer_id=principal.manufacturer_id,
             payment_id=payment_id,
             status=status,

@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Header, Query
 from starlette.responses import Response
 
-from api.deps import ApiError, ContainerDep, FinanceRead, ServiceDep
+from api.deps import ApiError, ContainerDep, FinanceRead, ReadModelsDep, ServiceDep
 from api.schemas import ReportOut
 from projections.reports import manufacturer_report, month_bounds, report_csv
 
@@ -44,6 +44,7 @@ def manufacturer_report_endpoint(
     manufacturer_id: str,
     principal: FinanceRead,
     container: ContainerDep,
+    read_models: ReadModelsDep,
     service: ServiceDep,
     period: Annotated[str | None, Query(description="YYYY-MM")] = None,
     from_: Annotated[str | None, Query(alias="from", description="YYYY-MM-DD")] = None,
@@ -55,7 +56,7 @@ def manufacturer_report_endpoint(
     manufacturer = service.manufacturer(principal, manufacturer_id)
     start, end = report_range(period, from_, to)
     freshness = container.follower.freshness()
-    sections = manufacturer_report(container.read_models, manufacturer_id, start, end)
+    sections = manufacturer_report(read_models, manufacturer_id, start, end)
     headers = {"Ledger-Projection-Lag": str(freshness.lag)}
     if accept is not None and "text/csv" in accept:
         return Response(

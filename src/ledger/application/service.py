@@ -107,6 +107,10 @@ class LedgerService(Application[UUID]):
         # The library's aggregate cache deep-copies outside its fast-forward lock, so two threads
         # reading one aggregate can race; reads of the repository go through this lock.
         self._read_lock = threading.Lock()
+        # Commands in one process take turns: they would only conflict on the same aggregates
+        # (every capture touches its manufacturer's payable) and retry. Other processes are
+        # still kept apart by optimistic concurrency.
+        self._command_lock = threading.Lock()
         self._in_flight: set[UUID] = set()
         self._in_flight_lock = threading.Lock()
         self._key_cache: dict[str, tuple[float, Principal | None]] = {}
@@ -160,10 +164,9 @@ class LedgerService(Application[UUID]):
                 self._in_flight.discard(record_id)
 
     def _stored_response(self, idempotency: IdempotencyContext) -> Response | None:
-        try:
-            record = self.load(idempotency.record_id)
-        except AggregateNotFoundError:
-            return None
+        if not self.recorder.select_events(idempotency.record_id, limit=1):
+            return None  # the common case: one cheap indexed read, no aggregate machinery
+        record = self.load(idempotency.record_id)
         assert isinstance(record, IdempotencyRecord)
         if record.fingerprint != idempotency.fingerprint:
             raise IdempotencyKeyReused(
@@ -179,39 +182,52 @@ class LedgerService(Application[UUID]):
         idempotency: IdempotencyContext | None,
     ) -> Response:
         for attempt in range(MAX_ATTEMPTS):
-            uow = UnitOfWork(self.load)
-            try:
-                with self._clocked():
-                    result = command(uow)
-                    status, body = render(result)
-                    to_save: list[Any] = uow.collect()
-                    if idempotency is not None:
-                        to_save.append(self._idempotency_record(idempotency, status, body))
-            except IllegalTransition as error:
-                # A refused transition is an outcome: replays of this key give the same answer.
-                if idempotency is None or render_error is None:
-                    raise
-                status, body = render_error(error)
-                with self._clocked():
-                    to_save = [self._idempotency_record(idempotency, status, body)]
-                try:
-                    self._save(to_save)
-                except IntegrityError:
-                    return self._after_conflict(idempotency, attempt)
-                return Response(status, body)
+            with self._command_lock:
+                outcome = self._attempt_once(command, render, render_error, idempotency)
+            if outcome is not None:
+                return outcome
+            if idempotency is not None:
+                stored = self._stored_response(idempotency)
+                if stored is not None:
+                    return stored
+            self._backoff(attempt)
+        raise ConcurrencyExhausted("too many concurrent changes to the same records; retry")
+
+    def _attempt_once(
+        self,
+        command: Callable[[UnitOfWork], T],
+        render: Renderer[T],
+        render_error: ErrorRenderer | None,
+        idempotency: IdempotencyContext | None,
+    ) -> Response | None:
+        """One try: None when the save lost an optimistic-concurrency race."""
+        uow = UnitOfWork(self.load)
+        try:
+            with self._clocked():
+                result = command(uow)
+                status, body = render(result)
+                to_save: list[Any] = uow.collect()
+                if idempotency is not None:
+                    to_save.append(self._idempotency_record(idempotency, status, body))
+        except IllegalTransition as error:
+            # A refused transition is an outcome: replays of this key give the same answer.
+            if idempotency is None or render_error is None:
+                raise
+            status, body = render_error(error)
+            with self._clocked():
+                to_save = [self._idempotency_record(idempotency, status, body)]
             try:
                 self._save(to_save)
             except IntegrityError:
-                if idempotency is not None:
-                    stored = self._stored_response(idempotency)
-                    if stored is not None:
-                        return stored
-                self._backoff(attempt)
-                continue
+                return self._after_conflict(idempotency)
             return Response(status, body)
-        raise ConcurrencyExhausted("too many concurrent changes to the same records; retry")
+        try:
+            self._save(to_save)
+        except IntegrityError:
+            return None
+        return Response(status, body)
 
-    def _after_conflict(self, idempotency: IdempotencyContext, attempt: int) -> Response:
+    def _after_conflict(self, idempotency: IdempotencyContext) -> Response:
         stored = self._stored_response(idempotency)
         if stored is None:  # pragma: no cover - the record conflict implies it exists
             raise ConcurrencyExhausted("conflict while recording the response; retry")
