@@ -6,6 +6,7 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+from anyio import to_thread
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -25,6 +26,9 @@ access_log = logging.getLogger("ledger.access")
 def create_app(container: Container, *, follow: bool = True) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        # Commands take turns on one lock; a few threads keep it busy without many threads
+        # fighting over the GIL.
+        to_thread.current_default_thread_limiter().total_tokens = container.settings.worker_threads
         container.follower.catch_up()
         if follow:
             container.follower.start(container.settings.projection_poll_seconds)

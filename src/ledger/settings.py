@@ -22,6 +22,9 @@ class Settings(BaseSettings):
         0.5, gt=0, description="How often the follower polls for events from other processes."
     )
     max_body_bytes: int = Field(65_536, ge=1024)
+    worker_threads: int = Field(
+        8, ge=1, le=200, description="Threads serving requests that read or write the ledger."
+    )
     log_level: Literal["debug", "info", "warning", "error"] = "info"
 
     @property

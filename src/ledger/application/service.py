@@ -13,13 +13,13 @@ import secrets
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, ClassVar, TypeVar
 from uuid import UUID
 
-from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.application import AggregateNotFoundError, Application, Repository
 from eventsourcing.domain import DomainEventProtocol
 from eventsourcing.persistence import IntegrityError
 from eventsourcing.utils import EnvType
@@ -89,7 +89,10 @@ class LedgerService(Application[UUID]):
     snapshotting_intervals: ClassVar[dict[type[Any], int]] = {ManufacturerPayable: 100}
     env: ClassVar[dict[str, str]] = {
         "AGGREGATE_CACHE_MAXSIZE": "20000",
-        "AGGREGATE_CACHE_FASTFORWARD": "y",
+        # Commands read cached aggregates as they are, without a query for newer events: a stale
+        # copy cannot do harm, because its save then fails on the version check, the attempt's
+        # aggregates are evicted and the command runs again on fresh ones.
+        "AGGREGATE_CACHE_FASTFORWARD": "n",
     }
 
     def __init__(
@@ -104,9 +107,9 @@ class LedgerService(Application[UUID]):
         self._providers = dict(providers or {})
         self._default_provider = default_provider
         self._clock = clock
-        # The library's aggregate cache deep-copies outside its fast-forward lock, so two threads
-        # reading one aggregate can race; reads of the repository go through this lock.
-        self._read_lock = threading.Lock()
+        # Queries (GET) read the event store itself, never the command cache, so they always see
+        # what other processes have written.
+        self._current = Repository(event_store=self.events, snapshot_store=self.snapshots)
         # Commands in one process take turns: they would only conflict on the same aggregates
         # (every capture touches its manufacturer's payable) and retry. Other processes are
         # still kept apart by optimistic concurrency.
@@ -129,9 +132,20 @@ class LedgerService(Application[UUID]):
         self._providers[name] = provider
 
     def load(self, aggregate_id: UUID) -> Any:
-        """Read an aggregate (raises AggregateNotFoundError)."""
-        with self._read_lock:
-            return self.repository.get(aggregate_id)
+        """An aggregate for a command: from the cache when there (raises AggregateNotFoundError)."""
+        return self.repository.get(aggregate_id)
+
+    def current(self, aggregate_id: UUID) -> Any:
+        """An aggregate as the event store has it now, for queries."""
+        return self._current.get(aggregate_id)
+
+    def _evict(self, aggregate_ids: list[UUID]) -> None:
+        cache = self.repository.cache
+        if cache is None:
+            return
+        for aggregate_id in aggregate_ids:
+            with suppress(KeyError):
+                cache.get(aggregate_id, evict=True)
 
     def provider(self, name: str) -> PaymentProvider:
         return self._providers.get(name, self._default_provider)
@@ -166,7 +180,7 @@ class LedgerService(Application[UUID]):
     def _stored_response(self, idempotency: IdempotencyContext) -> Response | None:
         if not self.recorder.select_events(idempotency.record_id, limit=1):
             return None  # the common case: one cheap indexed read, no aggregate machinery
-        record = self.load(idempotency.record_id)
+        record = self.current(idempotency.record_id)
         assert isinstance(record, IdempotencyRecord)
         if record.fingerprint != idempotency.fingerprint:
             raise IdempotencyKeyReused(
@@ -203,6 +217,20 @@ class LedgerService(Application[UUID]):
         """One try: None when the save lost an optimistic-concurrency race."""
         uow = UnitOfWork(self.load)
         try:
+            return self._attempt_in(uow, command, render, render_error, idempotency)
+        except BaseException:
+            self._evict(uow.loaded_ids())
+            raise
+
+    def _attempt_in(
+        self,
+        uow: UnitOfWork,
+        command: Callable[[UnitOfWork], T],
+        render: Renderer[T],
+        render_error: ErrorRenderer | None,
+        idempotency: IdempotencyContext | None,
+    ) -> Response | None:
+        try:
             with self._clocked():
                 result = command(uow)
                 status, body = render(result)
@@ -224,6 +252,7 @@ class LedgerService(Application[UUID]):
         try:
             self._save(to_save)
         except IntegrityError:
+            self._evict(uow.loaded_ids())
             return None
         return Response(status, body)
 
@@ -288,7 +317,7 @@ class LedgerService(Application[UUID]):
         if cached is not None and cached[0] > now:
             return cached[1]
         try:
-            key = self.load(ApiKey.create_id(digest))
+            key = self.current(ApiKey.create_id(digest))
         except AggregateNotFoundError:
             key = None
         principal = None
@@ -314,7 +343,7 @@ class LedgerService(Application[UUID]):
     def _find(self, cls: type[A], kind: str, public_id: str) -> A | None:
         try:
             aggregate_id = ids.decode(kind, public_id)
-            found = self.load(aggregate_id)
+            found = self.current(aggregate_id)
         except (ids.MalformedId, AggregateNotFoundError):
             return None
         return found if isinstance(found, cls) else None
@@ -352,7 +381,7 @@ class LedgerService(Application[UUID]):
 
     def payable(self, manufacturer_id: str, currency: str) -> ManufacturerPayable | None:
         try:
-            found = self.load(ManufacturerPayable.create_id(manufacturer_id, currency))
+            found = self.current(ManufacturerPayable.create_id(manufacturer_id, currency))
         except AggregateNotFoundError:
             return None
         assert isinstance(found, ManufacturerPayable)

@@ -38,6 +38,9 @@ class UnitOfWork:
             raise NotFound(f"no such {what}")
         return found
 
+    def loaded_ids(self) -> list[UUID]:
+        return list(self._aggregates)
+
     def add(self, aggregate: A) -> A:
         self._aggregates[aggregate.id] = aggregate
         return aggregate
