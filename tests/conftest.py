@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -91,3 +92,10 @@ def api(container: Container) -> Iterator[Api]:
 @pytest.fixture
 def admin(api: Api) -> dict[str, str]:
     return api.key("admin")
+
+
+# Any AWS client a test makes talks to an emulator with dummy credentials, never an account.
+os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
+os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
+os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
+os.environ.pop("AWS_PROFILE", None)

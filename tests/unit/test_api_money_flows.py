@@ -226,3 +226,21 @@ def test_fees_follow_the_terms_in_force_when_the_payment_was_made(
     assert captured["splits"][0]["fee"] == 100
     new = api.payment(admin, [(m, 1000)])
     assert new["splits"][0]["fee"] == 200
+
+
+def test_a_payout_approved_after_a_refund_cannot_overdraw(api: Api) -> None:
+    admin = api.key("admin")
+    m = api.manufacturer(admin, fee_bps=0, payout_approval_threshold=1, payout_approvals_required=1)
+    payment = api.payment(admin, [(m, 1000)])
+    payout = api.post(
+        "/v1/payouts", {"manufacturer_id": m, "amount": 1000, "currency": "USD"}, admin
+    ).json()
+    assert payout["status"] == "pending_approval"
+    api.post(f"/v1/payments/{payment['id']}/refunds", {"amount": 1000}, admin)
+    approver = api.key("payouts:approve")
+    refused = api.post(f"/v1/payouts/{payout['id']}/approve", None, approver)
+    assert refused.status_code == 409
+    assert refused.json()["type"] == "urn:ledger:problem:insufficient-balance"
+    assert api.get(f"/v1/payouts/{payout['id']}", admin).json()["status"] == "pending_approval"
+    balance = api.get(f"/v1/accounts/manufacturer:{m}:payable/balance", admin, currency="USD")
+    assert balance.json()["balance"] == 0

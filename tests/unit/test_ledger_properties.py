@@ -177,6 +177,9 @@ class LedgerMachine(RuleBasedStateMachine):
         ):
             payment = self.service.payment(ADMIN, row["payment_id"])
             assert payment.amount_refunded + payment.amount_dispute_lost <= payment.amount_captured
+            for index, share in enumerate(payment.captured_shares):
+                # no manufacturer gives back more than it was paid on this payment
+                assert 0 <= payment.amount_reversed_per_split[index] <= share["amount"]
             assert payment.amount_captured <= payment.amount
 
     @invariant()

@@ -220,3 +220,23 @@ def test_initiate_refuses_bad_input(changes: dict[str, Any], error: type[Excepti
     }
     with pytest.raises(error):
         Payment.initiate(**fields)
+
+
+def test_reversals_never_take_more_from_a_split_than_it_was_captured_for() -> None:
+    payment = new_payment(split("a", 1), split("b", 2))
+    payment.capture()
+    shares = [payment.refunds[payment.request_refund(1)]["shares"] for _ in range(3)]
+    assert [[s["amount"] for s in refund] for refund in shares] == [[0, 1], [0, 1], [1, 0]]
+    b = balances(payment)
+    assert b.get("manufacturer:a:payable", 0) == 0
+    assert b.get("manufacturer:b:payable", 0) == 0
+
+
+def test_partial_capture_then_refunds_stay_within_each_share() -> None:
+    payment = new_payment(split("a", 1), split("b", 2))
+    payment.capture(2)
+    assert [s["amount"] for s in payment.captured_shares] == [1, 1]
+    first = payment.refunds[payment.request_refund(1)]["shares"]
+    second = payment.refunds[payment.request_refund(1)]["shares"]
+    assert [s["amount"] for s in first] == [0, 1]
+    assert [s["amount"] for s in second] == [1, 0]

@@ -274,6 +274,14 @@ class LedgerService(Application[UUID]):
             body=body,
         )
 
+    def _take_snapshots(self, processing_event: Any) -> None:
+        # Snapshots are an optimisation taken after the events are durably recorded: a failure
+        # here must never look like a failed save, or the command would be run twice.
+        try:
+            super()._take_snapshots(processing_event)
+        except Exception:
+            log.exception("taking a snapshot failed; the events are saved")
+
     def _save(self, aggregates: list[Any]) -> None:
         if aggregates:
             self.save(*aggregates)
@@ -606,6 +614,8 @@ def _pay_if_approved(service: LedgerService, uow: UnitOfWork, payout: Payout) ->
     if payout.status != "approved":
         return
     public_id = ids.encode("payout", payout.id)
+    # Check the balance still covers it before any money leaves.
+    uow.payable(payout.manufacturer_id, payout.currency).pay_out(public_id)
     result = service.provider("sandbox").pay_out(
         PayoutRequest(
             payout_id=public_id,
@@ -615,9 +625,9 @@ def _pay_if_approved(service: LedgerService, uow: UnitOfWork, payout: Payout) ->
             idempotency_key=public_id,
         )
     )
-    if result.status == "succeeded":
-        uow.payable(payout.manufacturer_id, payout.currency).release(public_id)
-        payout.mark_paid(result.reference)
+    if result.status != "succeeded":
+        raise IllegalTransition(f"the provider did not pay the payout: {result.failure_reason}")
+    payout.mark_paid(result.reference)
 
 
 def _find(uow: UnitOfWork, cls: type[A], kind: str, public_id: str) -> A | None:

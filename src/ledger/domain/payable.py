@@ -54,6 +54,19 @@ class ManufacturerPayable(LedgerAggregate):
     def _reserved(self, *, payout_id: str, amount: int) -> None:
         self.reservations[payout_id] = amount
 
+    def pay_out(self, payout_id: str) -> None:
+        """Release a payout's reservation to pay it, if the balance still covers it: refunds or
+        lost disputes booked since it was requested may have lowered the balance."""
+        if payout_id not in self.reservations:
+            raise IllegalTransition(f"no reservation for payout {payout_id}")
+        if self.available < 0:
+            amount = self.reservations[payout_id]
+            covered = max(self.available + amount, 0)
+            raise InsufficientBalance(
+                f"payout of {amount} now exceeds the available payable balance {covered}"
+            )
+        self._released(payout_id=payout_id)
+
     def release(self, payout_id: str) -> None:
         if payout_id not in self.reservations:
             raise IllegalTransition(f"no reservation for payout {payout_id}")

@@ -208,7 +208,7 @@ class Payment(LedgerAggregate):
         Under refund_fee the platform returns the fee on the share (never more than it took);
         under keep_fee the manufacturer bears the whole share.
         """
-        parts = allocate(amount, [s["amount"] for s in self.splits])
+        parts = self._reversal_parts(amount)
         shares = []
         lines: list[tuple[str, int]] = []
         for index, (split, part) in enumerate(zip(self.splits, parts, strict=True)):
@@ -234,6 +234,26 @@ class Payment(LedgerAggregate):
             lines.append((accounts.PLATFORM_FEES, fee_returned))
         lines.append((credit_account, -amount))
         return shares, entry(self.currency, lines)
+
+    def _reversal_parts(self, amount: int) -> list[int]:
+        """Split amount in proportion to the split amounts (largest remainder). Rounding over
+        several reversals could otherwise take more from one split than it was captured for, so
+        any part above what is left of its split moves to splits with room, in proportion to
+        that room; with no such excess this is exactly the plain allocation."""
+        parts = allocate(amount, [s["amount"] for s in self.splits])
+        room = [
+            share["amount"] - reversed_
+            for share, reversed_ in zip(
+                self.captured_shares, self.amount_reversed_per_split, strict=True
+            )
+        ]
+        excess = sum(max(0, part - left) for part, left in zip(parts, room, strict=True))
+        if excess == 0:
+            return parts
+        parts = [min(part, left) for part, left in zip(parts, room, strict=True)]
+        spare = [left - part for part, left in zip(parts, room, strict=True)]
+        extra = allocate(excess, spare)
+        return [part + more for part, more in zip(parts, extra, strict=True)]
 
     def _apply_reversal_shares(self, shares: list[dict[str, Any]], sign: int) -> None:
         for index, share in enumerate(shares):
