@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 from collections.abc import Awaitable, Callable
 from typing import Annotated, Any, TypeVar
@@ -74,6 +75,15 @@ def require_scope(scope: str) -> Callable[[Principal], Awaitable[Principal]]:
 
 
 PaymentsRead = Annotated[Principal, Depends(require_scope("payments:read"))]
+
+
+async def _reads_anything(principal: PrincipalDep) -> Principal:
+    if not (principal.has("payments:read") or principal.has("finance:read")):
+        raise Forbidden("this API key lacks the 'payments:read' or 'finance:read' scope")
+    return principal
+
+
+AnyRead = Annotated[Principal, Depends(_reads_anything)]
 FinanceRead = Annotated[Principal, Depends(require_scope("finance:read"))]
 PaymentsWrite = Annotated[Principal, Depends(require_scope("payments:write"))]
 AdminKey = Annotated[Principal, Depends(require_scope("admin"))]
@@ -96,7 +106,11 @@ def _idempotency(
             "idempotency-key-invalid",
             "Idempotency-Key must be 1-255 visible ASCII characters.",
         )
-    canonical = body.model_dump_json() if isinstance(body, BaseModel) else ""
+    canonical = (
+        json.dumps(body.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+        if isinstance(body, BaseModel)
+        else ""
+    )
     fingerprint = hashlib.sha256(
         f"{request.method} {request.url.path}\n{canonical}".encode()
     ).hexdigest()

@@ -3,7 +3,9 @@ before the app, a log line or the event store can see it."""
 
 from __future__ import annotations
 
+import json
 import re
+from typing import Any
 from urllib.parse import unquote
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -27,12 +29,48 @@ def luhn_valid(digits: str) -> bool:
     return total % 10 == 0
 
 
-def contains_card_number(text: str) -> bool:
-    for match in _CANDIDATE.finditer(text):
+# Inside decoded JSON values, digits glued to letters count too ("card4111..."), except in the
+# ledger's own ids, whose hex may hold long digit runs.
+_GLUED_CANDIDATE = re.compile(r"(?<!\d)(?:\d{13,19}|\d{3,6}(?:[ -]\d{3,6}){2,5})(?!\d)")
+_OUR_ID = re.compile(r"^(mfr|pay|po|key)_[0-9a-f]{32}$|^(re|dp)_[0-9a-f]{32}_\d{1,6}$")
+
+
+def contains_card_number(text: str, *, glued: bool = False) -> bool:
+    pattern = _GLUED_CANDIDATE if glued else _CANDIDATE
+    for match in pattern.finditer(text):
         digits = re.sub(r"[ -]", "", match.group(0))
         if 13 <= len(digits) <= 19 and luhn_valid(digits):
             return True
     return False
+
+
+def json_contains_card_number(value: Any) -> bool:
+    """Every key and value of a decoded JSON document (escapes like \\u0034 are decoded)."""
+    if isinstance(value, str):
+        return not _OUR_ID.match(value) and contains_card_number(value, glued=True)
+    if isinstance(value, bool) or value is None:
+        return False
+    if isinstance(value, int | float):
+        return contains_card_number(str(value))
+    if isinstance(value, list):
+        return any(json_contains_card_number(item) for item in value)
+    if isinstance(value, dict):
+        return any(
+            json_contains_card_number(key) or json_contains_card_number(item)
+            for key, item in value.items()
+        )
+    return False
+
+
+def body_contains_card_number(body: bytes) -> bool:
+    text = body.decode("utf-8", errors="replace")
+    if contains_card_number(text):
+        return True
+    try:
+        document = json.loads(body)
+    except ValueError:
+        return False
+    return json_contains_card_number(document)
 
 
 class RequestGuard:
@@ -73,7 +111,7 @@ class RequestGuard:
             chunks.append(chunk)
             more = message.get("more_body", False)
         body = b"".join(chunks)
-        if body and contains_card_number(body.decode("utf-8", errors="replace")):
+        if body and body_contains_card_number(body):
             await self._card_rejected(scope, receive, send)
             return
         delivered = False

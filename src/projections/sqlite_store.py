@@ -233,6 +233,7 @@ class SqliteReadModels:
         created_to: str | None,
         cursor: str | None,
         limit: int,
+        exclusive: bool = False,
     ) -> Page:
         where: list[str] = []
         params: list[Any] = []
@@ -241,6 +242,12 @@ class SqliteReadModels:
             source += " JOIN rm_payment_manufacturers m ON m.payment_id = p.payment_id"
             where.append("m.manufacturer_id = ?")
             params.append(manufacturer_id)
+            if exclusive:
+                where.append(
+                    "NOT EXISTS (SELECT 1 FROM rm_payment_manufacturers o "
+                    "WHERE o.payment_id = p.payment_id AND o.manufacturer_id != ?)"
+                )
+                params.append(manufacturer_id)
         if status is not None:
             where.append("p.status = ?")
             params.append(status)
@@ -279,6 +286,7 @@ class SqliteReadModels:
         status: str | None,
         cursor: str | None,
         limit: int,
+        exclusive: bool = False,
     ) -> Page:
         where: list[str] = []
         params: list[Any] = []
@@ -287,6 +295,12 @@ class SqliteReadModels:
             source += " JOIN rm_refund_manufacturers m ON m.refund_id = r.refund_id"
             where.append("m.manufacturer_id = ?")
             params.append(manufacturer_id)
+            if exclusive:
+                where.append(
+                    "NOT EXISTS (SELECT 1 FROM rm_payment_manufacturers o "
+                    "WHERE o.payment_id = r.payment_id AND o.manufacturer_id != ?)"
+                )
+                params.append(manufacturer_id)
         if payment_id is not None:
             where.append("r.payment_id = ?")
             params.append(payment_id)

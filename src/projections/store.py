@@ -68,6 +68,7 @@ class ReadModelStore(Protocol):
         created_to: str | None,
         cursor: str | None,
         limit: int,
+        exclusive: bool = False,
     ) -> Page: ...
 
     def refunds(
@@ -78,6 +79,7 @@ class ReadModelStore(Protocol):
         status: str | None,
         cursor: str | None,
         limit: int,
+        exclusive: bool = False,
     ) -> Page: ...
 
     def report_days(

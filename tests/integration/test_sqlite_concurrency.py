@@ -122,3 +122,50 @@ def test_concurrent_requests_with_one_idempotency_key_make_one_refund(tmp_path: 
     assert fresh.service.payment(SYSTEM, payment_id).amount_refunded == 500
     for container in [*instances, fresh]:
         container.close()
+
+
+def test_a_refusal_is_checked_against_the_store_not_a_stale_cache(tmp_path: Path) -> None:
+    """Two processes on one file: B's cached payment predates A's capture; B must not refuse
+    (and store the refusal under its Idempotency-Key) on that stale copy."""
+    db = tmp_path / "ledger.sqlite3"
+    a, b = build(Settings(db=db)), build(Settings(db=db))
+    manufacturer = a.service.execute(
+        commands.register_manufacturer(
+            SYSTEM,
+            {
+                "name": "A",
+                "fee_bps": 0,
+                "refund_fee_policy": "keep_fee",
+                "payout_approval_threshold": 0,
+                "payout_approvals_required": 0,
+            },
+        )
+    )
+    payment = a.service.execute(
+        commands.create_payment(
+            a.service,
+            SYSTEM,
+            {
+                "amount": 100,
+                "currency": "USD",
+                "customer_id": "c",
+                "provider": "sandbox",
+                "payment_method": "pm",
+                "capture_method": "manual",
+                "splits": [{"manufacturer_id": f"mfr_{manufacturer.id.hex}", "amount": 100}],
+            },
+        )
+    )
+    payment_id = f"pay_{payment.id.hex}"
+    with pytest.raises(DomainError):  # loads the authorized payment into B's cache
+        b.service.execute(commands.capture_payment(SYSTEM, payment_id, 101))
+    a.service.execute(commands.capture_payment(SYSTEM, payment_id, None))
+    refund = b.service.run(
+        commands.refund_payment(b.service, SYSTEM, payment_id, 10, None),
+        lambda result: (201, result[1]),
+        idempotency=IdempotencyContext(api_key_id="k", key="r1", fingerprint="f"),
+    )
+    assert refund.status_code == 201
+    assert a.service.payment(SYSTEM, payment_id).amount_refunded == 10
+    a.close()
+    b.close()

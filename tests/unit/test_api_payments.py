@@ -313,3 +313,25 @@ def test_card_number_in_a_header_is_rejected_and_not_stored(
     response = api.post("/v1/payments", body, admin, idem="4242424242424242")
     assert response.status_code == 422
     assert _event_count(api) == before
+
+
+@pytest.mark.parametrize(
+    ("path", "params"),
+    [
+        ("/v1/payments", {"created_from": "0001-01-01T00:00:00+01:00"}),
+        ("/v1/payments", {"created_to": "9999-12-31T23:59:59-01:00"}),
+        (
+            "/v1/accounts/platform:cash/balance",
+            {"currency": "USD", "as_of": "0001-01-01T00:30:00+01:00"},
+        ),
+        ("/v1/reports/manufacturers/{m}", {"period": "9999-12"}),
+        ("/v1/reports/manufacturers/{m}", {"period": "0000-01"}),
+        ("/v1/reports/manufacturers/{m}", {"from": "9999-12-31", "to": "9999-12-31"}),
+    ],
+)
+def test_extreme_dates_are_422_not_500(
+    api: Api, admin: dict[str, str], path: str, params: dict[str, str]
+) -> None:
+    m = api.manufacturer(admin)
+    response = api.get(path.format(m=m), admin, **params)
+    assert response.status_code == 422, response.text

@@ -72,13 +72,17 @@ def test_a_manufacturer_key_never_sees_another_manufacturers_data(
     refund = api.post(f"/v1/payments/{their_payment['id']}/refunds", {"amount": 1}, key)
     assert refund.status_code == 404
 
-    shared_view = api.get(f"/v1/payments/{shared['id']}", key).json()
-    assert [s["manufacturer_id"] for s in shared_view["splits"]] == [mine]
+    # A payment shared with another manufacturer carries their amounts, customer and metadata.
+    assert api.get(f"/v1/payments/{shared['id']}", key).status_code == 404
     assert api.get(f"/v1/payments/{shared['id']}/events", key).status_code == 404
+    shared_refund = api.post(f"/v1/payments/{shared['id']}/refunds", {"amount": 100}, admin).json()
+    assert api.get(f"/v1/refunds/{shared_refund['id']}", key).status_code == 404
+    own_refund = api.post(f"/v1/payments/{own_payment['id']}/refunds", {"amount": 1}, admin).json()
 
     listed = api.get("/v1/payments", key).json()["data"]
-    assert {p["id"] for p in listed} == {own_payment["id"], shared["id"]}
-    assert all(p["manufacturer_ids"] == [mine] for p in listed)
+    assert {p["id"] for p in listed} == {own_payment["id"]}
+    refunds = api.get("/v1/refunds", key).json()["data"]
+    assert [r["id"] for r in refunds] == [own_refund["id"]]
     assert api.get("/v1/payments", key, manufacturer_id=theirs).status_code == 404
 
     own_account = f"manufacturer:{mine}:payable"
@@ -97,6 +101,31 @@ def test_a_manufacturer_key_never_sees_another_manufacturers_data(
     )
     assert payout.status_code == 422
     assert "unknown manufacturer" in payout.json()["detail"]
+    bound_admin = api.key("admin", manufacturer=mine)
+    patch = api.client.patch(
+        f"/v1/manufacturers/{theirs}", json={"fee_bps": 0}, headers=bound_admin
+    )
+    assert patch.status_code == 404
+    register = api.post("/v1/manufacturers", {"name": "X", "fee_bps": 1}, bound_admin)
+    assert register.status_code == 403
+    assert api.get(f"/v1/manufacturers/{mine}", api.key("payouts:approve")).status_code == 403
+
+
+def test_idempotency_fingerprint_ignores_key_order(api: Api, admin: dict[str, str]) -> None:
+    m = api.manufacturer(admin)
+    body = {
+        "amount": 5,
+        "currency": "EUR",
+        "customer_id": "c",
+        "payment_method": "pm",
+        "splits": [{"manufacturer_id": m, "amount": 5}],
+        "metadata": {"a": "1", "b": "2"},
+    }
+    first = api.post("/v1/payments", body, admin, idem="same")
+    reordered = {**body, "metadata": {"b": "2", "a": "1"}}
+    second = api.post("/v1/payments", reordered, admin, idem="same")
+    assert second.status_code == 201
+    assert second.json() == first.json()
 
 
 def test_same_key_and_body_replays_the_first_response(api: Api, admin: dict[str, str]) -> None:

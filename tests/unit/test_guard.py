@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from api.guard import contains_card_number, luhn_valid
+from api.guard import body_contains_card_number, contains_card_number, luhn_valid
 
 
 @pytest.mark.parametrize(
@@ -49,3 +49,24 @@ def test_our_own_ids_never_look_like_card_numbers(value: uuid.UUID) -> None:
 def test_luhn() -> None:
     assert luhn_valid("79927398713")
     assert not luhn_valid("79927398710")
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        (
+            '{"payment_method": "' + "".join(f"\\u{ord(c):04x}" for c in "4111111111111111") + '"}'
+        ).encode(),
+        b'{"metadata": {"note": "card4111111111111111"}}',
+        b'{"metadata": {"4111111111111111": "key"}}',
+        b'[{"x": ["a", 4111111111111111]}]',
+    ],
+)
+def test_card_numbers_hidden_in_json_are_found(body: bytes) -> None:
+    assert body_contains_card_number(body)
+
+
+@given(st.uuids())
+def test_our_ids_in_json_bodies_pass(value: uuid.UUID) -> None:
+    body = f'{{"manufacturer_id": "mfr_{value.hex}", "dispute": "dp_{value.hex}_12"}}'
+    assert not body_contains_card_number(body.encode())

@@ -3,7 +3,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
-from api.deps import AdminKey, IdempotencyKeyHeader, PrincipalDep, ServiceDep, run_command
+from api.deps import AdminKey, AnyRead, IdempotencyKeyHeader, ServiceDep, run_command
 from api.render import manufacturer_out
 from api.schemas import ManufacturerIn, ManufacturerOut, ManufacturerPatch
 from ledger.application import service as commands
@@ -61,6 +61,6 @@ def change_manufacturer(
 
 @router.get("/{manufacturer_id}", response_model=ManufacturerOut)
 def get_manufacturer(
-    manufacturer_id: str, principal: PrincipalDep, service: ServiceDep
+    manufacturer_id: str, principal: AnyRead, service: ServiceDep
 ) -> ManufacturerOut:
     return manufacturer_out(service.manufacturer(principal, manufacturer_id))

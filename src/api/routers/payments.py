@@ -68,6 +68,8 @@ def parse_time(value: str | None, name: str) -> str | None:
         raise ApiError(422, "invalid-query", f"{name} must be an ISO 8601 date-time") from None
     if moment.tzinfo is None:
         raise ApiError(422, "invalid-query", f"{name} must carry a time zone (e.g. Z)")
+    if not 1900 <= moment.year <= 9000:
+        raise ApiError(422, "invalid-query", f"{name} must be between the years 1900 and 9000")
     return timestamp_text(moment)
 
 
@@ -96,6 +98,7 @@ def list_payments(
             created_to=parse_time(created_to, "created_to"),
             cursor=cursor,
             limit=limit,
+            exclusive=principal.manufacturer_id is not None,
         )
     except BadCursor:
         raise ApiError(422, "invalid-cursor", "cursor is not one this API returned") from None

@@ -37,6 +37,7 @@ def list_refunds(
             status=status,
             cursor=cursor,
             limit=limit,
+            exclusive=principal.manufacturer_id is not None,
         )
     except BadCursor:
         raise ApiError(422, "invalid-cursor", "cursor is not one this API returned") from None

@@ -12,7 +12,7 @@ from api.schemas import ReportOut
 from projections.reports import manufacturer_report, month_bounds, report_csv
 
 router = APIRouter(prefix="/v1/reports", tags=["reports"])
-_PERIOD = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
+_PERIOD = re.compile(r"^(19|[2-8][0-9])\d{2}-(0[1-9]|1[0-2])$")  # 1900-01 .. 8999-12
 MAX_DAYS = 366
 
 
@@ -22,7 +22,7 @@ def report_range(period: str | None, start: str | None, end: str | None) -> tupl
         if start is not None or end is not None:
             raise ApiError(422, "invalid-query", "give either period or from/to, not both")
         if not _PERIOD.match(period):
-            raise ApiError(422, "invalid-query", "period must be YYYY-MM")
+            raise ApiError(422, "invalid-query", "period must be YYYY-MM, from 1900 to 8999")
         return month_bounds(period)
     if start is None or end is None:
         raise ApiError(422, "invalid-query", "give period=YYYY-MM, or both from and to")
@@ -30,6 +30,8 @@ def report_range(period: str | None, start: str | None, end: str | None) -> tupl
         first, last = date.fromisoformat(start), date.fromisoformat(end)
     except ValueError:
         raise ApiError(422, "invalid-query", "from and to must be YYYY-MM-DD dates") from None
+    if not (1900 <= first.year <= 8999 and 1900 <= last.year <= 8999):
+        raise ApiError(422, "invalid-query", "from and to must fall between 1900 and 8999")
     if last < first or (last - first).days >= MAX_DAYS:
         raise ApiError(422, "invalid-query", f"to must be on or after from, within {MAX_DAYS} days")
     return first, last + timedelta(days=1)

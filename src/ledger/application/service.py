@@ -26,6 +26,7 @@ from eventsourcing.utils import EnvType
 
 from ledger.application.errors import (
     ConcurrencyExhausted,
+    Forbidden,
     IdempotencyKeyInFlight,
     IdempotencyKeyReused,
     NotFound,
@@ -197,7 +198,9 @@ class LedgerService(Application[UUID]):
     ) -> Response:
         for attempt in range(MAX_ATTEMPTS):
             with self._command_lock:
-                outcome = self._attempt_once(command, render, render_error, idempotency)
+                outcome = self._attempt_once(
+                    command, render, render_error, idempotency, first=attempt == 0
+                )
             if outcome is not None:
                 return outcome
             if idempotency is not None:
@@ -213,11 +216,13 @@ class LedgerService(Application[UUID]):
         render: Renderer[T],
         render_error: ErrorRenderer | None,
         idempotency: IdempotencyContext | None,
+        *,
+        first: bool,
     ) -> Response | None:
         """One try: None when the save lost an optimistic-concurrency race."""
         uow = UnitOfWork(self.load)
         try:
-            return self._attempt_in(uow, command, render, render_error, idempotency)
+            return self._attempt_in(uow, command, render, render_error, idempotency, first)
         except BaseException:
             self._evict(uow.loaded_ids())
             raise
@@ -229,6 +234,7 @@ class LedgerService(Application[UUID]):
         render: Renderer[T],
         render_error: ErrorRenderer | None,
         idempotency: IdempotencyContext | None,
+        first: bool,
     ) -> Response | None:
         try:
             with self._clocked():
@@ -238,6 +244,11 @@ class LedgerService(Application[UUID]):
                 if idempotency is not None:
                     to_save.append(self._idempotency_record(idempotency, status, body))
         except IllegalTransition as error:
+            if first:
+                # The cached aggregates may be behind another process's writes: refuse only
+                # after checking against the store.
+                self._evict(uow.loaded_ids())
+                return None
             # A refused transition is an outcome: replays of this key give the same answer.
             if idempotency is None or render_error is None:
                 raise
@@ -358,7 +369,9 @@ class LedgerService(Application[UUID]):
 
     def payment(self, principal: Principal, public_id: str) -> Payment:
         found = self._find(Payment, "payment", public_id)
-        if found is None or not principal.sees_any(found.manufacturer_ids):
+        # A key bound to one manufacturer sees only payments wholly its own: a payment shared
+        # with other manufacturers carries their amounts, customer and metadata.
+        if found is None or not principal.owns_all(found.manufacturer_ids):
             raise NotFound("no such payment")
         return found
 
@@ -366,9 +379,6 @@ class LedgerService(Application[UUID]):
         self, principal: Principal, public_id: str
     ) -> list[DomainEventProtocol[UUID]]:
         payment = self.payment(principal, public_id)
-        if not principal.owns_all(payment.manufacturer_ids):
-            # The history holds other manufacturers' splits.
-            raise NotFound("no such payment")
         return list(self.events.get(payment.id))
 
     def refund(self, principal: Principal, refund_id: str) -> tuple[Payment, dict[str, Any]]:
@@ -401,6 +411,8 @@ def register_manufacturer(
     principal: Principal, terms: dict[str, Any]
 ) -> Callable[[UnitOfWork], Manufacturer]:
     principal.require("admin")
+    if principal.manufacturer_id is not None:
+        raise Forbidden("a key bound to a manufacturer cannot register manufacturers")
 
     def command(uow: UnitOfWork) -> Manufacturer:
         return uow.add(Manufacturer.register(**terms))
@@ -414,6 +426,8 @@ def change_manufacturer(
     principal.require("admin")
 
     def command(uow: UnitOfWork) -> Manufacturer:
+        if not principal.sees_manufacturer(public_id):
+            raise NotFound("no such manufacturer")
         manufacturer = _load(uow, Manufacturer, "manufacturer", public_id)
         manufacturer.change_terms(**changes)
         return manufacturer
@@ -646,10 +660,7 @@ def _load(uow: UnitOfWork, cls: type[A], kind: str, public_id: str) -> A:
 
 def _payment_for_write(uow: UnitOfWork, principal: Principal, public_id: str) -> Payment:
     payment = _find(uow, Payment, "payment", public_id)
-    if payment is None or not principal.sees_any(payment.manufacturer_ids):
-        raise NotFound("no such payment")
-    if not principal.owns_all(payment.manufacturer_ids):
-        # Moving money on a payment shared with other manufacturers needs an unbound key.
+    if payment is None or not principal.owns_all(payment.manufacturer_ids):
         raise NotFound("no such payment")
     return payment
 
