@@ -29,11 +29,14 @@ def create_app(container: Container, *, follow: bool = True) -> FastAPI:
         # Commands take turns on one lock; a few threads keep it busy without many threads
         # fighting over the GIL.
         to_thread.current_default_thread_limiter().total_tokens = container.settings.worker_threads
-        container.follower.catch_up()
-        if follow:
-            container.follower.start(container.settings.projection_poll_seconds)
+        follower = container.follower
+        if follower is not None:
+            follower.catch_up()
+            if follow:
+                follower.start(container.settings.projection_poll_seconds)
         yield
-        container.follower.stop()
+        if follower is not None:
+            follower.stop()
 
     app = FastAPI(
         title="Payments Ledger",

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from api.schemas import (
+    ApprovalOut,
     DisputeOut,
     ManufacturerOut,
     PaymentOut,
@@ -110,7 +111,7 @@ def payout_out(payout: Payout) -> PayoutOut:
         currency=payout.currency,
         status=payout.status,
         approvals_required=payout.approvals_required,
-        approvals=payout.approvals,  # type: ignore[arg-type]
+        approvals=[ApprovalOut(**approval) for approval in payout.approvals],
         requested_by=payout.requested_by,
         rejection=payout.rejection,
         created_at=payout.created_on.isoformat(),

@@ -59,7 +59,7 @@ class PaymentIn(Strict):
         StrictStr, Field(min_length=1, max_length=200, description="A provider token, never a PAN.")
     ]
     capture_method: Literal["automatic", "manual"] = "automatic"
-    splits: Annotated[list[SplitIn], Field(min_length=1, max_length=50)]
+    splits: Annotated[list[SplitIn], Field(min_length=1, max_length=20)]
     metadata: Annotated[
         dict[Annotated[str, Field(max_length=40)], MetaValue], Field(max_length=50)
     ] = Field(default_factory=dict)
@@ -187,9 +187,13 @@ class PayoutOut(BaseModel):
 
 
 class FreshnessOut(BaseModel):
-    position: int = Field(description="Last event applied to the read models.")
-    head: int = Field(description="Last event recorded in the event store.")
-    lag_events: int
+    source: str = Field(description="'notification-log' (embedded) or 'dynamodb-stream' (AWS).")
+    position: int | None = Field(description="Last event applied (embedded runtime).")
+    head: int | None = Field(description="Last event recorded (embedded runtime).")
+    lag_events: int | None = Field(description="Events recorded but not yet applied.")
+    last_event_at: str | None = Field(
+        None, description="Time of the newest event applied (AWS runtime)."
+    )
     updated_at: str | None
 
 

@@ -32,8 +32,7 @@ def _serve(args: argparse.Namespace) -> int:
         level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s"
     )
     container = build(settings)
-    container.follower.catch_up()
-    if container.read_models.count_api_keys() == 0:
+    if container.fresh_read_models().count_api_keys() == 0:
         print(
             "No API keys yet. Create one (shown once, only its hash is stored):\n"
             f"  ledger keys create --scope admin --db {settings.db}\n"
@@ -74,7 +73,7 @@ def _keys_create(args: argparse.Namespace) -> int:
         print(f"error: {error.message}", file=sys.stderr)
         return 2
     finally:
-        container.follower.catch_up()
+        container.fresh_read_models()
         container.close()
     print(secret)
     return 0
@@ -85,7 +84,20 @@ def _rebuild(args: argparse.Namespace) -> int:
 
     container = build(_settings(args))
     try:
-        applied = container.follower.rebuild()
+        if container.follower is not None:
+            applied = container.follower.rebuild()
+        else:
+            from ledger.adapters.dynamodb_store import make_client
+            from projections.dynamodb_rebuild import rebuild
+            from projections.dynamodb_store import DynamoDBReadModels
+
+            assert isinstance(container.read_models, DynamoDBReadModels)
+            applied = rebuild(
+                make_client(),
+                str(container.settings.events_table),
+                container.service.mapper,
+                container.read_models,
+            )
     finally:
         container.close()
     print(f"rebuilt read models from {applied} events", file=sys.stderr)
@@ -99,9 +111,10 @@ def _report(args: argparse.Namespace) -> int:
 
     container = build(_settings(args))
     try:
-        container.follower.catch_up()
         start, end = report_range(args.period, None, None)
-        sections = manufacturer_report(container.read_models, args.manufacturer_id, start, end)
+        sections = manufacturer_report(
+            container.fresh_read_models(), args.manufacturer_id, start, end
+        )
     finally:
         container.close()
     if args.format == "csv":

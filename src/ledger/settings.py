@@ -5,15 +5,16 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="LEDGER_", extra="ignore", frozen=True)
 
-    persistence: Literal["sqlite", "popo"] = Field(
-        "sqlite", description="Event store: 'sqlite' (embedded default) or 'popo' (in memory)."
+    persistence: Literal["sqlite", "popo", "dynamodb"] = Field(
+        "sqlite",
+        description="Event store: 'sqlite' (embedded default), 'popo' (in memory), 'dynamodb'.",
     )
     db: Path = Field(Path("var/ledger.sqlite3"), description="SQLite event store file.")
     host: str = "127.0.0.1"
@@ -27,6 +28,24 @@ class Settings(BaseSettings):
     )
     log_level: Literal["debug", "info", "warning", "error"] = "info"
 
+    # AWS runtime (persistence=dynamodb); the endpoint comes from AWS_ENDPOINT_URL if set.
+    events_table: str | None = Field(None, description="DynamoDB events table.")
+    snapshots_table: str | None = Field(None, description="DynamoDB snapshots table.")
+    read_models_table: str | None = Field(None, description="DynamoDB read-model table.")
+    event_bus_name: str | None = Field(None, description="EventBridge bus for domain events.")
+
+    @model_validator(mode="after")
+    def _aws_tables_named(self) -> Settings:
+        if self.persistence == "dynamodb":
+            missing = [
+                f"LEDGER_{name.upper()}"
+                for name in ("events_table", "snapshots_table", "read_models_table")
+                if not getattr(self, name)
+            ]
+            if missing:
+                raise ValueError(f"persistence=dynamodb needs {', '.join(missing)}")
+        return self
+
     @property
     def read_model_path(self) -> str:
         if self.persistence == "popo":
@@ -36,6 +55,12 @@ class Settings(BaseSettings):
     def event_store_env(self) -> dict[str, str]:
         if self.persistence == "popo":
             return {"PERSISTENCE_MODULE": "eventsourcing.popo"}
+        if self.persistence == "dynamodb":
+            return {
+                "PERSISTENCE_MODULE": "ledger.adapters.dynamodb_store",
+                "DYNAMODB_EVENTS_TABLE": str(self.events_table),
+                "DYNAMODB_SNAPSHOTS_TABLE": str(self.snapshots_table),
+            }
         return {
             "PERSISTENCE_MODULE": "eventsourcing.sqlite",
             "SQLITE_DBNAME": str(self.db),

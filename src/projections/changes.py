@@ -23,9 +23,13 @@ TABLES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
             "amount_refunded",
             "amount_disputed",
             "amount_dispute_lost",
+            "manufacturer_ids",
         ),
     ),
-    "payment_manufacturers": (("payment_id", "manufacturer_id"), ("created_at", "amount")),
+    "payment_manufacturers": (
+        ("payment_id", "manufacturer_id"),
+        ("created_at", "amount", "shared"),
+    ),
     "refunds": (
         ("refund_id",),
         (

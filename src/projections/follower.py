@@ -14,17 +14,12 @@ from uuid import UUID
 
 from eventsourcing.application import Application
 
-from projections.logic import PROJECTED_AGGREGATES, project
+from projections.logic import is_projected_topic, project
 from projections.sqlite_store import SqliteReadModels
 from projections.store import Freshness, TrackedChanges
 
 log = logging.getLogger(__name__)
 BATCH = 500
-
-
-def _is_projected_topic(topic: str) -> bool:
-    # Topics look like "ledger.domain.payment:Payment.Captured".
-    return topic.rpartition(":")[2].split(".")[0] in PROJECTED_AGGREGATES
 
 
 class Follower:
@@ -44,7 +39,7 @@ class Follower:
                 return
             batch = []
             for notification in notifications:
-                if _is_projected_topic(notification.topic):
+                if is_projected_topic(notification.topic):
                     event: Any = self._app.mapper.to_domain_event(notification)
                     batch.append(
                         TrackedChanges(

@@ -38,6 +38,11 @@ def event_name(event: Any) -> str:
     return type(event).__qualname__
 
 
+def is_projected_topic(topic: str) -> bool:
+    """Topics look like "ledger.domain.payment:Payment.Captured"."""
+    return topic.rpartition(":")[2].split(".")[0] in PROJECTED_AGGREGATES
+
+
 def is_projected(event: Any) -> bool:
     return event_name(event).split(".")[0] in PROJECTED_AGGREGATES
 
@@ -84,6 +89,7 @@ def _payment_initiated(event: Any, at: str, ref: str) -> list[Change]:
                 "amount_refunded": 0,
                 "amount_disputed": 0,
                 "amount_dispute_lost": 0,
+                "manufacturer_ids": ",".join(s["manufacturer_id"] for s in event.splits),
             },
         )
     ]
@@ -91,7 +97,7 @@ def _payment_initiated(event: Any, at: str, ref: str) -> list[Change]:
         Upsert(
             "payment_manufacturers",
             {"payment_id": payment_id, "manufacturer_id": split["manufacturer_id"]},
-            {"created_at": at, "amount": split["amount"]},
+            {"created_at": at, "amount": split["amount"], "shared": int(len(event.splits) > 1)},
         )
         for split in event.splits
     ]

@@ -355,6 +355,16 @@ class SqliteReadModels:
         )
         return [r[0] for r in rows]
 
+    def freshness(self) -> dict[str, Any]:
+        position, updated_at = self.position()
+        return {
+            "source": "notification-log",
+            "position": position,
+            "head": None,
+            "lag_events": None,
+            "updated_at": updated_at,
+        }
+
     def count_api_keys(self) -> int:
         row = self._reader().execute("SELECT COUNT(*) FROM rm_api_keys").fetchone()
         return int(row[0])

@@ -32,6 +32,7 @@ class Freshness:
 
     def as_dict(self) -> dict[str, Any]:
         return {
+            "source": "notification-log",
             "position": self.position,
             "head": self.head,
             "lag_events": self.lag,
@@ -89,6 +90,12 @@ class ReadModelStore(Protocol):
     def currencies_of(self, manufacturer_id: str) -> list[str]: ...
 
     def count_api_keys(self) -> int: ...
+
+    def freshness(self) -> dict[str, Any]:
+        """How current the read models are, in the terms the store can tell."""
+        ...
+
+    def close(self) -> None: ...
 
     def dump(self) -> dict[str, list[tuple[Any, ...]]]:
         """Every read-model row, in a stable order (rebuild == incremental checks)."""

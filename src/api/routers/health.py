@@ -12,4 +12,4 @@ router = APIRouter(tags=["health"])
 @router.get("/healthz")
 def healthz(container: ContainerDep) -> dict[str, Any]:
     """Liveness plus how far the read models trail the event store."""
-    return {"status": "ok", "projections": container.follower.freshness().as_dict()}
+    return {"status": "ok", "projections": container.freshness()}

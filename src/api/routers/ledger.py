@@ -7,7 +7,13 @@ from fastapi import APIRouter, Query
 
 from api.deps import ApiError, ContainerDep, FinanceRead, ReadModelsDep
 from api.routers.payments import parse_time
-from api.schemas import BalanceOut, TrialBalanceCurrency, TrialBalanceLine, TrialBalanceOut
+from api.schemas import (
+    BalanceOut,
+    FreshnessOut,
+    TrialBalanceCurrency,
+    TrialBalanceLine,
+    TrialBalanceOut,
+)
 from ledger.domain.errors import UnknownCurrency
 from ledger.domain.money import currency as lookup_currency
 
@@ -41,7 +47,7 @@ def account_balance(
         credits=credits,
         balance=debits - credits,
         as_of=moment,
-        freshness=container.follower.freshness().as_dict(),  # type: ignore[arg-type]
+        freshness=FreshnessOut(**container.freshness()),
     )
 
 
@@ -53,7 +59,7 @@ def trial_balance(
     prefix = None
     if principal.manufacturer_id is not None:
         prefix = f"manufacturer:{principal.manufacturer_id}:"
-    freshness = container.follower.freshness()
+    freshness = FreshnessOut(**container.freshness())
     rows = read_models.trial_balance(prefix)
     grouped: dict[str, list[TrialBalanceLine]] = defaultdict(list)
     for row in rows:
@@ -78,4 +84,4 @@ def trial_balance(
                 balanced=debits == credits,
             )
         )
-    return TrialBalanceOut(currencies=currencies, freshness=freshness.as_dict())  # type: ignore[arg-type]
+    return TrialBalanceOut(currencies=currencies, freshness=freshness)

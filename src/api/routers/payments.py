@@ -22,6 +22,7 @@ from api.schemas import (
     DisputeIn,
     DisputeOut,
     EventOut,
+    FreshnessOut,
     PaymentIn,
     PaymentList,
     PaymentOut,
@@ -105,7 +106,7 @@ def list_payments(
     return PaymentList(
         data=[_summary(row, principal.manufacturer_id) for row in page.rows],
         next_cursor=page.next_cursor,
-        freshness=container.follower.freshness().as_dict(),  # type: ignore[arg-type]
+        freshness=FreshnessOut(**container.freshness()),
     )
 
 

@@ -6,7 +6,7 @@ from fastapi import APIRouter, Query
 
 from api.deps import ApiError, ContainerDep, PaymentsRead, ReadModelsDep, ServiceDep
 from api.render import refund_out
-from api.schemas import RefundList, RefundOut, RefundSummary
+from api.schemas import FreshnessOut, RefundList, RefundOut, RefundSummary
 from projections.cursor import BadCursor
 
 router = APIRouter(prefix="/v1/refunds", tags=["refunds"])
@@ -57,5 +57,5 @@ def list_refunds(
             for row in page.rows
         ],
         next_cursor=page.next_cursor,
-        freshness=container.follower.freshness().as_dict(),  # type: ignore[arg-type]
+        freshness=FreshnessOut(**container.freshness()),
     )

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Header, Query
 from starlette.responses import Response
 
 from api.deps import ApiError, ContainerDep, FinanceRead, ReadModelsDep, ServiceDep
-from api.schemas import ReportOut
+from api.schemas import FreshnessOut, ReportOut
 from projections.reports import manufacturer_report, month_bounds, report_csv
 
 router = APIRouter(prefix="/v1/reports", tags=["reports"])
@@ -57,9 +57,11 @@ def manufacturer_report_endpoint(
     payable balance, per day and month. JSON, or CSV with `Accept: text/csv`."""
     manufacturer = service.manufacturer(principal, manufacturer_id)
     start, end = report_range(period, from_, to)
-    freshness = container.follower.freshness()
+    freshness = FreshnessOut(**container.freshness())
     sections = manufacturer_report(read_models, manufacturer_id, start, end)
-    headers = {"Ledger-Projection-Lag": str(freshness.lag)}
+    headers = {"Ledger-Projection-Updated-At": freshness.updated_at or "never"}
+    if freshness.lag_events is not None:
+        headers["Ledger-Projection-Lag"] = str(freshness.lag_events)
     if accept is not None and "text/csv" in accept:
         return Response(
             report_csv(manufacturer_id, sections), media_type="text/csv", headers=headers
@@ -70,6 +72,6 @@ def manufacturer_report_endpoint(
         from_date=start.isoformat(),
         to_date=(end - timedelta(days=1)).isoformat(),
         currencies=sections,
-        freshness=freshness.as_dict(),  # type: ignore[arg-type]
+        freshness=freshness,
     )
     return Response(body.model_dump_json(), media_type="application/json", headers=headers)

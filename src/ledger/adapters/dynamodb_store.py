@@ -56,11 +56,11 @@ def _now() -> str:
 
 
 def make_client(endpoint_url: str | None = None, region: str | None = None) -> Any:
-    """A low-level DynamoDB client with adaptive retries for throttling.
-    Honors AWS_ENDPOINT_URL (LocalStack, DynamoDB Local, moto) when no endpoint is given."""
+    """A low-level DynamoDB client with adaptive retries for throttling. Without an explicit
+    endpoint, boto3 honours AWS_ENDPOINT_URL_DYNAMODB / AWS_ENDPOINT_URL (LocalStack, moto)."""
     return boto3.client(
         "dynamodb",
-        endpoint_url=endpoint_url or os.environ.get("AWS_ENDPOINT_URL") or None,
+        endpoint_url=endpoint_url,
         region_name=region or os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION"),
         config=Config(retries={"mode": "adaptive", "max_attempts": 8}),
     )

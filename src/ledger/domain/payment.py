@@ -23,7 +23,8 @@ from ledger.domain.money import allocate, currency, fee_for, require_amount
 CaptureMethod = Literal["automatic", "manual"]
 CAPTURE_METHODS: tuple[str, ...] = get_args(CaptureMethod)
 MAX_AMOUNT = 10**12
-MAX_SPLITS = 50
+# One projected event must fit a DynamoDB transaction (100 items): 20 splits stay well under.
+MAX_SPLITS = 20
 _PROVIDER = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
 
 

@@ -1,0 +1,109 @@
+"""Publishes domain events from the events table's stream onto an EventBridge bus.
+
+Entries: Source `ledger`, DetailType the event name (`Payment.Captured`), Detail the event as
+JSON with an `id` (`<aggregate>:<version>`) consumers use to drop redeliveries. Batches of at most
+10 entries (the PutEvents limit); entries EventBridge rejects are retried a few times, and what
+still fails is reported so the stream retries those records.
+
+API keys, idempotency records and payable mirrors are internal: they are not published.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.persistence import Mapper
+
+from projections.stream_records import stored_event_from_image
+
+PUBLISHED_AGGREGATES = ("Payment", "Payout", "Manufacturer")
+SOURCE = "ledger"
+MAX_ENTRIES = 10
+ATTEMPTS = 4
+
+
+def _json_safe(value: Any) -> Any:
+    if isinstance(value, UUID):
+        return str(value)
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, dict):
+        return {str(k): _json_safe(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_json_safe(v) for v in value]
+    return value
+
+
+def event_detail(event: Any) -> dict[str, Any]:
+    data = {
+        k: _json_safe(v)
+        for k, v in event.__dict__.items()
+        if k not in ("originator_id", "originator_version", "timestamp", "originator_topic")
+    }
+    return {
+        "id": f"{event.originator_id}:{event.originator_version}",
+        "aggregate_id": str(event.originator_id),
+        "version": event.originator_version,
+        "type": type(event).__qualname__,
+        "occurred_at": event.timestamp.isoformat(),
+        "data": data,
+    }
+
+
+class EventBridgePublisher:
+    def __init__(
+        self,
+        client: Any,
+        bus_name: str,
+        mapper: Mapper[Any],
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.client = client
+        self.bus_name = bus_name
+        self.mapper = mapper
+        self.sleep = sleep
+
+    def entry(self, record: dict[str, Any]) -> dict[str, Any] | None:
+        if record.get("eventName") != "INSERT":
+            return None
+        image = record["dynamodb"]["NewImage"]
+        aggregate = image["topic"]["S"].rpartition(":")[2].split(".")[0]
+        if aggregate not in PUBLISHED_AGGREGATES:
+            return None
+        event: Any = self.mapper.to_domain_event(stored_event_from_image(image))
+        return {
+            "Source": SOURCE,
+            "DetailType": type(event).__qualname__,
+            "Detail": json.dumps(event_detail(event), separators=(",", ":")),
+            "EventBusName": self.bus_name,
+        }
+
+    def publish(self, records: Sequence[dict[str, Any]]) -> list[str]:
+        """Publish the records' events; returns the sequence numbers of records not published."""
+        pending: list[tuple[str, dict[str, Any]]] = []
+        for record in records:
+            entry = self.entry(record)
+            if entry is not None:
+                pending.append((record["dynamodb"]["SequenceNumber"], entry))
+        failed: list[str] = []
+        for start in range(0, len(pending), MAX_ENTRIES):
+            failed += self._put(pending[start : start + MAX_ENTRIES])
+        return failed
+
+    def _put(self, chunk: list[tuple[str, dict[str, Any]]]) -> list[str]:
+        for attempt in range(ATTEMPTS):
+            response = self.client.put_events(Entries=[entry for _, entry in chunk])
+            if not response.get("FailedEntryCount"):
+                return []
+            results = response.get("Entries", [])
+            chunk = [
+                item for item, result in zip(chunk, results, strict=True) if "ErrorCode" in result
+            ]
+            if attempt < ATTEMPTS - 1:
+                self.sleep(0.05 * 2**attempt)
+        return [sequence for sequence, _ in chunk]

@@ -1,0 +1,1 @@
+"""AWS Lambda entry points: a few lines each; they build from settings once per container."""

@@ -1,0 +1,72 @@
+"""Stream-triggered projections: DynamoDB Stream batches of the events table into the read
+models, reporting partial batch failures (ReportBatchItemFailures)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from typing import Any
+
+from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.batch import (
+    BatchProcessor,
+    EventType,
+    process_partial_response,
+)
+from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
+
+from ledger.bootstrap import build
+from ledger.settings import Settings
+from projections.dynamodb_store import DynamoDBReadModels
+from projections.stream_handler import StreamProjector, record_age_seconds
+
+logger = Logger(service=os.environ.get("POWERTOOLS_SERVICE_NAME", "ledger"))
+metrics = Metrics(namespace=os.environ.get("POWERTOOLS_METRICS_NAMESPACE", "Ledger"))
+# Report every failed record even when all fail: the stream retries from the first one either
+# way, and the response keeps one shape.
+processor = BatchProcessor(
+    event_type=EventType.DynamoDBStreams, raise_on_entire_batch_failure=False
+)
+Handler = Callable[[dict[str, Any], Any], dict[str, Any]]
+_handler: Handler | None = None
+
+
+def make_handler(projector: StreamProjector) -> Handler:
+    def record_handler(record: DynamoDBRecord) -> None:
+        raw = record.raw_event
+        logger.append_keys(aggregate_id=raw["dynamodb"].get("Keys", {}).get("aggregate_id"))
+        if projector.apply(raw):
+            metrics.add_metric(name="EventsProjected", unit=MetricUnit.Count, value=1)
+        metrics.add_metric(
+            name="ProjectionLag", unit=MetricUnit.Seconds, value=record_age_seconds(raw)
+        )
+
+    @metrics.log_metrics(raise_on_empty_metrics=False)
+    @logger.inject_lambda_context(clear_state=True)
+    def handle(event: dict[str, Any], context: Any) -> dict[str, Any]:
+        metrics.add_metric(
+            name="StreamRecords", unit=MetricUnit.Count, value=len(event.get("Records", []))
+        )
+        try:
+            response = process_partial_response(
+                event=event,
+                record_handler=record_handler,
+                processor=processor,
+                context=context,
+            )
+        finally:
+            projector.finish_batch()
+        return dict(response)
+
+    handler_: Handler = handle
+    return handler_
+
+
+def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    global _handler
+    if _handler is None:
+        container = build(Settings())
+        assert isinstance(container.read_models, DynamoDBReadModels)
+        _handler = make_handler(StreamProjector(container.service.mapper, container.read_models))
+    return _handler(event, context)

@@ -1,0 +1,56 @@
+"""Applies DynamoDB Stream records of the events table to the DynamoDB read models.
+
+Per record: decode the NewImage back into the domain event, run the same projection logic as
+the embedded follower, and apply it with per-aggregate version tracking. Redelivered records
+change nothing; a record whose predecessor has not been applied raises ProjectionGap, so the
+batch reports it as failed and Lambda retries from there.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from eventsourcing.persistence import Mapper
+
+from projections.dynamodb_store import DynamoDBReadModels
+from projections.logic import is_projected_topic, project, timestamp_text
+from projections.store import TrackedChanges
+from projections.stream_records import stored_event_from_image
+
+
+class StreamProjector:
+    def __init__(self, mapper: Mapper[Any], store: DynamoDBReadModels) -> None:
+        self.mapper = mapper
+        self.store = store
+        self.last_event_at: str | None = None
+
+    def apply(self, record: dict[str, Any]) -> bool:
+        """Returns True when the record was new to the read models."""
+        if record.get("eventName") != "INSERT":
+            return False  # events are immutable: MODIFY/REMOVE never carry ledger facts
+        image = record["dynamodb"]["NewImage"]
+        if not is_projected_topic(image["topic"]["S"]):
+            return False
+        event: Any = self.mapper.to_domain_event(stored_event_from_image(image))
+        applied = self.store.apply_one(
+            TrackedChanges(str(event.originator_id), event.originator_version, project(event))
+        )
+        moment = timestamp_text(event.timestamp)
+        if self.last_event_at is None or moment > self.last_event_at:
+            self.last_event_at = moment
+        return bool(applied)
+
+    def finish_batch(self) -> None:
+        if self.last_event_at is not None:
+            self.store.heartbeat(self.last_event_at)
+            self.last_event_at = None
+
+
+def record_age_seconds(record: dict[str, Any], now: datetime | None = None) -> float:
+    """How long ago the stream captured the record: the projection lag for this record."""
+    created = record.get("dynamodb", {}).get("ApproximateCreationDateTime")
+    if created is None:
+        return 0.0
+    current = (now or datetime.now(UTC)).timestamp()
+    return max(current - float(created), 0.0)

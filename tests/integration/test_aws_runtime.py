@@ -1,0 +1,208 @@
+"""The AWS runtime on DynamoDB Local: the `api` Lambda through Mangum with API Gateway v2 events,
+the real DynamoDB Stream read with boto3 and fed to the `projections` Lambda in Lambda-shaped
+batches, and the rebuild from the events table."""
+
+from __future__ import annotations
+
+import base64
+import json
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import boto3
+import pytest
+
+from ledger.bootstrap import Container, build
+from ledger.lambdas import api as api_lambda
+from ledger.lambdas import projections as projections_lambda
+from ledger.settings import Settings
+from projections.dynamodb_rebuild import rebuild
+from projections.dynamodb_store import DynamoDBReadModels
+from projections.stream_handler import StreamProjector
+from tests.support.dynamodb_tables import create_ledger_tables, read_stream
+from tests.support.lambda_events import LambdaContext, http_api_event, stream_batch
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+def aws(dynamodb_endpoint: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Any]]:
+    monkeypatch.setenv("AWS_ENDPOINT_URL_DYNAMODB", dynamodb_endpoint)
+    monkeypatch.setenv("POWERTOOLS_METRICS_NAMESPACE", "LedgerTest")
+    monkeypatch.setenv("POWERTOOLS_SERVICE_NAME", "ledger")
+    tables = create_ledger_tables(dynamodb_endpoint, f"r{uuid.uuid4().hex[:10]}")
+    container = build(
+        Settings(
+            persistence="dynamodb",
+            events_table=tables["events"],
+            snapshots_table=tables["snapshots"],
+            read_models_table=tables["read_models"],
+        )
+    )
+    yield {"tables": tables, "container": container, "endpoint": dynamodb_endpoint}
+    container.close()
+
+
+class ApiClient:
+    def __init__(self, container: Container, key: str) -> None:
+        self.handler = api_lambda.make_handler(container)
+        self.headers = {"Authorization": f"Bearer {key}"}
+
+    def call(self, method: str, path: str, body: Any = None, **headers: str) -> tuple[int, Any]:
+        response = self.handler(
+            http_api_event(method, path, body=body, headers={**self.headers, **headers}),
+            LambdaContext(),
+        )
+        raw = response["body"]
+        if response.get("isBase64Encoded"):
+            raw = base64.b64decode(raw).decode()
+        return response["statusCode"], json.loads(raw) if raw else None
+
+
+def _read_models(store: DynamoDBReadModels) -> list[Any]:
+    """Every read-model item but the projector's heartbeat (which records when it last ran)."""
+    return [item for item in store.dump()["items"] if not dict(item)["pk"].startswith("meta#")]
+
+
+def _project(aws: dict[str, Any], records: list[dict[str, Any]]) -> dict[str, Any]:
+    container = aws["container"]
+    projector = StreamProjector(container.service.mapper, container.read_models)
+    handle = projections_lambda.make_handler(projector)
+    return handle(stream_batch(records, aws["tables"]["stream_arn"]), LambdaContext())
+
+
+def test_api_lambda_records_events_and_streams_project_them(
+    aws: dict[str, Any], capsys: pytest.CaptureFixture[str]
+) -> None:
+    container: Container = aws["container"]
+    secret, _ = container.service.create_api_key(["admin"])
+    api = ApiClient(container, secret)
+    status, manufacturer = api.call(
+        "POST",
+        "/v1/manufacturers",
+        {"name": "Acme", "fee_bps": 250, "refund_fee_policy": "refund_fee"},
+    )
+    assert status == 201
+    m = manufacturer["id"]
+    payment_body = {
+        "amount": 10_000,
+        "currency": "USD",
+        "customer_id": "c",
+        "payment_method": "pm",
+        "splits": [{"manufacturer_id": m, "amount": 10_000}],
+    }
+    status, payment = api.call("POST", "/v1/payments", payment_body, **{"Idempotency-Key": "p1"})
+    assert status == 201
+    assert payment["status"] == "captured"
+    replay_status, replay = api.call(
+        "POST", "/v1/payments", payment_body, **{"Idempotency-Key": "p1"}
+    )
+    assert (replay_status, replay) == (201, payment)
+    status, refund = api.call(
+        "POST",
+        f"/v1/payments/{payment['id']}/refunds",
+        {"amount": 2500},
+        **{"Idempotency-Key": "r1"},
+    )
+    assert status == 201
+    assert refund["status"] == "succeeded"
+    status, fetched = api.call("GET", f"/v1/payments/{payment['id']}")
+    assert fetched["amount_refunded"] == 2500
+    status, _ = api.call(
+        "POST", "/v1/payments", {**payment_body, "amount": 1.5}, **{"Idempotency-Key": "p2"}
+    )
+    assert status == 422
+
+    records = read_stream(aws["endpoint"], aws["tables"]["stream_arn"])
+    assert records, "the events table's stream carries the new events"
+    response = _project(aws, records)
+    assert response == {"batchItemFailures": []}
+    emitted = capsys.readouterr().out
+    assert '"EventsProjected"' in emitted  # EMF metrics were flushed
+
+    handler = api_lambda.make_handler(container)
+    raw = handler(
+        http_api_event(
+            "GET",
+            f"/v1/accounts/manufacturer:{m}:payable/balance",
+            headers=api.headers,
+            query={"currency": "USD"},
+        ),
+        LambdaContext(),
+    )
+    balance = json.loads(raw["body"])
+    assert balance["balance"] == -(9750 - 2438)
+    assert balance["freshness"]["source"] == "dynamodb-stream"
+    assert balance["freshness"]["last_event_at"] is not None
+
+    store: DynamoDBReadModels = container.read_models  # type: ignore[assignment]
+    trial = store.trial_balance(None)
+    assert sum(row["debits"] - row["credits"] for row in trial) == 0
+    fees = [row for row in trial if row["account"] == "platform:revenue:fees"]
+    assert fees[0]["credits"] - fees[0]["debits"] == 250 - 62
+
+    before = _read_models(store)
+    # Redelivery of the whole batch, and of a half batch, changes nothing.
+    assert _project(aws, records) == {"batchItemFailures": []}
+    assert _project(aws, records[: len(records) // 2]) == {"batchItemFailures": []}
+    assert _read_models(store) == before
+
+
+def test_a_record_before_its_predecessor_is_reported_failed(aws: dict[str, Any]) -> None:
+    container: Container = aws["container"]
+    secret, _ = container.service.create_api_key(["admin"])
+    api = ApiClient(container, secret)
+    _, manufacturer = api.call("POST", "/v1/manufacturers", {"name": "A", "fee_bps": 0})
+    body = {
+        "amount": 100,
+        "currency": "EUR",
+        "customer_id": "c",
+        "payment_method": "pm",
+        "splits": [{"manufacturer_id": manufacturer["id"], "amount": 100}],
+    }
+    api.call("POST", "/v1/payments", body, **{"Idempotency-Key": "k"})
+    records = read_stream(aws["endpoint"], aws["tables"]["stream_arn"])
+    payment_records = [r for r in records if "Payment." in r["dynamodb"]["NewImage"]["topic"]["S"]]
+    later = payment_records[1]
+    response = _project(aws, [later])
+    assert response == {
+        "batchItemFailures": [{"itemIdentifier": later["dynamodb"]["SequenceNumber"]}]
+    }
+    assert _project(aws, records) == {"batchItemFailures": []}
+
+
+def test_rebuild_from_the_events_table_equals_the_stream_projection(aws: dict[str, Any]) -> None:
+    container: Container = aws["container"]
+    secret, _ = container.service.create_api_key(["admin"])
+    api = ApiClient(container, secret)
+    _, m1 = api.call("POST", "/v1/manufacturers", {"name": "A", "fee_bps": 300})
+    _, m2 = api.call(
+        "POST", "/v1/manufacturers", {"name": "B", "fee_bps": 100, "refund_fee_policy": "keep_fee"}
+    )
+    for index in range(5):
+        body = {
+            "amount": 1000 + index,
+            "currency": "USD",
+            "customer_id": "c",
+            "payment_method": "pm",
+            "splits": [
+                {"manufacturer_id": m1["id"], "amount": 600},
+                {"manufacturer_id": m2["id"], "amount": 400 + index},
+            ],
+        }
+        _, payment = api.call("POST", "/v1/payments", body, **{"Idempotency-Key": f"p{index}"})
+        api.call(
+            "POST",
+            f"/v1/payments/{payment['id']}/refunds",
+            {"amount": 77 + index},
+            **{"Idempotency-Key": f"r{index}"},
+        )
+    _project(aws, read_stream(aws["endpoint"], aws["tables"]["stream_arn"]))
+    store: DynamoDBReadModels = container.read_models  # type: ignore[assignment]
+    incremental = _read_models(store)
+    client = boto3.client("dynamodb", endpoint_url=aws["endpoint"])
+    applied = rebuild(client, aws["tables"]["events"], container.service.mapper, store)
+    assert applied > 0
+    rebuilt = _read_models(store)
+    assert rebuilt == incremental

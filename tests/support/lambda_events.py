@@ -1,0 +1,65 @@
+"""Event shapes AWS sends to Lambda, built from JSON fixtures, and a Lambda context."""
+
+from __future__ import annotations
+
+import base64
+import copy
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
+
+
+@dataclass
+class LambdaContext:
+    function_name: str = "ledger-test"
+    memory_limit_in_mb: int = 512
+    invoked_function_arn: str = "arn:aws:lambda:us-east-1:123456789012:function:ledger-test"
+    aws_request_id: str = "00000000-0000-0000-0000-000000000000"
+
+
+def http_api_event(
+    method: str,
+    path: str,
+    *,
+    body: Any = None,
+    headers: dict[str, str] | None = None,
+    query: dict[str, str] | None = None,
+) -> dict[str, Any]:
+    """An API Gateway HTTP API (payload format 2.0) request."""
+    event: dict[str, Any] = copy.deepcopy(
+        json.loads((FIXTURES / "apigw_v2_request.json").read_text())
+    )
+    event["rawPath"] = path
+    event["requestContext"]["http"]["method"] = method
+    event["requestContext"]["http"]["path"] = path
+    event["rawQueryString"] = urlencode(query or {})
+    event["headers"].update({k.lower(): v for k, v in (headers or {}).items()})
+    if body is not None:
+        event["body"] = json.dumps(body)
+        event["headers"]["content-type"] = "application/json"
+    return event
+
+
+def _as_lambda_json(value: Any) -> Any:
+    """boto3 parses what Lambda passes as JSON: times back to epoch seconds, bytes to base64."""
+    if isinstance(value, datetime):
+        return int(value.timestamp())
+    if isinstance(value, bytes | bytearray):
+        return base64.b64encode(value).decode()
+    if isinstance(value, dict):
+        return {k: _as_lambda_json(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_as_lambda_json(v) for v in value]
+    return value
+
+
+def stream_batch(records: list[dict[str, Any]], stream_arn: str) -> dict[str, Any]:
+    """Records read from a DynamoDB stream with boto3, as Lambda delivers them to a function."""
+    return {
+        "Records": [{**_as_lambda_json(record), "eventSourceARN": stream_arn} for record in records]
+    }
