@@ -115,6 +115,8 @@ class DynamoDBReadModels:
     def __init__(self, client: Any, table: str) -> None:
         self.client = client
         self.table = table
+        self.write_units = 0.0  # consumed by apply_one, as DynamoDB reports it
+        self.items_written = 0  # items in applied transactions (AWS bills 2 WCU per KB each)
 
     # ----- writes ----------------------------------------------------------------------------
     def apply(self, batch: Sequence[TrackedChanges], position: int | None = None) -> int:
@@ -131,7 +133,9 @@ class DynamoDBReadModels:
                 f"{item.aggregate_id} v{item.version}: {len(operations)} items in one event"
             )
         try:
-            self.client.transact_write_items(TransactItems=operations)
+            response = self.client.transact_write_items(
+                TransactItems=operations, ReturnConsumedCapacity="TOTAL"
+            )
         except ClientError as error:
             if error.response.get("Error", {}).get("Code") != "TransactionCanceledException":
                 raise
@@ -144,6 +148,9 @@ class DynamoDBReadModels:
                     f"{item.aggregate_id}: got version {item.version} after {last}"
                 ) from error
             raise
+        self.items_written += len(operations)
+        for consumed in response.get("ConsumedCapacity") or []:
+            self.write_units += float(consumed.get("WriteCapacityUnits") or 0)
         return 1
 
     def tracked_version(self, aggregate_id: str) -> int:
