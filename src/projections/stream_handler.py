@@ -25,13 +25,14 @@ class StreamProjector:
         self.store = store
         self.last_event_at: str | None = None
 
-    def apply(self, record: dict[str, Any]) -> bool:
-        """Returns True when the record was new to the read models."""
+    def apply(self, record: dict[str, Any]) -> str | None:
+        """The event's name (e.g. "Payment.Captured") when the record was new to the read
+        models; None for duplicates and records the read models do not follow."""
         if record.get("eventName") != "INSERT":
-            return False  # events are immutable: MODIFY/REMOVE never carry ledger facts
+            return None  # events are immutable: MODIFY/REMOVE never carry ledger facts
         image = record["dynamodb"]["NewImage"]
         if not is_projected_topic(image["topic"]["S"]):
-            return False
+            return None
         event: Any = self.mapper.to_domain_event(stored_event_from_image(image))
         applied = self.store.apply_one(
             TrackedChanges(str(event.originator_id), event.originator_version, project(event))
@@ -39,7 +40,7 @@ class StreamProjector:
         moment = timestamp_text(event.timestamp)
         if self.last_event_at is None or moment > self.last_event_at:
             self.last_event_at = moment
-        return bool(applied)
+        return type(event).__qualname__ if applied else None
 
     def finish_batch(self) -> None:
         if self.last_event_at is not None:

@@ -120,6 +120,8 @@ def test_api_lambda_records_events_and_streams_project_them(
     assert response == {"batchItemFailures": []}
     emitted = capsys.readouterr().out
     assert '"EventsProjected"' in emitted  # EMF metrics were flushed
+    assert '"PaymentsCaptured"' in emitted
+    assert '"ProjectionLag"' in emitted
 
     handler = api_lambda.make_handler(container)
     raw = handler(

@@ -3,19 +3,45 @@ payload v2) through Mangum."""
 
 from __future__ import annotations
 
+import os
+from collections.abc import Callable
 from typing import Any
 
+from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.metrics import MetricUnit
 from mangum import Mangum
 
 from api.app import create_app
 from ledger.bootstrap import Container, build
 from ledger.settings import Settings
 
-_handler: Mangum | None = None
+_service = os.environ.get("POWERTOOLS_SERVICE_NAME", "ledger")
+logger = Logger(service=_service)
+metrics = Metrics(namespace=os.environ.get("POWERTOOLS_METRICS_NAMESPACE", "Ledger"))
+tracer = Tracer(service=_service)
+Handler = Callable[[dict[str, Any], Any], dict[str, Any]]
+_handler: Handler | None = None
 
 
-def make_handler(container: Container) -> Mangum:
-    return Mangum(create_app(container, follow=False), lifespan="off")
+def make_handler(container: Container) -> Handler:
+    app = Mangum(create_app(container, follow=False), lifespan="off")
+
+    @metrics.log_metrics(raise_on_empty_metrics=False)
+    @logger.inject_lambda_context(
+        correlation_id_path=correlation_paths.API_GATEWAY_HTTP, clear_state=True
+    )
+    @tracer.capture_lambda_handler
+    def handle(event: dict[str, Any], context: Any) -> dict[str, Any]:
+        response: dict[str, Any] = app(event, context)
+        status = int(response.get("statusCode", 500))
+        metrics.add_metric(
+            name="ServerErrors" if status >= 500 else "Requests", unit=MetricUnit.Count, value=1
+        )
+        return response
+
+    handler_: Handler = handle
+    return handler_
 
 
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:

@@ -7,7 +7,7 @@ import os
 from collections.abc import Callable
 from typing import Any
 
-from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.batch import (
     BatchProcessor,
@@ -23,11 +23,19 @@ from projections.stream_handler import StreamProjector, record_age_seconds
 
 logger = Logger(service=os.environ.get("POWERTOOLS_SERVICE_NAME", "ledger"))
 metrics = Metrics(namespace=os.environ.get("POWERTOOLS_METRICS_NAMESPACE", "Ledger"))
+tracer = Tracer(service=os.environ.get("POWERTOOLS_SERVICE_NAME", "ledger"))
 # Report every failed record even when all fail: the stream retries from the first one either
 # way, and the response keeps one shape.
 processor = BatchProcessor(
     event_type=EventType.DynamoDBStreams, raise_on_entire_batch_failure=False
 )
+BUSINESS_METRICS = {
+    "Payment.Captured": "PaymentsCaptured",
+    "Payment.RefundRequested": "RefundsRequested",
+    "Payment.RefundFailed": "RefundsFailed",
+    "Payment.DisputeOpened": "DisputesOpened",
+    "Payout.Paid": "PayoutsPaid",
+}
 Handler = Callable[[dict[str, Any], Any], dict[str, Any]]
 _handler: Handler | None = None
 
@@ -36,14 +44,19 @@ def make_handler(projector: StreamProjector) -> Handler:
     def record_handler(record: DynamoDBRecord) -> None:
         raw = record.raw_event
         logger.append_keys(aggregate_id=raw["dynamodb"].get("Keys", {}).get("aggregate_id"))
-        if projector.apply(raw):
+        applied = projector.apply(raw)
+        if applied is not None:
             metrics.add_metric(name="EventsProjected", unit=MetricUnit.Count, value=1)
+            business = BUSINESS_METRICS.get(applied)
+            if business is not None:
+                metrics.add_metric(name=business, unit=MetricUnit.Count, value=1)
         metrics.add_metric(
             name="ProjectionLag", unit=MetricUnit.Seconds, value=record_age_seconds(raw)
         )
 
     @metrics.log_metrics(raise_on_empty_metrics=False)
     @logger.inject_lambda_context(clear_state=True)
+    @tracer.capture_lambda_handler
     def handle(event: dict[str, Any], context: Any) -> dict[str, Any]:
         metrics.add_metric(
             name="StreamRecords", unit=MetricUnit.Count, value=len(event.get("Records", []))

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from typing import Any
 
 import boto3
-from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
 
 from ledger.adapters.eventbridge import EventBridgePublisher
@@ -16,6 +16,7 @@ from ledger.settings import Settings
 
 logger = Logger(service=os.environ.get("POWERTOOLS_SERVICE_NAME", "ledger"))
 metrics = Metrics(namespace=os.environ.get("POWERTOOLS_METRICS_NAMESPACE", "Ledger"))
+tracer = Tracer(service=os.environ.get("POWERTOOLS_SERVICE_NAME", "ledger"))
 Handler = Callable[[dict[str, Any], Any], dict[str, Any]]
 _handler: Handler | None = None
 
@@ -23,6 +24,7 @@ _handler: Handler | None = None
 def make_handler(publisher: EventBridgePublisher) -> Handler:
     @metrics.log_metrics(raise_on_empty_metrics=False)
     @logger.inject_lambda_context(clear_state=True)
+    @tracer.capture_lambda_handler
     def handle(event: dict[str, Any], context: Any) -> dict[str, Any]:
         records = event.get("Records", [])
         failed = publisher.publish(records)
