@@ -21,6 +21,17 @@ def _settings(args: argparse.Namespace, **overrides: Any) -> Settings:
     return Settings(**values)
 
 
+def _ledger_command() -> str:
+    """How to call this program again: the script beside this interpreter when there is one."""
+    script = Path(sys.executable).parent / "ledger"
+    if script.exists():
+        try:
+            return str(script.relative_to(Path.cwd()))
+        except ValueError:
+            return str(script)
+    return "ledger"
+
+
 def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
@@ -35,7 +46,7 @@ def _serve(args: argparse.Namespace) -> int:
     if container.fresh_read_models().count_api_keys() == 0:
         print(
             "No API keys yet. Create one (shown once, only its hash is stored):\n"
-            f"  ledger keys create --scope admin --db {settings.db}\n"
+            f"  {_ledger_command()} keys create --scope admin --db {settings.db}\n"
             "then call the API with 'Authorization: Bearer <key>'.",
             file=sys.stderr,
             flush=True,
