@@ -224,6 +224,50 @@ class SqliteReadModels:
             if account_prefix is None or row["account"].startswith(account_prefix)
         ]
 
+    def _newest_first(
+        self,
+        *,
+        table: str,
+        key: str,
+        owners: str,
+        owner_key: str,
+        filters: list[tuple[str, str, Any]],
+        manufacturer_id: str | None,
+        exclusive: bool,
+        cursor: str | None,
+        limit: int,
+    ) -> list[dict[str, Any]]:
+        """Rows of rm_<table> newest first (created_at, then id), keyset-paginated.
+        filters: (column, operator, value); None values are skipped. With manufacturer_id,
+        only rows linked to it in rm_<owners> (and with exclusive, to it alone)."""
+        where: list[str] = []
+        params: list[Any] = []
+        source = f"rm_{table} t"
+        if manufacturer_id is not None:
+            source += f" JOIN rm_{owners} m ON m.{owner_key} = t.{owner_key}"
+            where.append("m.manufacturer_id = ?")
+            params.append(manufacturer_id)
+            if exclusive:
+                where.append(
+                    "NOT EXISTS (SELECT 1 FROM rm_payment_manufacturers o "
+                    "WHERE o.payment_id = t.payment_id AND o.manufacturer_id != ?)"
+                )
+                params.append(manufacturer_id)
+        for column, operator, value in filters:
+            if value is not None:
+                where.append(f"t.{column} {operator} ?")
+                params.append(value)
+        if cursor is not None:
+            created_at, row_id = decode_cursor(cursor)
+            where.append(f"(t.created_at, t.{key}) < (?, ?)")
+            params += [created_at, row_id]
+        sql = f"SELECT t.* FROM {source}"  # noqa: S608 - identifiers are ours, values bound
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        sql += f" ORDER BY t.created_at DESC, t.{key} DESC LIMIT ?"
+        params.append(limit + 1)
+        return [dict(r) for r in self._reader().execute(sql, params).fetchall()]
+
     def payments(
         self,
         *,
@@ -235,47 +279,23 @@ class SqliteReadModels:
         limit: int,
         exclusive: bool = False,
     ) -> Page:
-        where: list[str] = []
-        params: list[Any] = []
-        source = "rm_payments p"
-        if manufacturer_id is not None:
-            source += " JOIN rm_payment_manufacturers m ON m.payment_id = p.payment_id"
-            where.append("m.manufacturer_id = ?")
-            params.append(manufacturer_id)
-            if exclusive:
-                where.append(
-                    "NOT EXISTS (SELECT 1 FROM rm_payment_manufacturers o "
-                    "WHERE o.payment_id = p.payment_id AND o.manufacturer_id != ?)"
-                )
-                params.append(manufacturer_id)
-        if status is not None:
-            where.append("p.status = ?")
-            params.append(status)
-        if created_from is not None:
-            where.append("p.created_at >= ?")
-            params.append(created_from)
-        if created_to is not None:
-            where.append("p.created_at < ?")
-            params.append(created_to)
-        if cursor is not None:
-            created_at, payment_id = decode_cursor(cursor)
-            where.append("(p.created_at, p.payment_id) < (?, ?)")
-            params += [created_at, payment_id]
-        sql = f"SELECT p.* FROM {source}"  # noqa: S608
-        if where:
-            sql += " WHERE " + " AND ".join(where)
-        sql += " ORDER BY p.created_at DESC, p.payment_id DESC LIMIT ?"
-        params.append(limit + 1)
-        rows = [dict(r) for r in self._reader().execute(sql, params).fetchall()]
+        rows = self._newest_first(
+            table="payments",
+            key="payment_id",
+            owners="payment_manufacturers",
+            owner_key="payment_id",
+            filters=[
+                ("status", "=", status),
+                ("created_at", ">=", created_from),
+                ("created_at", "<", created_to),
+            ],
+            manufacturer_id=manufacturer_id,
+            exclusive=exclusive,
+            cursor=cursor,
+            limit=limit,
+        )
         for row in rows:
-            row["manufacturer_ids"] = [
-                r[0]
-                for r in self._reader().execute(
-                    "SELECT manufacturer_id FROM rm_payment_manufacturers WHERE payment_id=? "
-                    "ORDER BY rowid",
-                    (row["payment_id"],),
-                )
-            ]
+            row["manufacturer_ids"] = row["manufacturer_ids"].split(",")
         return self._page(rows, limit, "created_at", "payment_id")
 
     def refunds(
@@ -288,35 +308,17 @@ class SqliteReadModels:
         limit: int,
         exclusive: bool = False,
     ) -> Page:
-        where: list[str] = []
-        params: list[Any] = []
-        source = "rm_refunds r"
-        if manufacturer_id is not None:
-            source += " JOIN rm_refund_manufacturers m ON m.refund_id = r.refund_id"
-            where.append("m.manufacturer_id = ?")
-            params.append(manufacturer_id)
-            if exclusive:
-                where.append(
-                    "NOT EXISTS (SELECT 1 FROM rm_payment_manufacturers o "
-                    "WHERE o.payment_id = r.payment_id AND o.manufacturer_id != ?)"
-                )
-                params.append(manufacturer_id)
-        if payment_id is not None:
-            where.append("r.payment_id = ?")
-            params.append(payment_id)
-        if status is not None:
-            where.append("r.status = ?")
-            params.append(status)
-        if cursor is not None:
-            created_at, refund_id = decode_cursor(cursor)
-            where.append("(r.created_at, r.refund_id) < (?, ?)")
-            params += [created_at, refund_id]
-        sql = f"SELECT r.* FROM {source}"  # noqa: S608
-        if where:
-            sql += " WHERE " + " AND ".join(where)
-        sql += " ORDER BY r.created_at DESC, r.refund_id DESC LIMIT ?"
-        params.append(limit + 1)
-        rows = [dict(r) for r in self._reader().execute(sql, params).fetchall()]
+        rows = self._newest_first(
+            table="refunds",
+            key="refund_id",
+            owners="refund_manufacturers",
+            owner_key="refund_id",
+            filters=[("payment_id", "=", payment_id), ("status", "=", status)],
+            manufacturer_id=manufacturer_id,
+            exclusive=exclusive,
+            cursor=cursor,
+            limit=limit,
+        )
         return self._page(rows, limit, "created_at", "refund_id")
 
     @staticmethod
