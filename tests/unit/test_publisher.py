@@ -102,7 +102,7 @@ def test_publishes_ledger_events_in_batches_of_ten(container: Container) -> None
     )
     assert all(len(batch) <= 10 for batch in bus.batches)
     assert all(
-        entry["Source"] == "ledger" and entry["EventBusName"] == "ledger-bus"
+        entry["Source"] == "payments-ledger" and entry["EventBusName"] == "ledger-bus"
         for entry in bus.published
     )
     captured = next(

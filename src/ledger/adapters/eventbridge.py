@@ -22,7 +22,7 @@ from eventsourcing.persistence import Mapper
 from projections.stream_records import stored_event_from_image
 
 PUBLISHED_AGGREGATES = ("Payment", "Payout", "Manufacturer")
-SOURCE = "ledger"
+SOURCE = "payments-ledger"
 MAX_ENTRIES = 10
 ATTEMPTS = 4
 

@@ -1,0 +1,107 @@
+# API keys and idempotency records are aggregates stored in the events table, written in the
+# same transaction as the events they guard — so there is no separate idempotency table.
+
+# The event store: one item per event, never updated or deleted. Order is per aggregate
+# (partition key); the stream feeds the projections and the EventBridge publisher.
+resource "aws_dynamodb_table" "events" {
+  name                        = "${var.name_prefix}-events"
+  billing_mode                = "PAY_PER_REQUEST"
+  hash_key                    = "aggregate_id"
+  range_key                   = "version"
+  stream_enabled              = true
+  stream_view_type            = "NEW_IMAGE"
+  deletion_protection_enabled = var.deletion_protection
+
+  attribute {
+    name = "aggregate_id"
+    type = "S"
+  }
+
+  attribute {
+    name = "version"
+    type = "N"
+  }
+
+  point_in_time_recovery {
+    enabled = true
+  }
+
+  server_side_encryption {
+    enabled     = true
+    kms_key_arn = aws_kms_key.ledger.arn
+  }
+}
+
+# Snapshots of long-lived aggregates (the library's snapshotting); same keys, no stream.
+resource "aws_dynamodb_table" "snapshots" {
+  name                        = "${var.name_prefix}-snapshots"
+  billing_mode                = "PAY_PER_REQUEST"
+  hash_key                    = "aggregate_id"
+  range_key                   = "version"
+  deletion_protection_enabled = var.deletion_protection
+
+  attribute {
+    name = "aggregate_id"
+    type = "S"
+  }
+
+  attribute {
+    name = "version"
+    type = "N"
+  }
+
+  point_in_time_recovery {
+    enabled = true
+  }
+
+  server_side_encryption {
+    enabled     = true
+    kms_key_arn = aws_kms_key.ledger.arn
+  }
+}
+
+# Read models (balances, refunds, manufacturer reports, tracking), single-table: pk/sk, plus one
+# overloaded GSI for the second access path of a model.
+resource "aws_dynamodb_table" "read_models" {
+  name                        = "${var.name_prefix}-read-models"
+  billing_mode                = "PAY_PER_REQUEST"
+  hash_key                    = "pk"
+  range_key                   = "sk"
+  deletion_protection_enabled = var.deletion_protection
+
+  attribute {
+    name = "pk"
+    type = "S"
+  }
+
+  attribute {
+    name = "sk"
+    type = "S"
+  }
+
+  attribute {
+    name = "gsi1pk"
+    type = "S"
+  }
+
+  attribute {
+    name = "gsi1sk"
+    type = "S"
+  }
+
+  global_secondary_index {
+    name            = "gsi1"
+    hash_key        = "gsi1pk"
+    range_key       = "gsi1sk"
+    projection_type = "ALL"
+  }
+
+  point_in_time_recovery {
+    enabled = true
+  }
+
+  server_side_encryption {
+    enabled     = true
+    kms_key_arn = aws_kms_key.ledger.arn
+  }
+}

@@ -1,0 +1,35 @@
+# Local AWS emulator (moto server in the tests, or LocalStack): small, throwaway, no protection.
+# terraform apply -var-file=envs/local.tfvars -var lambda_package_path=... with AWS_ENDPOINT_URL set.
+environment        = "local"
+name_prefix        = "ledger-local"
+region             = "us-east-1"
+backup_copy_region = "us-west-2"
+
+lambda_architecture = "arm64"
+lambda_package_path = "../build/lambda.zip"
+
+deletion_protection         = false
+kms_deletion_window_days    = 7
+secret_recovery_window_days = 0
+log_retention_days          = 1
+
+api_memory_mb                    = 256
+stream_memory_mb                 = 256
+api_reserved_concurrency         = 2
+projections_reserved_concurrency = 1
+publisher_reserved_concurrency   = 1
+
+stream_batch_size                 = 10
+stream_maximum_retry_attempts     = 2
+stream_maximum_record_age_seconds = 60
+
+event_archive_retention_days = 1
+
+# moto implements AWS Backup vaults and plans (both regions are applied) but not selections.
+enable_backup              = true
+enable_backup_selection    = false
+backup_retention_days      = 1
+backup_copy_retention_days = 1
+
+# moto does not store an SQS queue's RedriveAllowPolicy, and the provider waits for it to appear.
+restrict_dlq_redrive_sources = false

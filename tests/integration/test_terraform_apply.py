@@ -1,0 +1,290 @@
+"""The real terraform/ root, applied to moto's server with envs/local.tfvars, read back with boto3.
+
+One apply per session (see tests/support/terraform.py); `terraform destroy` runs at the end.
+Emulated Lambdas run no code, so these tests check what Terraform built, not what runs in it.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+import pytest
+
+from tests.support.terraform import Stack
+
+# The session fixtures `terraform_stack` and `terraform_tables` (one apply per test session,
+# shared with any other module that requires the same plugin).
+pytest_plugins = ["tests.support.terraform"]
+pytestmark = pytest.mark.integration
+
+FUNCTIONS = ("api", "projections", "publisher")
+STREAM_CONSUMERS = ("projections", "publisher")
+REQUIRED_OUTPUTS = (
+    "api_url",
+    "events_table_name",
+    "snapshots_table_name",
+    "read_models_table_name",
+    "events_stream_arn",
+    "event_bus_name",
+    "workflow_queue_url",
+    "workflow_dlq_url",
+    "stream_dlq_url",
+    "alarm_topic_arn",
+    "api_function_name",
+    "projections_function_name",
+    "publisher_function_name",
+)
+LAMBDA_ENVIRONMENT = (
+    "LEDGER_PERSISTENCE",
+    "LEDGER_EVENTS_TABLE",
+    "LEDGER_SNAPSHOTS_TABLE",
+    "LEDGER_READ_MODELS_TABLE",
+    "LEDGER_EVENT_BUS_NAME",
+    "LEDGER_PROVIDER_SECRET_ARN",
+    "POWERTOOLS_SERVICE_NAME",
+    "POWERTOOLS_METRICS_NAMESPACE",
+    "LOG_LEVEL",
+)
+
+
+def queue_arn(stack: Stack, url_output: str) -> str:
+    sqs = stack.client("sqs")
+    attributes = sqs.get_queue_attributes(
+        QueueUrl=stack.output(url_output), AttributeNames=["QueueArn"]
+    )
+    return str(attributes["Attributes"]["QueueArn"])
+
+
+def receive_one(stack: Stack, url_output: str) -> dict[str, Any]:
+    sqs = stack.client("sqs")
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        answer = sqs.receive_message(
+            QueueUrl=stack.output(url_output), MaxNumberOfMessages=1, WaitTimeSeconds=1
+        )
+        for message in answer.get("Messages", []):
+            sqs.delete_message(
+                QueueUrl=stack.output(url_output), ReceiptHandle=message["ReceiptHandle"]
+            )
+            return dict(json.loads(message["Body"]))
+    raise AssertionError(f"nothing arrived on {url_output}")
+
+
+def test_every_output_is_there(terraform_stack: Stack) -> None:
+    missing = [name for name in REQUIRED_OUTPUTS if not terraform_stack.outputs.get(name)]
+    assert missing == []
+    assert all(terraform_stack.outputs[name]["value"] for name in REQUIRED_OUTPUTS)
+
+
+def test_events_table_has_a_new_image_stream_pitr_and_the_ledger_key(
+    terraform_stack: Stack,
+) -> None:
+    dynamodb = terraform_stack.client("dynamodb")
+    table = dynamodb.describe_table(TableName=terraform_stack.output("events_table_name"))["Table"]
+
+    assert table["StreamSpecification"] == {"StreamEnabled": True, "StreamViewType": "NEW_IMAGE"}
+    assert table["LatestStreamArn"] == terraform_stack.output("events_stream_arn")
+    assert table["BillingModeSummary"]["BillingMode"] == "PAY_PER_REQUEST"
+    assert table["DeletionProtectionEnabled"] is False  # envs/local.tfvars
+    for output in ("events_table_name", "snapshots_table_name", "read_models_table_name"):
+        name = terraform_stack.output(output)
+        described = dynamodb.describe_table(TableName=name)["Table"]["SSEDescription"]
+        assert described["Status"] == "ENABLED"
+        assert described["SSEType"] == "KMS"
+        assert described["KMSMasterKeyArn"] == terraform_stack.output("kms_key_arn")
+        backups = dynamodb.describe_continuous_backups(TableName=name)
+        recovery = backups["ContinuousBackupsDescription"]["PointInTimeRecoveryDescription"]
+        assert recovery["PointInTimeRecoveryStatus"] == "ENABLED"
+
+
+def test_the_key_is_customer_managed_and_rotated(terraform_stack: Stack) -> None:
+    kms = terraform_stack.client("kms")
+    key_id = terraform_stack.output("kms_key_arn")
+    assert kms.describe_key(KeyId=key_id)["KeyMetadata"]["KeyManager"] == "CUSTOMER"
+    assert kms.get_key_rotation_status(KeyId=key_id)["KeyRotationEnabled"] is True
+
+
+def test_the_events_stream_keeps_its_records_for_readers(terraform_stack: Stack) -> None:
+    """The local run reads the stream itself (emulated Lambdas run no code): a write to the
+    events table must stay readable from the stream, mapped functions or not."""
+    dynamodb = terraform_stack.client("dynamodb")
+    streams = terraform_stack.client("dynamodbstreams")
+    stream_arn = terraform_stack.output("events_stream_arn")
+    item = {"aggregate_id": {"S": f"stream-probe-{time.time_ns()}"}, "version": {"N": "1"}}
+    dynamodb.put_item(TableName=terraform_stack.output("events_table_name"), Item=item)
+
+    shards = streams.describe_stream(StreamArn=stream_arn)["StreamDescription"]["Shards"]
+    images = []
+    for shard in shards:
+        iterator = streams.get_shard_iterator(
+            StreamArn=stream_arn, ShardId=shard["ShardId"], ShardIteratorType="TRIM_HORIZON"
+        )["ShardIterator"]
+        records = streams.get_records(ShardIterator=iterator)["Records"]
+        images += [record["dynamodb"].get("NewImage") for record in records]
+    assert item in images
+
+
+def test_both_stream_consumers_are_mapped_with_partial_failures_and_a_dlq(
+    terraform_stack: Stack,
+) -> None:
+    lambda_ = terraform_stack.client("lambda")
+    stream_arn = terraform_stack.output("events_stream_arn")
+    dlq_arn = queue_arn(terraform_stack, "stream_dlq_url")
+    mappings = lambda_.list_event_source_mappings(EventSourceArn=stream_arn)["EventSourceMappings"]
+    by_function = {m["FunctionArn"].rsplit(":", 1)[-1]: m for m in mappings}
+
+    expected = {terraform_stack.output(f"{name}_function_name") for name in STREAM_CONSUMERS}
+    assert set(by_function) == expected
+    for mapping in by_function.values():
+        assert mapping["StartingPosition"] == "TRIM_HORIZON"
+        assert mapping["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+        assert mapping["BisectBatchOnFunctionError"] is True
+        assert 0 <= mapping["MaximumRetryAttempts"] <= 10  # bounded, never -1 (for ever)
+        assert 60 <= mapping["MaximumRecordAgeInSeconds"] <= 21600  # bounded, never -1
+        assert mapping["DestinationConfig"] == {"OnFailure": {"Destination": dlq_arn}}
+
+
+def test_three_functions_from_one_package_with_the_ledger_environment(
+    terraform_stack: Stack,
+) -> None:
+    lambda_ = terraform_stack.client("lambda")
+    hashes = set()
+    for name in FUNCTIONS:
+        function = lambda_.get_function(
+            FunctionName=terraform_stack.output(f"{name}_function_name")
+        )
+        config = function["Configuration"]
+        environment = config["Environment"]["Variables"]
+        hashes.add(config["CodeSha256"])
+
+        assert config["Runtime"] == "python3.12"
+        assert config["Architectures"] == ["arm64"]
+        assert config["Handler"] == f"ledger.lambdas.{name}.handler"
+        assert config["TracingConfig"] == {"Mode": "Active"}
+        assert sorted(environment) == sorted(LAMBDA_ENVIRONMENT)
+        assert environment["LEDGER_PERSISTENCE"] == "dynamodb"
+        assert environment["LEDGER_EVENTS_TABLE"] == terraform_stack.output("events_table_name")
+        assert environment["LEDGER_READ_MODELS_TABLE"] == terraform_stack.output(
+            "read_models_table_name"
+        )
+        assert environment["LEDGER_EVENT_BUS_NAME"] == terraform_stack.output("event_bus_name")
+        assert environment["LEDGER_PROVIDER_SECRET_ARN"] == terraform_stack.output(
+            "provider_secret_arn"
+        )
+        assert function["Concurrency"]["ReservedConcurrentExecutions"] >= 1
+    assert len(hashes) == 1
+
+
+def test_a_ledger_event_on_the_bus_reaches_the_workflow_queue(terraform_stack: Stack) -> None:
+    events = terraform_stack.client("events")
+    detail = {"payment_id": "pay_123", "amount": 1250, "currency": "USD"}
+    answer = events.put_events(
+        Entries=[
+            {
+                "EventBusName": terraform_stack.output("event_bus_name"),
+                "Source": "payments-ledger",
+                "DetailType": "PaymentCaptured",
+                "Detail": json.dumps(detail),
+            }
+        ]
+    )
+    assert answer["FailedEntryCount"] == 0
+
+    delivered = receive_one(terraform_stack, "workflow_queue_url")
+    assert delivered["source"] == "payments-ledger"
+    assert delivered["detail-type"] == "PaymentCaptured"
+    assert delivered["detail"] == detail
+
+
+def test_the_bus_is_archived_and_the_workflow_queue_redrives_to_its_dlq(
+    terraform_stack: Stack,
+) -> None:
+    events = terraform_stack.client("events")
+    bus = events.describe_event_bus(Name=terraform_stack.output("event_bus_name"))
+    archives = events.list_archives(EventSourceArn=bus["Arn"])["Archives"]
+    assert [a["ArchiveName"] for a in archives] == [terraform_stack.output("event_archive_name")]
+
+    sqs = terraform_stack.client("sqs")
+    attributes = sqs.get_queue_attributes(
+        QueueUrl=terraform_stack.output("workflow_queue_url"), AttributeNames=["All"]
+    )["Attributes"]
+    redrive = json.loads(attributes["RedrivePolicy"])
+    assert redrive["deadLetterTargetArn"] == queue_arn(terraform_stack, "workflow_dlq_url")
+    assert int(redrive["maxReceiveCount"]) >= 1
+
+
+def test_the_http_api_proxies_everything_to_the_api_function(terraform_stack: Stack) -> None:
+    gateway = terraform_stack.client("apigatewayv2")
+    lambda_ = terraform_stack.client("lambda")
+    api_id = terraform_stack.output("api_id")
+    function_arn = lambda_.get_function(FunctionName=terraform_stack.output("api_function_name"))[
+        "Configuration"
+    ]["FunctionArn"]
+
+    assert gateway.get_api(ApiId=api_id)["ProtocolType"] == "HTTP"
+    (integration,) = gateway.get_integrations(ApiId=api_id)["Items"]
+    assert integration["IntegrationType"] == "AWS_PROXY"
+    assert integration["PayloadFormatVersion"] == "2.0"
+    assert function_arn in integration["IntegrationUri"]
+    routes = gateway.get_routes(ApiId=api_id)["Items"]
+    assert [(r["RouteKey"], r["Target"]) for r in routes] == [
+        ("$default", f"integrations/{integration['IntegrationId']}")
+    ]
+    stage = gateway.get_stage(ApiId=api_id, StageName="$default")
+    assert stage["DefaultRouteSettings"]["ThrottlingBurstLimit"] > 0
+    assert stage["DefaultRouteSettings"]["ThrottlingRateLimit"] > 0
+    assert stage["AccessLogSettings"]["DestinationArn"]
+
+
+def test_alarms_notify_the_alarm_topic(terraform_stack: Stack) -> None:
+    cloudwatch = terraform_stack.client("cloudwatch")
+    alarms = {
+        alarm["AlarmName"]: alarm
+        for alarm in cloudwatch.describe_alarms(AlarmNamePrefix="ledger-local")["MetricAlarms"]
+    }
+    metrics = sorted((a["Namespace"], a["MetricName"]) for a in alarms.values())
+    assert metrics.count(("AWS/Lambda", "Errors")) == len(FUNCTIONS)
+    assert metrics.count(("AWS/Lambda", "IteratorAge")) == len(STREAM_CONSUMERS)
+    assert metrics.count(("AWS/SQS", "ApproximateNumberOfMessagesVisible")) == 2
+    assert ("AWS/ApiGateway", "5xx") in metrics
+    latency = [a for a in alarms.values() if a["MetricName"] == "Latency"]
+    assert [a["ExtendedStatistic"] for a in latency] == ["p99"]
+    topic = terraform_stack.output("alarm_topic_arn")
+    assert all(alarm["AlarmActions"] == [topic] for alarm in alarms.values())
+
+
+def test_function_logs_are_kept_for_a_bounded_time(terraform_stack: Stack) -> None:
+    logs = terraform_stack.client("logs")
+    for name in FUNCTIONS:
+        group = f"/aws/lambda/{terraform_stack.output(f'{name}_function_name')}"
+        (found,) = logs.describe_log_groups(logGroupNamePrefix=group)["logGroups"]
+        assert found["retentionInDays"] == 1  # envs/local.tfvars
+        assert found["kmsKeyId"] == terraform_stack.output("kms_key_arn")
+
+
+def test_backups_are_copied_to_a_vault_in_the_second_region(terraform_stack: Stack) -> None:
+    backup = terraform_stack.client("backup")
+    plan = backup.get_backup_plan(BackupPlanId=terraform_stack.output("backup_plan_id"))
+    (rule,) = plan["BackupPlan"]["Rules"]
+    (copy,) = rule["CopyActions"]
+    vaults = terraform_stack.output("backup_vault_arns")
+    assert copy["DestinationBackupVaultArn"] == vaults["copy"]
+    assert vaults["copy"].split(":")[3] == "us-west-2"
+    assert vaults["primary"].split(":")[3] == terraform_stack.region
+
+
+def test_table_definitions_match_the_event_store_and_read_model_layout(
+    terraform_tables: dict[str, dict[str, Any]],
+) -> None:
+    event_keys = [("aggregate_id", "HASH", "S"), ("version", "RANGE", "N")]
+    assert terraform_tables["events"]["keys"] == event_keys
+    assert terraform_tables["events"]["stream_view_type"] == "NEW_IMAGE"
+    assert terraform_tables["snapshots"]["keys"] == event_keys
+    assert terraform_tables["snapshots"]["stream_view_type"] is None
+    read_models = terraform_tables["read_models"]
+    assert read_models["keys"] == [("pk", "HASH", "S"), ("sk", "RANGE", "S")]
+    assert read_models["global_secondary_indexes"] == {
+        "gsi1": {"keys": [("gsi1pk", "HASH", "S"), ("gsi1sk", "RANGE", "S")], "projection": "ALL"}
+    }
