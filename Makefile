@@ -34,6 +34,7 @@ unit: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python -m bench.http_write_path
 	$(BIN)/python -m bench.dynamodb_store
+	$(BIN)/python -m bench.cold_start
 
 # The same terraform apply + AWS integration suite against LocalStack (needs Docker; see README).
 localstack-test: $(STAMP)
