@@ -6,6 +6,9 @@ from __future__ import annotations
 
 import base64
 import json
+import os
+import subprocess
+import sys
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -208,3 +211,28 @@ def test_rebuild_from_the_events_table_equals_the_stream_projection(aws: dict[st
     assert applied > 0
     rebuilt = _read_models(store)
     assert rebuilt == incremental
+
+
+def test_keys_create_works_against_dynamodb(aws: dict[str, Any]) -> None:
+    tables = aws["tables"]
+    env = {
+        **os.environ,
+        "LEDGER_PERSISTENCE": "dynamodb",
+        "LEDGER_EVENTS_TABLE": tables["events"],
+        "LEDGER_SNAPSHOTS_TABLE": tables["snapshots"],
+        "LEDGER_READ_MODELS_TABLE": tables["read_models"],
+        "AWS_ENDPOINT_URL_DYNAMODB": aws["endpoint"],
+    }
+    result = subprocess.run(
+        [sys.executable, "-m", "ledger.cli", "keys", "create", "--scope", "finance:read"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    secret = result.stdout.strip()
+    principal = aws["container"].service.authenticate(secret)
+    assert principal is not None
+    assert principal.scopes == frozenset({"finance:read"})
