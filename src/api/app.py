@@ -17,6 +17,7 @@ from api.deps import ApiError
 from api.guard import RequestGuard
 from api.problems import problem, render_error
 from api.routers import disputes, health, ledger, manufacturers, payments, payouts, refunds, reports
+from ledger.application.ports import ProviderUnavailable
 from ledger.bootstrap import Container
 from ledger.domain.errors import DomainError
 
@@ -66,6 +67,16 @@ def create_app(container: Container, *, follow: bool = True) -> FastAPI:
     @app.exception_handler(ApiError)
     async def api_error(request: Request, error: ApiError) -> Response:
         return problem(error.status, error.code, error.detail)
+
+    @app.exception_handler(ProviderUnavailable)
+    async def provider_unavailable(request: Request, error: ProviderUnavailable) -> Response:
+        response = problem(
+            503,
+            "provider-unavailable",
+            f"{error}. Nothing was recorded; retry with the same Idempotency-Key.",
+        )
+        response.headers["Retry-After"] = "2"
+        return response
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(request: Request, error: RequestValidationError) -> Response:

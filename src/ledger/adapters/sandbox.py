@@ -1,6 +1,18 @@
-"""The built-in sandbox provider: authorizes every payment, completes every refund at once and
-pays every approved payout at once. References are derived from the idempotency key, so a
-retried call returns the same reference."""
+"""The built-in sandbox provider: deterministic, offline, and able to fail the ways real
+providers fail, chosen by magic payment-method tokens (documented in the README):
+
+| token | authorize | refunds |
+|---|---|---|
+| `pm_sandbox_declined` | fails: card_declined | - |
+| `pm_sandbox_insufficient_funds` | fails: insufficient_funds | - |
+| `pm_sandbox_processing_error` | unavailable (transient; retry) | - |
+| `pm_sandbox_timeout` | unavailable (no answer; retry) | - |
+| `pm_sandbox_refund_fails` | succeeds | fail: refund_declined |
+| anything else | succeeds | succeed at once |
+
+Approved payouts are paid at once. References derive from the idempotency key, so a retried call
+returns the same reference.
+"""
 
 from __future__ import annotations
 
@@ -10,8 +22,19 @@ from ledger.application.ports import (
     AuthorizationRequest,
     PayoutRequest,
     ProviderResult,
+    ProviderUnavailable,
     RefundRequest,
 )
+
+DECLINES = {
+    "pm_sandbox_declined": "card_declined",
+    "pm_sandbox_insufficient_funds": "insufficient_funds",
+}
+UNAVAILABLE = {
+    "pm_sandbox_processing_error": "the sandbox reported a processing error",
+    "pm_sandbox_timeout": "the sandbox did not answer in time",
+}
+REFUND_FAILS = "pm_sandbox_refund_fails"
 
 
 def _reference(prefix: str, key: str) -> str:
@@ -20,14 +43,24 @@ def _reference(prefix: str, key: str) -> str:
 
 class SandboxProvider:
     def authorize(self, request: AuthorizationRequest) -> ProviderResult:
-        return ProviderResult(
-            status="succeeded", reference=_reference("sbx_auth", request.idempotency_key)
-        )
+        if request.payment_method in UNAVAILABLE:
+            raise ProviderUnavailable(UNAVAILABLE[request.payment_method])
+        reference = _reference("sbx_auth", request.idempotency_key)
+        if request.payment_method in DECLINES:
+            return ProviderResult(
+                status="failed",
+                reference=reference,
+                failure_reason=DECLINES[request.payment_method],
+            )
+        return ProviderResult(status="succeeded", reference=reference)
 
     def refund(self, request: RefundRequest) -> ProviderResult:
-        return ProviderResult(
-            status="succeeded", reference=_reference("sbx_re", request.idempotency_key)
-        )
+        reference = _reference("sbx_re", request.idempotency_key)
+        if request.payment_method == REFUND_FAILS:
+            return ProviderResult(
+                status="failed", reference=reference, failure_reason="refund_declined"
+            )
+        return ProviderResult(status="succeeded", reference=reference)
 
     def pay_out(self, request: PayoutRequest) -> ProviderResult:
         return ProviderResult(

@@ -22,11 +22,17 @@ class AuthorizationRequest:
     idempotency_key: str
 
 
+class ProviderUnavailable(Exception):
+    """The provider did not answer, or answered with a transient error: nothing was decided, so
+    nothing is recorded and the caller may retry (with the same Idempotency-Key)."""
+
+
 @dataclass(frozen=True, slots=True)
 class RefundRequest:
     payment_id: str
     refund_id: str
     provider_reference: str
+    payment_method: str
     amount: int
     currency: str
     idempotency_key: str

@@ -523,6 +523,7 @@ def refund_payment(
                 payment_id=public_id,
                 refund_id=refund_id,
                 provider_reference=payment.provider_reference or "",
+                payment_method=payment.payment_method,
                 amount=amount,
                 currency=payment.currency,
                 idempotency_key=refund_id,
