@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Iterator
 from typing import Any
 from uuid import UUID
@@ -20,6 +21,8 @@ from projections.store import Freshness, TrackedChanges
 
 log = logging.getLogger(__name__)
 BATCH = 500
+SLICE = 25  # notifications per background slice: about five payments, a few ms of work
+SLICE_PAUSE_SECONDS = 0.001
 
 
 class Follower:
@@ -31,10 +34,10 @@ class Follower:
         self._prompted = threading.Event()
         self._thread: threading.Thread | None = None
 
-    def _batches(self, after: int) -> Iterator[tuple[list[TrackedChanges], int]]:
+    def _batches(self, after: int, size: int = BATCH) -> Iterator[tuple[list[TrackedChanges], int]]:
         position = after
         while True:
-            notifications = self._app.recorder.select_notifications(start=position + 1, limit=BATCH)
+            notifications = self._app.recorder.select_notifications(start=position + 1, limit=size)
             if not notifications:
                 return
             batch = []
@@ -63,6 +66,18 @@ class Follower:
                 applied += self._store.apply(batch, position)
             return applied
 
+    def _catch_up_in_slices(self) -> None:
+        """Background catch-up in small slices with a pause between them, so a request never
+        waits long behind it for the interpreter (a reader that needs everything catches up in
+        full itself)."""
+        while not self._stop.is_set():
+            with self._lock:
+                taken = next(self._batches(self._store.position()[0], SLICE), None)
+                if taken is None:
+                    return
+                self._store.apply(*taken)
+            time.sleep(SLICE_PAUSE_SECONDS)
+
     def rebuild(self) -> int:
         """Recompute every read model from the full event history."""
         with self._lock:
@@ -85,7 +100,7 @@ class Follower:
                 if self._stop.is_set():
                     return
                 try:
-                    self.catch_up()
+                    self._catch_up_in_slices()
                 except Exception:  # keep following; the next poll retries the same batch
                     log.exception("projection catch-up failed; will retry")
 

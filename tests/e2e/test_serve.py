@@ -143,6 +143,13 @@ def test_a_session_over_http(server: Server) -> None:
         )
         assert float_amount.status_code == 422
         assert http.get("/openapi.json").status_code == 200
+        # /healthz does not catch up itself: the background follower brings the lag to zero.
+        deadline = time.monotonic() + 10
+        lag = http.get("/healthz").json()["projections"]["lag_events"]
+        while lag and time.monotonic() < deadline:
+            time.sleep(0.05)
+            lag = http.get("/healthz").json()["projections"]["lag_events"]
+        assert lag == 0
     log = server.log.read_text()
     assert key not in log
 
