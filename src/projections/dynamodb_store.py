@@ -32,7 +32,9 @@ from projections.store import Page, ProjectionGap, TrackedChanges
 BALANCE_SHARDS = 8
 _HEARTBEAT = {"pk": {"S": "meta#projector"}, "sk": {"S": "heartbeat"}}
 MAX_TRANSACTION_ITEMS = 100
-LIST_WINDOW_DAYS = 92  # unfiltered lists walk day indexes back at most this far
+# Unbounded lists stop after this many days in a row without entries (pass created_from to
+# reach past a longer gap); an empty day costs one small Query.
+EMPTY_DAYS = 400
 
 
 class TransactionTooLarge(Exception):
@@ -328,33 +330,51 @@ class DynamoDBReadModels:
             if account_prefix is None or account.startswith(account_prefix)
         ]
 
-    def _index_ids(
-        self, pks: list[str], cursor: str | None, low: str | None, high: str | None
-    ) -> Iterator[dict[str, Any]]:
-        """Index entries newest first across the given partitions (each sorted by sk)."""
+    def _upper(self, cursor: str | None, high: str | None) -> str:
         upper = high or "~"
         if cursor is not None:
             created_at, row_id = decode_cursor(cursor)
             upper = min(upper, f"{created_at}#{row_id}")
-        for pk in pks:
+        return upper
+
+    def _entries(self, pk: str, upper: str, low: str | None) -> Iterator[dict[str, Any]]:
+        """Index entries of one partition newest first, strictly below `upper`, from `low`."""
+        if low is None:
+            condition, values = " AND sk <= :high", {":high": {"S": upper}}
+        else:
             condition = " AND sk BETWEEN :low AND :high"
-            values = {":low": {"S": low or ""}, ":high": {"S": upper}}
-            for entry in self._query(
-                pk, sk_condition=condition, values=values, ScanIndexForward=False
-            ):
-                if entry["sk"]["S"] == upper:
-                    continue  # the cursor row itself
+            values = {":low": {"S": low}, ":high": {"S": upper}}
+        if low is not None and low > upper:
+            return
+        for entry in self._query(pk, sk_condition=condition, values=values, ScanIndexForward=False):
+            if entry["sk"]["S"] != upper:  # the cursor row itself
                 yield entry
 
-    def _days(self, low: str | None, high: str | None) -> list[str]:
-        last = datetime.fromisoformat(high[:10]) if high else datetime.now(UTC)
-        first = datetime.fromisoformat(low[:10]) if low else last - timedelta(days=LIST_WINDOW_DAYS)
-        days: list[str] = []
-        day = last
-        while day.date() >= first.date() and len(days) <= LIST_WINDOW_DAYS:
-            days.append(day.strftime("%Y-%m-%d"))
+    def _index_ids(
+        self, pk: str, cursor: str | None, low: str | None, high: str | None
+    ) -> Iterator[dict[str, Any]]:
+        yield from self._entries(pk, self._upper(cursor, high), low)
+
+    def _daily_ids(
+        self, name: str, cursor: str | None, low: str | None, high: str | None
+    ) -> Iterator[dict[str, Any]]:
+        """Entries of a per-day index newest first, walking back day by day to `low`, or, with
+        no lower bound, until EMPTY_DAYS days in a row hold nothing."""
+        upper = self._upper(cursor, high)
+        day = (
+            datetime.fromisoformat(upper[:10]).date()
+            if upper[:4].isdigit()
+            else datetime.now(UTC).date()
+        )
+        stop = datetime.fromisoformat(low[:10]).date() if low else None
+        empty = 0
+        while (stop is not None and day >= stop) or (stop is None and empty < EMPTY_DAYS):
+            found = False
+            for entry in self._entries(f"ix#{name}#{day.isoformat()}", upper, low):
+                found = True
+                yield entry
+            empty = 0 if found else empty + 1
             day -= timedelta(days=1)
-        return days
 
     def payments(
         self,
@@ -368,11 +388,13 @@ class DynamoDBReadModels:
         exclusive: bool = False,
     ) -> Page:
         if manufacturer_id is not None:
-            pks = [f"ix#mfr-payments#{manufacturer_id}"]
+            entries = self._index_ids(
+                f"ix#mfr-payments#{manufacturer_id}", cursor, created_from, created_to
+            )
         else:
-            pks = [f"ix#payments#{day}" for day in self._days(created_from, created_to)]
+            entries = self._daily_ids("payments", cursor, created_from, created_to)
         rows: list[dict[str, Any]] = []
-        for entry in self._index_ids(pks, cursor, created_from, created_to):
+        for entry in entries:
             if exclusive and entry.get("shared", {}).get("BOOL"):
                 continue
             row = self._row("payments", {"payment_id": entry["id"]["S"]})
@@ -395,11 +417,11 @@ class DynamoDBReadModels:
         exclusive: bool = False,
     ) -> Page:
         if payment_id is not None:
-            pks = [f"ix#payment-refunds#{payment_id}"]
+            entries = self._index_ids(f"ix#payment-refunds#{payment_id}", cursor, None, None)
         else:
-            pks = [f"ix#refunds#{day}" for day in self._days(None, None)]
+            entries = self._daily_ids("refunds", cursor, None, None)
         rows: list[dict[str, Any]] = []
-        for entry in self._index_ids(pks, cursor, None, None):
+        for entry in entries:
             row = self._row("refunds", {"refund_id": entry["id"]["S"]})
             if row is None or (status is not None and row.get("status") != status):
                 continue

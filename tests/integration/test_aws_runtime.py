@@ -236,3 +236,78 @@ def test_keys_create_works_against_dynamodb(aws: dict[str, Any]) -> None:
     principal = aws["container"].service.authenticate(secret)
     assert principal is not None
     assert principal.scopes == frozenset({"finance:read"})
+
+
+def test_lists_on_dynamodb_page_through_every_day(aws: dict[str, Any]) -> None:
+    """Payments and refunds made far apart in time all come back, newest first, a page at a
+    time, with and without bounds (the day indexes are walked, not a fixed window)."""
+    from datetime import UTC, datetime, timedelta
+
+    from tests.conftest import ManualClock
+
+    tables = aws["tables"]
+    now = datetime.now(UTC).replace(microsecond=0)
+    clock = ManualClock(now=now - timedelta(days=200))
+    container = build(
+        Settings(
+            persistence="dynamodb",
+            events_table=tables["events"],
+            snapshots_table=tables["snapshots"],
+            read_models_table=tables["read_models"],
+        ),
+        clock=clock,
+    )
+    secret, _ = container.service.create_api_key(["admin"])
+    api = ApiClient(container, secret)
+    _, manufacturer = api.call("POST", "/v1/manufacturers", {"name": "A", "fee_bps": 0})
+    made = []
+    for days_ago in (200, 100, 50, 1, 0):
+        clock.now = now - timedelta(days=days_ago)
+        body = {
+            "amount": 100 + days_ago,
+            "currency": "USD",
+            "customer_id": "c",
+            "payment_method": "pm",
+            "splits": [{"manufacturer_id": manufacturer["id"], "amount": 100 + days_ago}],
+        }
+        _, payment = api.call("POST", "/v1/payments", body, **{"Idempotency-Key": f"d{days_ago}"})
+        api.call(
+            "POST",
+            f"/v1/payments/{payment['id']}/refunds",
+            {"amount": 1},
+            **{"Idempotency-Key": f"r{days_ago}"},
+        )
+        made.append(payment["id"])
+    _project(aws, read_stream(aws["endpoint"], tables["stream_arn"]))
+    store: DynamoDBReadModels = aws["container"].read_models  # type: ignore[assignment]
+
+    def all_pages(**filters: Any) -> list[str]:
+        seen: list[str] = []
+        cursor = None
+        while True:
+            page = store.payments(
+                manufacturer_id=filters.get("manufacturer_id"),
+                status=None,
+                created_from=filters.get("created_from"),
+                created_to=None,
+                cursor=cursor,
+                limit=2,
+            )
+            seen += [row["payment_id"] for row in page.rows]
+            cursor = page.next_cursor
+            if cursor is None:
+                return seen
+
+    newest_first = made[::-1]
+    assert all_pages() == newest_first
+    assert all_pages(manufacturer_id=manufacturer["id"]) == newest_first
+    cutoff = (now - timedelta(days=60)).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    assert all_pages(created_from=cutoff) == newest_first[:3]
+    refunds = store.refunds(
+        manufacturer_id=None, payment_id=None, status=None, cursor=None, limit=10
+    )
+    assert len(refunds.rows) == 5
+    status, listed = api.call("GET", "/v1/payments")
+    assert status == 200
+    assert [p["id"] for p in listed["data"]] == newest_first
+    container.close()
