@@ -104,8 +104,9 @@ data "aws_iam_policy_document" "api" {
   }
 
   statement {
-    sid       = "ReadModels"
-    actions   = ["dynamodb:GetItem", "dynamodb:Query"]
+    sid = "ReadModels"
+    # Scan serves the trial balance only: a finance query over every balance shard.
+    actions   = ["dynamodb:GetItem", "dynamodb:Query", "dynamodb:Scan"]
     resources = local.read_models
   }
 
@@ -134,11 +135,8 @@ data "aws_iam_policy_document" "projections" {
     resources = local.read_models
   }
 
-  statement {
-    sid       = "EventsForRebuild"
-    actions   = ["dynamodb:Query"]
-    resources = [aws_dynamodb_table.events.arn]
-  }
+  # No access to the events table: rebuilds run from `ledger projections rebuild` under an
+  # operator's role (a Scan of the events table), never from this function.
 }
 
 data "aws_iam_policy_document" "publisher" {

@@ -6,9 +6,12 @@ from __future__ import annotations
 import threading
 import uuid
 from collections import Counter
+from typing import Any
 
 import boto3
 import pytest
+import urllib3
+from botocore.awsrequest import AWSResponse
 from eventsourcing.persistence import (
     AggregateRecorder,
     IntegrityError,
@@ -209,3 +212,47 @@ def test_concurrent_refunds_never_over_refund_on_dynamodb(
     assert outcomes["exceeds-refundable"] == 86, outcomes
     assert payment.amount_refunded == 10_000
     assert sorted(payment.refunds) == sorted(acknowledged)  # nothing acknowledged was lost
+
+
+def test_a_lost_response_retried_by_the_sdk_does_not_save_twice(
+    dynamodb_endpoint: str, tables: tuple[str, str]
+) -> None:
+    """The first TransactWriteItems reaches DynamoDB but its response is lost (HTTP 500): the
+    SDK retries with the same ClientRequestToken and DynamoDB answers it as the same request,
+    so the command neither fails as a conflict nor runs again."""
+    service = _service(dynamodb_endpoint, tables)
+    client = service.recorder.client  # type: ignore[attr-defined]
+    pool = urllib3.PoolManager()
+    dropped: list[int] = []
+
+    def lose_first_response(request: Any, **_: Any) -> Any:
+        if dropped:
+            return None
+        answer = pool.request(
+            request.method, request.url, body=request.body, headers=dict(request.headers)
+        )
+        dropped.append(answer.status)
+        body = b'{"__type":"com.amazonaws.dynamodb.v20120810#InternalServerError"}'
+        raw = type("Raw", (), {"stream": lambda self, **_: iter([body])})()
+        return AWSResponse(request.url, 500, {}, raw)
+
+    client.meta.events.register("before-send.dynamodb.TransactWriteItems", lose_first_response)
+    manufacturer = service.execute(
+        commands.register_manufacturer(
+            SYSTEM,
+            {
+                "name": "A",
+                "fee_bps": 0,
+                "refund_fee_policy": "keep_fee",
+                "payout_approval_threshold": 0,
+                "payout_approvals_required": 0,
+            },
+        )
+    )
+    assert dropped == [200]  # the first attempt did reach DynamoDB
+    items = boto3.client("dynamodb", endpoint_url=dynamodb_endpoint).scan(TableName=tables[0])[
+        "Items"
+    ]
+    registered = [i for i in items if i["topic"]["S"].endswith("Manufacturer.Registered")]
+    assert len(registered) == 1
+    assert registered[0]["aggregate_id"]["S"] == str(manufacturer.id)

@@ -169,3 +169,47 @@ def test_a_refusal_is_checked_against_the_store_not_a_stale_cache(tmp_path: Path
     assert a.service.payment(SYSTEM, payment_id).amount_refunded == 10
     a.close()
     b.close()
+
+
+def test_terms_changed_by_another_process_apply_to_the_next_payment(tmp_path: Path) -> None:
+    """B has the manufacturer cached from an earlier payment; A changes its fee; B's next
+    payment must use the new fee (read-only aggregates are read from the store)."""
+    db = tmp_path / "ledger.sqlite3"
+    a, b = build(Settings(db=db)), build(Settings(db=db))
+    manufacturer = a.service.execute(
+        commands.register_manufacturer(
+            SYSTEM,
+            {
+                "name": "A",
+                "fee_bps": 250,
+                "refund_fee_policy": "keep_fee",
+                "payout_approval_threshold": 0,
+                "payout_approvals_required": 0,
+            },
+        )
+    )
+    m = f"mfr_{manufacturer.id.hex}"
+
+    def pay() -> int:
+        payment = b.service.execute(
+            commands.create_payment(
+                b.service,
+                SYSTEM,
+                {
+                    "amount": 1000,
+                    "currency": "USD",
+                    "customer_id": "c",
+                    "provider": "sandbox",
+                    "payment_method": "pm",
+                    "capture_method": "automatic",
+                    "splits": [{"manufacturer_id": m, "amount": 1000}],
+                },
+            )
+        )
+        return int(payment.captured_shares[0]["fee"])
+
+    assert pay() == 25
+    a.service.execute(commands.change_manufacturer(SYSTEM, m, {"fee_bps": 1000}))
+    assert pay() == 100
+    a.close()
+    b.close()

@@ -9,8 +9,8 @@ Table layout: partition key `aggregate_id` (S), sort key `version` (N), attribut
 
 - Every new event is a conditional write (`attribute_not_exists`): a second writer of the same
   aggregate version fails, and the failure surfaces as the library's IntegrityError, exactly as
-  on SQLite. A save of several events (of one or several aggregates) is one TransactWriteItems,
-  so it is all-or-nothing; DynamoDB caps a transaction at 100 items, so larger saves are refused.
+  on SQLite. Every save is one TransactWriteItems (idempotent under SDK retries), so it is
+  all-or-nothing; DynamoDB caps a transaction at 100 items, so larger saves are refused.
 - Reads of an aggregate are strongly consistent queries in version order.
 - There is no global order across partitions. The notification-log methods of the library's
   ApplicationRecorder (select_notifications, subscribe) therefore do not apply and raise;
@@ -90,26 +90,23 @@ class DynamoDBAggregateRecorder(AggregateRecorder):
         if len(stored_events) > MAX_TRANSACTION_ITEMS:
             msg = f"cannot save {len(stored_events)} events atomically (DynamoDB allows 100)"
             raise ProgrammingError(msg)
+        # Always a transaction, even for one event: botocore gives each TransactWriteItems a
+        # ClientRequestToken, so when a response is lost and the SDK retries, DynamoDB answers
+        # the retry as the same request. A retried conditional PutItem would instead fail its
+        # own condition and look like a conflict, and the command would run twice.
         try:
-            if len(stored_events) == 1:
-                self.client.put_item(
-                    TableName=self.table,
-                    Item=self.item(stored_events[0]),
-                    ConditionExpression="attribute_not_exists(aggregate_id)",
-                )
-            else:
-                self.client.transact_write_items(
-                    TransactItems=[
-                        {
-                            "Put": {
-                                "TableName": self.table,
-                                "Item": self.item(event),
-                                "ConditionExpression": "attribute_not_exists(aggregate_id)",
-                            }
+            self.client.transact_write_items(
+                TransactItems=[
+                    {
+                        "Put": {
+                            "TableName": self.table,
+                            "Item": self.item(event),
+                            "ConditionExpression": "attribute_not_exists(aggregate_id)",
                         }
-                        for event in stored_events
-                    ]
-                )
+                    }
+                    for event in stored_events
+                ]
+            )
         except ClientError as error:
             raise self._translate(error) from error
         return None

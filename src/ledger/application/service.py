@@ -220,7 +220,7 @@ class LedgerService(Application[UUID]):
         first: bool,
     ) -> Response | None:
         """One try: None when the save lost an optimistic-concurrency race."""
-        uow = UnitOfWork(self.load)
+        uow = UnitOfWork(self.load, self.current)
         try:
             return self._attempt_in(uow, command, render, render_error, idempotency, first)
         except BaseException:
@@ -444,7 +444,7 @@ def create_payment(
         splits = []
         for split in fields["splits"]:
             manufacturer_id = split["manufacturer_id"]
-            manufacturer = _find(uow, Manufacturer, "manufacturer", manufacturer_id)
+            manufacturer = _read(uow, Manufacturer, "manufacturer", manufacturer_id)
             if manufacturer is None or not principal.sees_manufacturer(manufacturer_id):
                 raise InvalidInput(f"unknown manufacturer '{manufacturer_id}' in splits")
             splits.append(
@@ -579,7 +579,7 @@ def request_payout(
     principal.require("payments:write")
 
     def command(uow: UnitOfWork) -> Payout:
-        manufacturer = _find(uow, Manufacturer, "manufacturer", manufacturer_id)
+        manufacturer = _read(uow, Manufacturer, "manufacturer", manufacturer_id)
         if manufacturer is None or not principal.sees_manufacturer(manufacturer_id):
             raise InvalidInput(f"unknown manufacturer '{manufacturer_id}'")
         payout = Payout.request(
@@ -648,6 +648,13 @@ def _pay_if_approved(service: LedgerService, uow: UnitOfWork, payout: Payout) ->
 def _find(uow: UnitOfWork, cls: type[A], kind: str, public_id: str) -> A | None:
     try:
         return uow.find(cls, ids.decode(kind, public_id))
+    except ids.MalformedId:
+        return None
+
+
+def _read(uow: UnitOfWork, cls: type[A], kind: str, public_id: str) -> A | None:
+    try:
+        return uow.read(cls, ids.decode(kind, public_id))
     except ids.MalformedId:
         return None
 

@@ -17,8 +17,11 @@ A = TypeVar("A", bound=LedgerAggregate)
 
 
 class UnitOfWork:
-    def __init__(self, load: Callable[[UUID], Any]) -> None:
+    def __init__(
+        self, load: Callable[[UUID], Any], current: Callable[[UUID], Any] | None = None
+    ) -> None:
         self._load = load
+        self._current = current or load
         self._aggregates: dict[UUID, LedgerAggregate] = {}
 
     def find(self, cls: type[A], aggregate_id: UUID) -> A | None:
@@ -30,6 +33,15 @@ class UnitOfWork:
             except AggregateNotFoundError:
                 return None
             self._aggregates[aggregate_id] = found
+        return found if isinstance(found, cls) else None
+
+    def read(self, cls: type[A], aggregate_id: UUID) -> A | None:
+        """An aggregate the command only reads (it will not be saved, so no version check would
+        catch a stale cached copy): read from the store as it is now."""
+        try:
+            found = self._current(aggregate_id)
+        except AggregateNotFoundError:
+            return None
         return found if isinstance(found, cls) else None
 
     def get(self, cls: type[A], aggregate_id: UUID, what: str) -> A:
