@@ -17,9 +17,11 @@ Item layout:
 
 from __future__ import annotations
 
+import random
+import time
 import zlib
 from collections import defaultdict
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -32,6 +34,7 @@ from projections.store import Page, ProjectionGap, TrackedChanges
 BALANCE_SHARDS = 8
 _HEARTBEAT = {"pk": {"S": "meta#projector"}, "sk": {"S": "heartbeat"}}
 MAX_TRANSACTION_ITEMS = 100
+CONFLICT_ATTEMPTS = 5
 # Unbounded lists stop after this many days in a row without entries (pass created_from to
 # reach past a longer gap); an empty day costs one small Query.
 EMPTY_DAYS = 400
@@ -114,9 +117,12 @@ class _Updates:
 
 
 class DynamoDBReadModels:
-    def __init__(self, client: Any, table: str) -> None:
+    def __init__(
+        self, client: Any, table: str, sleep: Callable[[float], None] = time.sleep
+    ) -> None:
         self.client = client
         self.table = table
+        self.sleep = sleep
         self.write_units = 0.0  # consumed by apply_one, as DynamoDB reports it
         self.items_written = 0  # items in applied transactions (AWS bills 2 WCU per KB each)
 
@@ -134,22 +140,29 @@ class DynamoDBReadModels:
             raise TransactionTooLarge(
                 f"{item.aggregate_id} v{item.version}: {len(operations)} items in one event"
             )
-        try:
-            response = self.client.transact_write_items(
-                TransactItems=operations, ReturnConsumedCapacity="TOTAL"
-            )
-        except ClientError as error:
-            if error.response.get("Error", {}).get("Code") != "TransactionCanceledException":
+        for attempt in range(CONFLICT_ATTEMPTS):
+            try:
+                response = self.client.transact_write_items(
+                    TransactItems=operations, ReturnConsumedCapacity="TOTAL"
+                )
+                break
+            except ClientError as error:
+                if error.response.get("Error", {}).get("Code") != "TransactionCanceledException":
+                    raise
+                codes = [r.get("Code") for r in error.response.get("CancellationReasons", [])]
+                if codes and codes[0] == "ConditionalCheckFailed":
+                    last = self.tracked_version(item.aggregate_id)
+                    if last >= item.version:
+                        return 0
+                    raise ProjectionGap(
+                        f"{item.aggregate_id}: got version {item.version} after {last}"
+                    ) from error
+                # Concurrent transactions on a shared item (a balance shard) cancel each other;
+                # retry here rather than spend the stream's bounded retries on it.
+                if "TransactionConflict" in codes and attempt < CONFLICT_ATTEMPTS - 1:
+                    self.sleep(random.uniform(0, 0.02 * 2**attempt))  # noqa: S311
+                    continue
                 raise
-            reasons = error.response.get("CancellationReasons", [])
-            if reasons and reasons[0].get("Code") == "ConditionalCheckFailed":
-                last = self.tracked_version(item.aggregate_id)
-                if last >= item.version:
-                    return 0
-                raise ProjectionGap(
-                    f"{item.aggregate_id}: got version {item.version} after {last}"
-                ) from error
-            raise
         self.items_written += len(operations)
         for consumed in response.get("ConsumedCapacity") or []:
             self.write_units += float(consumed.get("WriteCapacityUnits") or 0)
@@ -458,15 +471,21 @@ class DynamoDBReadModels:
 
     def heartbeat(self, last_event_at: str) -> None:
         """Recorded once per stream batch (not per event, which would make one hot item)."""
-        self.client.update_item(
-            TableName=self.table,
-            Key=_HEARTBEAT,
-            UpdateExpression="SET last_event_at = :e, updated_at = :u",
-            ExpressionAttributeValues={
-                ":e": {"S": last_event_at},
-                ":u": {"S": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")},
-            },
-        )
+        try:
+            self.client.update_item(
+                TableName=self.table,
+                Key=_HEARTBEAT,
+                UpdateExpression="SET last_event_at = :e, updated_at = :u",
+                # Batches of different shards finish in any order: never move it backwards.
+                ConditionExpression="attribute_not_exists(last_event_at) OR last_event_at < :e",
+                ExpressionAttributeValues={
+                    ":e": {"S": last_event_at},
+                    ":u": {"S": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")},
+                },
+            )
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
+                raise
 
     def freshness(self) -> dict[str, Any]:
         found = self.client.get_item(TableName=self.table, Key=_HEARTBEAT).get("Item") or {}

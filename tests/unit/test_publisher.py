@@ -128,3 +128,24 @@ def test_rejected_entries_are_retried_then_reported(container: Container) -> Non
     broken = FakeEventBridge(reject={first_id}, times=99)
     publisher = EventBridgePublisher(broken, "bus", container.service.mapper, sleep=lambda _: None)
     assert publisher.publish(records) == [publisher_records[0]["dynamodb"]["SequenceNumber"]]
+
+
+def test_requests_stay_under_the_put_events_size_limit(container: Container) -> None:
+    records = _records(container)
+    bus = FakeEventBridge()
+    publisher = EventBridgePublisher(bus, "bus", container.service.mapper, sleep=lambda _: None)
+    big = "x" * 60_000
+    original = publisher.entry
+
+    def padded(record: dict[str, Any]) -> dict[str, Any] | None:
+        """Every published detail ~60 KB: at most 4 fit one request."""
+        entry = original(record)
+        if entry is not None:
+            entry["Detail"] = entry["Detail"][:-1] + f',"pad":"{big}"}}'
+        return entry
+
+    publisher.entry = padded  # type: ignore[method-assign]
+    assert publisher.publish(records) == []
+    assert all(sum(len(e["Detail"]) for e in batch) <= 256 * 1024 for batch in bus.batches)
+    assert max(len(batch) for batch in bus.batches) <= 4
+    assert publisher.published == len(bus.published)

@@ -24,6 +24,14 @@ from projections.stream_records import stored_event_from_image
 PUBLISHED_AGGREGATES = ("Payment", "Payout", "Manufacturer")
 SOURCE = "payments-ledger"
 MAX_ENTRIES = 10
+MAX_REQUEST_BYTES = 256 * 1024  # PutEvents: all entries of one request together
+
+
+def _entry_size(entry: dict[str, Any]) -> int:
+    """Entry size as EventBridge counts it (UTF-8 of source, detail-type, detail, bus)."""
+    return sum(len(str(entry[k]).encode()) for k in ("Source", "DetailType", "Detail"))
+
+
 ATTEMPTS = 4
 
 
@@ -67,6 +75,7 @@ class EventBridgePublisher:
         self.bus_name = bus_name
         self.mapper = mapper
         self.sleep = sleep
+        self.published = 0  # entries accepted by the last publish()
 
     def entry(self, record: dict[str, Any]) -> dict[str, Any] | None:
         if record.get("eventName") != "INSERT":
@@ -91,8 +100,21 @@ class EventBridgePublisher:
             if entry is not None:
                 pending.append((record["dynamodb"]["SequenceNumber"], entry))
         failed: list[str] = []
-        for start in range(0, len(pending), MAX_ENTRIES):
-            failed += self._put(pending[start : start + MAX_ENTRIES])
+        chunk: list[tuple[str, dict[str, Any]]] = []
+        size = 0
+        for sequence, entry in pending:
+            entry_size = _entry_size(entry)
+            if entry_size > MAX_REQUEST_BYTES:
+                failed.append(sequence)  # can never be published: let it go to the DLQ
+                continue
+            if chunk and (len(chunk) == MAX_ENTRIES or size + entry_size > MAX_REQUEST_BYTES):
+                failed += self._put(chunk)
+                chunk, size = [], 0
+            chunk.append((sequence, entry))
+            size += entry_size
+        if chunk:
+            failed += self._put(chunk)
+        self.published = len(pending) - len(failed)
         return failed
 
     def _put(self, chunk: list[tuple[str, dict[str, Any]]]) -> list[str]:

@@ -28,9 +28,7 @@ def make_handler(publisher: EventBridgePublisher) -> Handler:
     def handle(event: dict[str, Any], context: Any) -> dict[str, Any]:
         records = event.get("Records", [])
         failed = publisher.publish(records)
-        metrics.add_metric(
-            name="EventsPublished", unit=MetricUnit.Count, value=len(records) - len(failed)
-        )
+        metrics.add_metric(name="EventsPublished", unit=MetricUnit.Count, value=publisher.published)
         if failed:
             logger.warning("events not published; the stream will retry", extra={"failed": failed})
         return {"batchItemFailures": [{"itemIdentifier": sequence} for sequence in failed]}
