@@ -1,8 +1,8 @@
 """DynamoDB benchmarks on DynamoDB Local (AWS's own emulator), figures and ratios from one run.
 
-1. Event store appends per second through the recorder, for single-event saves (a conditional
-   PutItem) and 10-event saves (one TransactWriteItems), next to the same raw calls made with
-   boto3 directly: the ratio is the recorder's overhead (target: within 25 %).
+1. Event store appends per second through the recorder, for single-event saves and 10-event
+   saves (both one TransactWriteItems), next to raw boto3 calls (a conditional PutItem, and the
+   same TransactWriteItems): the ratio is the recorder's overhead (target: within 25 %).
 2. Projection: events applied per second by the same projection logic into the SQLite store
    and into the DynamoDB store (one transaction per event, as the stream handler does), and the
    write units DynamoDB reports per event (ReturnConsumedCapacity).
