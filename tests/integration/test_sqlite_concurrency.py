@@ -6,10 +6,12 @@ from __future__ import annotations
 import threading
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from ledger.application import service as commands
+from ledger.application.ports import ProviderResult
 from ledger.application.principal import SYSTEM
 from ledger.application.service import IdempotencyContext
 from ledger.bootstrap import build
@@ -213,3 +215,78 @@ def test_terms_changed_by_another_process_apply_to_the_next_payment(tmp_path: Pa
     assert pay() == 100
     a.close()
     b.close()
+
+
+class _RendezvousProvider:
+    """Records authorize calls; both racers meet inside the call before either may finish."""
+
+    def __init__(self, calls: list[str], meet: threading.Barrier) -> None:
+        self.calls = calls
+        self.meet = meet
+
+    def authorize(self, request: Any) -> ProviderResult:
+        self.calls.append(request.idempotency_key)
+        self.meet.wait()
+        return ProviderResult(status="succeeded", reference="auth")
+
+    def refund(self, request: Any) -> ProviderResult:
+        return ProviderResult(status="succeeded", reference="re")
+
+    def pay_out(self, request: Any) -> ProviderResult:
+        return ProviderResult(status="succeeded", reference="po")
+
+
+def test_one_idempotency_key_raced_from_two_processes_authorizes_with_one_provider_key(
+    tmp_path: Path,
+) -> None:
+    db = tmp_path / "ledger.sqlite3"
+    a, b = build(Settings(db=db)), build(Settings(db=db))
+    manufacturer = a.service.execute(
+        commands.register_manufacturer(
+            SYSTEM,
+            {
+                "name": "A",
+                "fee_bps": 0,
+                "refund_fee_policy": "keep_fee",
+                "payout_approval_threshold": 0,
+                "payout_approvals_required": 0,
+            },
+        )
+    )
+    calls: list[str] = []
+    meet = threading.Barrier(2, timeout=10)
+    for container in (a, b):
+        container.service.register_provider("racer", _RendezvousProvider(calls, meet))
+    fields = {
+        "amount": 500,
+        "currency": "USD",
+        "customer_id": "c",
+        "provider": "racer",
+        "payment_method": "pm",
+        "capture_method": "automatic",
+        "splits": [{"manufacturer_id": f"mfr_{manufacturer.id.hex}", "amount": 500}],
+    }
+    context = IdempotencyContext(api_key_id="key_1", key="order-9", fingerprint="f")
+    bodies: list[str] = []
+
+    def create(container: Any) -> None:
+        response = container.service.run(
+            commands.create_payment(container.service, SYSTEM, fields),
+            lambda payment: (201, f"pay_{payment.id.hex}"),
+            idempotency=context,
+        )
+        bodies.append(response.body)
+
+    threads = [threading.Thread(target=create, args=(c,)) for c in (a, b)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert len(calls) == 2  # both processes reached the provider ...
+    assert len(set(calls)) == 1  # ... with the same idempotency key: it charges once
+    assert len(bodies) == 2
+    assert len(set(bodies)) == 1
+    fresh = build(Settings(db=db))
+    assert fresh.service.payment(SYSTEM, bodies[0]).amount_captured == 500
+    for container in (a, b, fresh):
+        container.close()

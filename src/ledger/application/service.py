@@ -220,7 +220,11 @@ class LedgerService(Application[UUID]):
         first: bool,
     ) -> Response | None:
         """One try: None when the save lost an optimistic-concurrency race."""
-        uow = UnitOfWork(self.load, self.current)
+        uow = UnitOfWork(
+            self.load,
+            self.current,
+            seed=str(idempotency.record_id) if idempotency is not None else None,
+        )
         try:
             return self._attempt_in(uow, command, render, render_error, idempotency, first)
         except BaseException:
@@ -464,6 +468,7 @@ def create_payment(
             capture_method=fields["capture_method"],
             splits=splits,
             metadata=fields.get("metadata") or {},
+            id_seed=uow.seed("payment"),
         )
         public_id = ids.encode("payment", payment.id)
         result = service.provider(payment.provider).authorize(
@@ -526,7 +531,9 @@ def refund_payment(
                 payment_method=payment.payment_method,
                 amount=amount,
                 currency=payment.currency,
-                idempotency_key=refund_id,
+                # The same request retried (or re-run after a conflict) reuses its key; another
+                # request that happens to get the same refund number does not.
+                idempotency_key=uow.seed("refund") or refund_id,
             )
         )
         if result.status == "succeeded":
@@ -588,6 +595,7 @@ def request_payout(
             currency_code=currency,
             requested_by=principal.key_id,
             approvals_required=manufacturer.approvals_needed_for(amount),
+            id_seed=uow.seed("payout"),
         )
         uow.payable(manufacturer_id, currency).reserve(ids.encode("payout", payout.id), amount)
         uow.add(payout)

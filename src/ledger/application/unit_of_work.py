@@ -18,11 +18,20 @@ A = TypeVar("A", bound=LedgerAggregate)
 
 class UnitOfWork:
     def __init__(
-        self, load: Callable[[UUID], Any], current: Callable[[UUID], Any] | None = None
+        self,
+        load: Callable[[UUID], Any],
+        current: Callable[[UUID], Any] | None = None,
+        seed: str | None = None,
     ) -> None:
         self._load = load
         self._current = current or load
+        self._seed = seed
         self._aggregates: dict[UUID, LedgerAggregate] = {}
+
+    def seed(self, purpose: str) -> str | None:
+        """A stable seed for ids and provider idempotency keys of this request (from its
+        Idempotency-Key), so every attempt and every retry of it derives the same ones."""
+        return f"{self._seed}:{purpose}" if self._seed else None
 
     def find(self, cls: type[A], aggregate_id: UUID) -> A | None:
         if aggregate_id in self._aggregates:

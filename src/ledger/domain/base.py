@@ -7,6 +7,7 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from datetime import UTC, datetime
 from typing import Any
+from uuid import NAMESPACE_URL, UUID, uuid4, uuid5
 
 from eventsourcing.domain import Aggregate
 
@@ -30,6 +31,15 @@ def using_clock(clock: Callable[[], datetime]) -> Iterator[None]:
         yield
     finally:
         _clock.reset(token)
+
+
+_SEEDED = uuid5(NAMESPACE_URL, "urn:ledger:seeded-id")
+
+
+def seeded_id(id_seed: str | None) -> UUID:
+    """A new aggregate's id: derived from a seed when there is one (a retried request derives the
+    same id, so the provider sees the same idempotency key), else random."""
+    return uuid5(_SEEDED, id_seed) if id_seed else uuid4()
 
 
 class LedgerAggregate(Aggregate):

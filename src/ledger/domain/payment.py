@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import re
 from typing import Any, Literal, get_args
+from uuid import UUID
 
 from eventsourcing.domain import event
 
 from ledger.domain import accounts
-from ledger.domain.base import LedgerAggregate
+from ledger.domain.base import LedgerAggregate, seeded_id
 from ledger.domain.errors import (
     ExceedsCapturable,
     ExceedsRefundable,
@@ -38,6 +39,10 @@ def _bounded(amount: object, field: str) -> int:
 class Payment(LedgerAggregate):
     """States: pending -> authorized -> captured | voided; pending -> failed."""
 
+    @staticmethod
+    def create_id(id_seed: str | None = None) -> UUID:
+        return seeded_id(id_seed)
+
     @event("Initiated")
     def __init__(
         self,
@@ -50,6 +55,7 @@ class Payment(LedgerAggregate):
         capture_method: str,
         splits: list[dict[str, Any]],
         metadata: dict[str, Any],
+        id_seed: str | None = None,
     ) -> None:
         self.amount = amount
         self.currency = currency
@@ -82,6 +88,7 @@ class Payment(LedgerAggregate):
         capture_method: str,
         splits: list[dict[str, Any]],
         metadata: dict[str, Any],
+        id_seed: str | None = None,
     ) -> Payment:
         """splits: [{manufacturer_id, amount, fee_bps, refund_fee_policy}], terms in force now."""
         _bounded(amount, "amount")
@@ -115,6 +122,7 @@ class Payment(LedgerAggregate):
             capture_method=capture_method,
             splits=splits,
             metadata=metadata,
+            id_seed=id_seed,
         )
 
     # ----- derived amounts -------------------------------------------------------------------

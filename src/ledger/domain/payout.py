@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from typing import Any
+from uuid import UUID
 
 from eventsourcing.domain import event
 
 from ledger.domain import accounts
-from ledger.domain.base import LedgerAggregate
+from ledger.domain.base import LedgerAggregate, seeded_id
 from ledger.domain.errors import DuplicateApproval, IllegalTransition, SelfApproval
 from ledger.domain.journal import JournalEntry, entry
 from ledger.domain.money import currency, require_amount
@@ -15,6 +16,10 @@ from ledger.domain.money import currency, require_amount
 
 class Payout(LedgerAggregate):
     """States: pending_approval -> approved -> paid; pending_approval | approved -> rejected."""
+
+    @staticmethod
+    def create_id(id_seed: str | None = None) -> UUID:
+        return seeded_id(id_seed)
 
     @event("Requested")
     def __init__(
@@ -25,6 +30,7 @@ class Payout(LedgerAggregate):
         currency: str,
         requested_by: str,
         approvals_required: int,
+        id_seed: str | None = None,
     ) -> None:
         self.manufacturer_id = manufacturer_id
         self.amount = amount
@@ -44,6 +50,7 @@ class Payout(LedgerAggregate):
         currency_code: str,
         requested_by: str,
         approvals_required: int,
+        id_seed: str | None = None,
     ) -> Payout:
         require_amount(amount)
         currency(currency_code)
@@ -53,6 +60,7 @@ class Payout(LedgerAggregate):
             currency=currency_code,
             requested_by=requested_by,
             approvals_required=approvals_required,
+            id_seed=id_seed,
         )
 
     def approve(self, approver: str) -> None:
