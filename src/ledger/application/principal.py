@@ -23,9 +23,6 @@ class Principal:
     def sees_manufacturer(self, manufacturer_id: str) -> bool:
         return self.manufacturer_id is None or self.manufacturer_id == manufacturer_id
 
-    def sees_any(self, manufacturer_ids: list[str]) -> bool:
-        return self.manufacturer_id is None or self.manufacturer_id in manufacturer_ids
-
     def owns_all(self, manufacturer_ids: list[str]) -> bool:
         return self.manufacturer_id is None or all(
             m == self.manufacturer_id for m in manufacturer_ids

@@ -273,7 +273,7 @@ class LedgerService(Application[UUID]):
 
     def _after_conflict(self, idempotency: IdempotencyContext) -> Response:
         stored = self._stored_response(idempotency)
-        if stored is None:  # pragma: no cover - the record conflict implies it exists
+        if stored is None:  # only the record was being saved, so it exists now
             raise ConcurrencyExhausted("conflict while recording the response; retry")
         return stored
 
