@@ -28,8 +28,8 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from projections.changes import TABLES, Increment, Post, Upsert
-from projections.cursor import decode_cursor, encode_cursor
-from projections.store import Page, ProjectionGap, TrackedChanges
+from projections.cursor import decode_cursor
+from projections.store import Page, ProjectionGap, TrackedChanges, page_of
 
 BALANCE_SHARDS = 8
 _HEARTBEAT = {"pk": {"S": "meta#projector"}, "sk": {"S": "heartbeat"}}
@@ -417,7 +417,7 @@ class DynamoDBReadModels:
             rows.append(row)
             if len(rows) > limit:
                 break
-        return self._page(rows, limit, "created_at", "payment_id")
+        return page_of(rows, limit, "created_at", "payment_id")
 
     def refunds(
         self,
@@ -446,14 +446,7 @@ class DynamoDBReadModels:
             rows.append(row)
             if len(rows) > limit:
                 break
-        return self._page(rows, limit, "created_at", "refund_id")
-
-    @staticmethod
-    def _page(rows: list[dict[str, Any]], limit: int, sort: str, key: str) -> Page:
-        if len(rows) > limit:
-            rows = rows[:limit]
-            return Page(rows, encode_cursor(rows[-1][sort], rows[-1][key]))
-        return Page(rows, None)
+        return page_of(rows, limit, "created_at", "refund_id")
 
     def report_days(self, manufacturer_id: str, day_from: str, day_to: str) -> list[dict[str, Any]]:
         rows = [r for r in self._report_rows(manufacturer_id) if day_from <= r["day"] < day_to]

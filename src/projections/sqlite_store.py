@@ -11,8 +11,8 @@ from typing import Any
 from uuid import uuid4
 
 from projections.changes import TABLES, Change, Increment, Post, Upsert
-from projections.cursor import decode_cursor, encode_cursor
-from projections.store import Page, ProjectionGap, TrackedChanges
+from projections.cursor import decode_cursor
+from projections.store import Page, ProjectionGap, TrackedChanges, page_of
 
 _META = """
 CREATE TABLE IF NOT EXISTS rm_tracking (aggregate_id TEXT PRIMARY KEY, version INTEGER NOT NULL);
@@ -296,7 +296,7 @@ class SqliteReadModels:
         )
         for row in rows:
             row["manufacturer_ids"] = row["manufacturer_ids"].split(",")
-        return self._page(rows, limit, "created_at", "payment_id")
+        return page_of(rows, limit, "created_at", "payment_id")
 
     def refunds(
         self,
@@ -319,14 +319,7 @@ class SqliteReadModels:
             cursor=cursor,
             limit=limit,
         )
-        return self._page(rows, limit, "created_at", "refund_id")
-
-    @staticmethod
-    def _page(rows: list[dict[str, Any]], limit: int, sort: str, key: str) -> Page:
-        if len(rows) > limit:
-            rows = rows[:limit]
-            return Page(rows, encode_cursor(rows[-1][sort], rows[-1][key]))
-        return Page(rows, None)
+        return page_of(rows, limit, "created_at", "refund_id")
 
     def report_days(self, manufacturer_id: str, day_from: str, day_to: str) -> list[dict[str, Any]]:
         rows = (

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from projections.changes import Change
+from projections.cursor import encode_cursor
 
 
 class ProjectionGap(Exception):
@@ -44,6 +45,15 @@ class Freshness:
 class Page:
     rows: list[dict[str, Any]]
     next_cursor: str | None
+
+
+def page_of(rows: list[dict[str, Any]], limit: int, sort: str, key: str) -> Page:
+    """A page of `limit` rows fetched as limit + 1: the extra row says whether a next page exists,
+    and the cursor points at the last row returned."""
+    if len(rows) > limit:
+        rows = rows[:limit]
+        return Page(rows, encode_cursor(rows[-1][sort], rows[-1][key]))
+    return Page(rows, None)
 
 
 class ReadModelStore(Protocol):

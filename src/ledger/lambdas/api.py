@@ -3,23 +3,18 @@ payload v2) through Mangum."""
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from typing import Any
 
-from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from mangum import Mangum
 
 from api.app import create_app
 from ledger.bootstrap import Container, build
+from ledger.lambdas.observability import logger, metrics, tracer
 from ledger.settings import Settings
 
-_service = os.environ.get("POWERTOOLS_SERVICE_NAME", "ledger")
-logger = Logger(service=_service)
-metrics = Metrics(namespace=os.environ.get("POWERTOOLS_METRICS_NAMESPACE", "Ledger"))
-tracer = Tracer(service=_service)
 Handler = Callable[[dict[str, Any], Any], dict[str, Any]]
 _handler: Handler | None = None
 

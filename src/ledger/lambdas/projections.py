@@ -3,11 +3,9 @@ models, reporting partial batch failures (ReportBatchItemFailures)."""
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from typing import Any
 
-from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.batch import (
     BatchProcessor,
@@ -17,13 +15,11 @@ from aws_lambda_powertools.utilities.batch import (
 from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
 
 from ledger.bootstrap import build
+from ledger.lambdas.observability import logger, metrics, tracer
 from ledger.settings import Settings
 from projections.dynamodb_store import DynamoDBReadModels
 from projections.stream_handler import StreamProjector, record_age_seconds
 
-logger = Logger(service=os.environ.get("POWERTOOLS_SERVICE_NAME", "ledger"))
-metrics = Metrics(namespace=os.environ.get("POWERTOOLS_METRICS_NAMESPACE", "Ledger"))
-tracer = Tracer(service=os.environ.get("POWERTOOLS_SERVICE_NAME", "ledger"))
 # Report every failed record even when all fail: the stream retries from the first one either
 # way, and the response keeps one shape.
 processor = BatchProcessor(
