@@ -15,6 +15,7 @@ from ledger.application import service as commands
 from ledger.application.principal import SYSTEM
 from ledger.bootstrap import build
 from ledger.settings import Settings
+from tests.support.seed import register
 
 pytestmark = pytest.mark.integration
 
@@ -69,18 +70,7 @@ def test_keys_create_refuses_unknown_scopes_and_manufacturers(tmp_path: Path) ->
 def _seed(db: Path) -> str:
     container = build(Settings(db=db))
     service = container.service
-    manufacturer = service.execute(
-        commands.register_manufacturer(
-            SYSTEM,
-            {
-                "name": "A",
-                "fee_bps": 250,
-                "refund_fee_policy": "refund_fee",
-                "payout_approval_threshold": 0,
-                "payout_approvals_required": 0,
-            },
-        )
-    )
+    manufacturer = register(service, fee_bps=250, refund_fee_policy="refund_fee")
     m = f"mfr_{manufacturer.id.hex}"
     for amount in (1000, 2500, 700):
         payment = service.execute(

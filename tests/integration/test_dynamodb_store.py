@@ -33,6 +33,7 @@ from ledger.application import service as commands
 from ledger.application.principal import SYSTEM
 from ledger.application.service import LedgerService
 from ledger.domain.errors import DomainError
+from tests.support.seed import register
 
 pytestmark = pytest.mark.integration
 
@@ -130,18 +131,7 @@ def _service(endpoint: str, tables: tuple[str, str]) -> LedgerService:
 
 
 def _payment(service: LedgerService, amount: int) -> str:
-    manufacturer = service.execute(
-        commands.register_manufacturer(
-            SYSTEM,
-            {
-                "name": "A",
-                "fee_bps": 250,
-                "refund_fee_policy": "refund_fee",
-                "payout_approval_threshold": 0,
-                "payout_approvals_required": 0,
-            },
-        )
-    )
+    manufacturer = register(service, fee_bps=250, refund_fee_policy="refund_fee")
     payment = service.execute(
         commands.create_payment(
             service,
@@ -237,18 +227,7 @@ def test_a_lost_response_retried_by_the_sdk_does_not_save_twice(
         return AWSResponse(request.url, 500, {}, raw)
 
     client.meta.events.register("before-send.dynamodb.TransactWriteItems", lose_first_response)
-    manufacturer = service.execute(
-        commands.register_manufacturer(
-            SYSTEM,
-            {
-                "name": "A",
-                "fee_bps": 0,
-                "refund_fee_policy": "keep_fee",
-                "payout_approval_threshold": 0,
-                "payout_approvals_required": 0,
-            },
-        )
-    )
+    manufacturer = register(service, fee_bps=0, refund_fee_policy="keep_fee")
     assert dropped == [200]  # the first attempt did reach DynamoDB
     items = boto3.client("dynamodb", endpoint_url=dynamodb_endpoint).scan(TableName=tables[0])[
         "Items"

@@ -17,6 +17,7 @@ from ledger.application.service import IdempotencyContext
 from ledger.bootstrap import build
 from ledger.domain.errors import DomainError
 from ledger.settings import Settings
+from tests.support.seed import register
 
 pytestmark = pytest.mark.integration
 
@@ -24,18 +25,7 @@ pytestmark = pytest.mark.integration
 def _setup(db: Path) -> str:
     container = build(Settings(db=db))
     service = container.service
-    manufacturer = service.execute(
-        commands.register_manufacturer(
-            SYSTEM,
-            {
-                "name": "A",
-                "fee_bps": 250,
-                "refund_fee_policy": "refund_fee",
-                "payout_approval_threshold": 0,
-                "payout_approvals_required": 0,
-            },
-        )
-    )
+    manufacturer = register(service, fee_bps=250, refund_fee_policy="refund_fee")
     payment = service.execute(
         commands.create_payment(
             service,
@@ -131,18 +121,7 @@ def test_a_refusal_is_checked_against_the_store_not_a_stale_cache(tmp_path: Path
     (and store the refusal under its Idempotency-Key) on that stale copy."""
     db = tmp_path / "ledger.sqlite3"
     a, b = build(Settings(db=db)), build(Settings(db=db))
-    manufacturer = a.service.execute(
-        commands.register_manufacturer(
-            SYSTEM,
-            {
-                "name": "A",
-                "fee_bps": 0,
-                "refund_fee_policy": "keep_fee",
-                "payout_approval_threshold": 0,
-                "payout_approvals_required": 0,
-            },
-        )
-    )
+    manufacturer = register(a.service, fee_bps=0, refund_fee_policy="keep_fee")
     payment = a.service.execute(
         commands.create_payment(
             a.service,
@@ -178,18 +157,7 @@ def test_terms_changed_by_another_process_apply_to_the_next_payment(tmp_path: Pa
     payment must use the new fee (read-only aggregates are read from the store)."""
     db = tmp_path / "ledger.sqlite3"
     a, b = build(Settings(db=db)), build(Settings(db=db))
-    manufacturer = a.service.execute(
-        commands.register_manufacturer(
-            SYSTEM,
-            {
-                "name": "A",
-                "fee_bps": 250,
-                "refund_fee_policy": "keep_fee",
-                "payout_approval_threshold": 0,
-                "payout_approvals_required": 0,
-            },
-        )
-    )
+    manufacturer = register(a.service, fee_bps=250, refund_fee_policy="keep_fee")
     m = f"mfr_{manufacturer.id.hex}"
 
     def pay() -> int:
@@ -241,18 +209,7 @@ def test_one_idempotency_key_raced_from_two_processes_authorizes_with_one_provid
 ) -> None:
     db = tmp_path / "ledger.sqlite3"
     a, b = build(Settings(db=db)), build(Settings(db=db))
-    manufacturer = a.service.execute(
-        commands.register_manufacturer(
-            SYSTEM,
-            {
-                "name": "A",
-                "fee_bps": 0,
-                "refund_fee_policy": "keep_fee",
-                "payout_approval_threshold": 0,
-                "payout_approvals_required": 0,
-            },
-        )
-    )
+    manufacturer = register(a.service, fee_bps=0, refund_fee_policy="keep_fee")
     calls: list[str] = []
     meet = threading.Barrier(2, timeout=10)
     for container in (a, b):

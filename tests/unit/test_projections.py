@@ -11,22 +11,12 @@ from projections.follower import Follower
 from projections.logic import project
 from projections.sqlite_store import SqliteReadModels
 from projections.store import ProjectionGap, TrackedChanges
+from tests.support.seed import register
 
 
 def _seed(container: Container) -> str:
     service = container.service
-    manufacturer = service.execute(
-        commands.register_manufacturer(
-            SYSTEM,
-            {
-                "name": "A",
-                "fee_bps": 250,
-                "refund_fee_policy": "refund_fee",
-                "payout_approval_threshold": 0,
-                "payout_approvals_required": 0,
-            },
-        )
-    )
+    manufacturer = register(service, fee_bps=250, refund_fee_policy="refund_fee")
     m = f"mfr_{manufacturer.id.hex}"
     payment = service.execute(
         commands.create_payment(

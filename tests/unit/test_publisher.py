@@ -8,6 +8,7 @@ from ledger.adapters.eventbridge import EventBridgePublisher
 from ledger.application import service as commands
 from ledger.application.principal import SYSTEM
 from ledger.bootstrap import Container
+from tests.support.seed import register
 
 
 class FakeEventBridge:
@@ -38,18 +39,7 @@ class FakeEventBridge:
 
 def _records(container: Container) -> list[dict[str, Any]]:
     service = container.service
-    manufacturer = service.execute(
-        commands.register_manufacturer(
-            SYSTEM,
-            {
-                "name": "A",
-                "fee_bps": 100,
-                "refund_fee_policy": "refund_fee",
-                "payout_approval_threshold": 0,
-                "payout_approvals_required": 0,
-            },
-        )
-    )
+    manufacturer = register(service, fee_bps=100, refund_fee_policy="refund_fee")
     for amount in (100, 200, 300, 400):
         payment = service.execute(
             commands.create_payment(
