@@ -155,9 +155,7 @@ def history(payments: int) -> list[TrackedChanges]:
             )
         )
         if index % 3 == 0:
-            service.execute(
-                commands.refund_payment(service, SYSTEM, f"pay_{payment.id.hex}", 1234, None)
-            )
+            service.execute(commands.refund_payment(SYSTEM, f"pay_{payment.id.hex}", 1234, None))
     items = []
     for notification in service.recorder.select_notifications(start=1, limit=10**7):
         event: Any = service.mapper.to_domain_event(notification)

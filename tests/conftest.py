@@ -60,6 +60,10 @@ class Api:
             headers["Idempotency-Key"] = idem
         return self.client.post(path, json=body, headers=headers)
 
+    def settle(self) -> int:
+        """Run the in-process workflows (refund and payout execution, ...) until idle."""
+        return self.container.settle()
+
     def get(self, path: str, auth: dict[str, str], **params: Any) -> Any:
         return self.client.get(path, headers=auth, params=params)
 

@@ -16,7 +16,18 @@ from api.access_log import AccessLog
 from api.deps import ApiError
 from api.guard import RequestGuard
 from api.problems import problem, render_error
-from api.routers import disputes, health, ledger, manufacturers, payments, payouts, refunds, reports
+from api.routers import (
+    disputes,
+    health,
+    ledger,
+    manufacturers,
+    payments,
+    payouts,
+    refunds,
+    reports,
+    subscriptions,
+    webhooks,
+)
 from ledger.application.ports import ProviderUnavailable
 from ledger.bootstrap import Container
 from ledger.domain.errors import DomainError
@@ -54,6 +65,8 @@ def create_app(container: Container, *, follow: bool = True) -> FastAPI:
         refunds.router,
         disputes.router,
         payouts.router,
+        subscriptions.router,
+        webhooks.router,
         ledger.router,
         reports.router,
     ):

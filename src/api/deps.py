@@ -88,6 +88,7 @@ FinanceRead = Annotated[Principal, Depends(require_scope("finance:read"))]
 PaymentsWrite = Annotated[Principal, Depends(require_scope("payments:write"))]
 AdminKey = Annotated[Principal, Depends(require_scope("admin"))]
 PayoutsApprove = Annotated[Principal, Depends(require_scope("payouts:approve"))]
+RefundsApprove = Annotated[Principal, Depends(require_scope("refunds:approve"))]
 
 
 def _idempotency(

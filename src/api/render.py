@@ -28,6 +28,7 @@ def manufacturer_out(manufacturer: Manufacturer) -> ManufacturerOut:
         refund_fee_policy=manufacturer.refund_fee_policy,
         payout_approval_threshold=manufacturer.payout_approval_threshold,
         payout_approvals_required=manufacturer.payout_approvals_required,
+        settings={k: v for k, v in manufacturer.settings.items() if k != "bank_account_token"},
         created_at=manufacturer.created_on.isoformat(),
         updated_at=manufacturer.modified_on.isoformat(),
         version=manufacturer.version,
@@ -43,6 +44,10 @@ def refund_out(payment: Payment, refund_id: str, refund: dict[str, Any]) -> Refu
         status=refund["status"],
         reason=refund["reason"],
         failure_reason=refund["failure_reason"],
+        approvals_required=refund.get("approvals_required", 0),
+        approvals=[ApprovalOut(**approval) for approval in refund.get("approvals", [])],
+        requested_by=refund.get("requested_by") or None,
+        provider_reference=refund.get("provider_reference"),
         created_at=refund["created_at"],
         updated_at=refund["updated_at"],
     )
@@ -114,6 +119,9 @@ def payout_out(payout: Payout) -> PayoutOut:
         approvals=[ApprovalOut(**approval) for approval in payout.approvals],
         requested_by=payout.requested_by,
         rejection=payout.rejection,
+        approval_expires_at=payout.approval_expires_at,
+        provider_reference=getattr(payout, "provider_reference", None),
+        failure_reason=payout.failure_reason,
         created_at=payout.created_on.isoformat(),
         updated_at=payout.modified_on.isoformat(),
     )

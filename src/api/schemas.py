@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr, field_validator
@@ -45,6 +46,26 @@ class ManufacturerPatch(Strict):
     payout_approvals_required: Annotated[StrictInt, Field(ge=0, le=10)] | None = None
 
 
+class ManufacturerSettingsPatch(Strict):
+    """Workflow settings (each change is recorded as an event; omitted fields stay)."""
+
+    provider: Annotated[StrictStr, Field(pattern=r"^[a-z][a-z0-9_]{0,31}$")] | None = None
+    payout_rail: Literal["sandbox", "ach"] | None = None
+    payout_interval: Literal["manual", "daily", "weekly", "monthly"] | None = None
+    payout_minimum: Annotated[StrictInt, Field(ge=0, le=MAX_AMOUNT)] | None = None
+    payout_approval_expiry_hours: Annotated[StrictInt, Field(ge=0, le=24 * 90)] | None = None
+    refund_approval_threshold: Annotated[StrictInt, Field(ge=0, le=MAX_AMOUNT)] | None = None
+    refund_approvals_required: Annotated[StrictInt, Field(ge=0, le=10)] | None = None
+
+
+class BankAccountIn(Strict):
+    """Sealed by the vault at once: only an encrypted token and a mask are recorded."""
+
+    routing_number: Annotated[StrictStr, Field(pattern=r"^\d{9}$")]
+    account_number: Annotated[StrictStr, Field(pattern=r"^\d{4,17}$")]
+    account_type: Literal["checking", "savings"] = "checking"
+
+
 class SplitIn(Strict):
     manufacturer_id: Text
     amount: Amount
@@ -54,7 +75,13 @@ class PaymentIn(Strict):
     amount: Amount
     currency: Annotated[StrictStr, Field(min_length=3, max_length=3)]
     customer_id: Text
-    provider: Annotated[StrictStr, Field(pattern=r"^[a-z][a-z0-9_]{0,31}$")] = "sandbox"
+    provider: Annotated[
+        StrictStr | None,
+        Field(
+            pattern=r"^[a-z][a-z0-9_]{0,31}$",
+            description="Default: the first split's manufacturer's provider routing.",
+        ),
+    ] = None
     payment_method: Annotated[
         StrictStr, Field(min_length=1, max_length=200, description="A provider token, never a PAN.")
     ]
@@ -97,6 +124,45 @@ class PayoutRejectIn(Strict):
     reason: Reason | None = None
 
 
+class SubscriptionSplitIn(Strict):
+    manufacturer_id: Text
+    amount: Amount
+
+
+class SubscriptionIn(Strict):
+    customer_id: Text
+    amount: Amount
+    currency: Annotated[StrictStr, Field(min_length=3, max_length=3)]
+    provider: Annotated[
+        StrictStr | None,
+        Field(
+            pattern=r"^[a-z][a-z0-9_]{0,31}$",
+            description="Default: the first split's manufacturer's provider routing.",
+        ),
+    ] = None
+    payment_method: Annotated[
+        StrictStr, Field(min_length=1, max_length=200, description="A provider token, never a PAN.")
+    ]
+    splits: Annotated[list[SubscriptionSplitIn], Field(min_length=1, max_length=20)]
+    interval: Literal["weekly", "monthly", "yearly"]
+    start_on: Annotated[date, Field(strict=False)] | None = Field(
+        None, description="First day (UTC); default today. The anchor is start_on + trial_days."
+    )
+    trial_days: Annotated[StrictInt, Field(ge=0, le=730)] = 0
+    dunning: (
+        Annotated[
+            list[Annotated[StrictInt, Field(ge=1, le=60)]], Field(min_length=1, max_length=10)
+        ]
+        | None
+    ) = Field(None, description="Retry offsets in days after a failed charge; default 1, 3, 7.")
+
+    _check_currency = field_validator("currency")(_currency)
+
+
+class CancelIn(Strict):
+    reason: Reason | None = None
+
+
 # ----- responses -------------------------------------------------------------------------------
 class ManufacturerOut(BaseModel):
     id: str
@@ -105,6 +171,10 @@ class ManufacturerOut(BaseModel):
     refund_fee_policy: str
     payout_approval_threshold: int
     payout_approvals_required: int
+    settings: dict[str, Any] = Field(
+        default_factory=dict,
+        description="Workflow settings; a bank account shows only its mask, never its token.",
+    )
     created_at: str
     updated_at: str
     version: int
@@ -119,14 +189,25 @@ class SplitOut(BaseModel):
     fee: int
 
 
+class ApprovalOut(BaseModel):
+    approver: str
+    at: str
+
+
 class RefundOut(BaseModel):
     id: str
     payment_id: str
     amount: int
     currency: str
-    status: str
+    status: str = Field(
+        description="pending_approval, pending (being executed), succeeded, failed or rejected."
+    )
     reason: str | None
     failure_reason: str | None = None
+    approvals_required: int = 0
+    approvals: list[ApprovalOut] = Field(default_factory=list)
+    requested_by: str | None = None
+    provider_reference: str | None = None
     created_at: str
     updated_at: str
 
@@ -167,21 +248,21 @@ class PaymentOut(BaseModel):
     version: int
 
 
-class ApprovalOut(BaseModel):
-    approver: str
-    at: str
-
-
 class PayoutOut(BaseModel):
     id: str
     manufacturer_id: str
     amount: int
     currency: str
-    status: str
+    status: str = Field(
+        description="pending_approval, approved (being paid), paid, failed, rejected, returned."
+    )
     approvals_required: int
     approvals: list[ApprovalOut]
     requested_by: str
     rejection: dict[str, Any] | None
+    approval_expires_at: str | None = None
+    provider_reference: str | None = None
+    failure_reason: str | None = None
     created_at: str
     updated_at: str
 
@@ -281,3 +362,45 @@ class ReportOut(BaseModel):
     to_date: str = Field(description="Inclusive last day.")
     currencies: list[dict[str, Any]]
     freshness: FreshnessOut
+
+
+class InvoiceOut(BaseModel):
+    period: str
+    period_start: str
+    period_end: str
+    amount: int
+    currency: str
+    status: str = Field(description="open, paid, failed or void.")
+    attempts: list[dict[str, Any]]
+    next_attempt_on: str | None = None
+    paid_at: str | None = None
+    created_at: str
+    updated_at: str
+
+
+class SubscriptionOut(BaseModel):
+    id: str
+    customer_id: str
+    provider: str
+    amount: int
+    currency: str
+    splits: list[dict[str, Any]]
+    interval: str
+    anchor_on: str
+    trial_ends_on: str | None
+    dunning: list[int]
+    status: str = Field(description="active, past_due or canceled.")
+    next_billing_on: str | None
+    cancellation: dict[str, Any] | None
+    created_at: str
+    updated_at: str
+
+
+class InvoiceList(BaseModel):
+    data: list[InvoiceOut]
+
+
+class WebhookOut(BaseModel):
+    outcome: str
+    event_id: str | None = None
+    kind: str | None = None

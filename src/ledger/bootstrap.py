@@ -1,22 +1,38 @@
-"""The composition root: builds the application and its read models from settings.
+"""The composition root: builds the application, its providers, read models and workflows.
 
-Embedded (SQLite, POPO): read models in SQLite, kept current by an in-process follower.
-AWS (DynamoDB): read models in DynamoDB, kept current by the stream-triggered projections
-Lambda; this process only reads them.
+Embedded (SQLite, POPO): read models in SQLite kept current by an in-process follower, and the
+workflows run in process (bus, scheduler, workers over a SQLite queue).
+AWS (DynamoDB): read models in DynamoDB kept current by the projections Lambda; workflows run
+on EventBridge, SQS and the worker Lambdas; this process only reads and records.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import datetime
-from typing import Any
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
 
 from ledger.adapters.sandbox import SandboxProvider
+from ledger.adapters.secrets import with_secrets
+from ledger.application.ports import (
+    BankAccountVault,
+    PaymentProvider,
+    PayoutRail,
+    WebhookSource,
+)
 from ledger.application.service import LedgerService
 from ledger.settings import Settings
+from ledger.workflows import rules as workflow_rules
 from projections.follower import Follower
 from projections.store import ReadModelStore
+
+if TYPE_CHECKING:  # the embedded modules stay out of Lambda imports
+    from ledger.adapters.embedded_workflows import WorkflowRunner
+
+
+def _system_clock() -> datetime:
+    return datetime.now(UTC)
 
 
 @dataclass
@@ -25,6 +41,11 @@ class Container:
     service: LedgerService
     read_models: ReadModelStore
     follower: Follower | None
+    rails: dict[str, PayoutRail] = field(default_factory=dict)
+    webhook_sources: dict[str, WebhookSource] = field(default_factory=dict)
+    workflows: WorkflowRunner | None = None
+    vault: BankAccountVault | None = None
+    extras: dict[str, Any] = field(default_factory=dict)
 
     def fresh_read_models(self) -> ReadModelStore:
         """Read models with every event recorded so far applied (embedded runtime: a client
@@ -38,30 +59,89 @@ class Container:
             return self.follower.freshness().as_dict()
         return self.read_models.freshness()
 
+    def settle(self) -> int:
+        """Embedded: run the workflows until nothing more is due now (tests, CLI)."""
+        return self.workflows.settle() if self.workflows is not None else 0
+
     def close(self) -> None:
+        if self.workflows is not None:
+            self.workflows.stop()
+            self.workflows.queue.close()
         if self.follower is not None:
             self.follower.stop()
         self.read_models.close()
         self.service.close()
 
 
+def providers_from(
+    settings: Settings,
+) -> tuple[dict[str, PaymentProvider], dict[str, WebhookSource], dict[str, PayoutRail]]:
+    sandbox = SandboxProvider()
+    providers: dict[str, PaymentProvider] = {"sandbox": sandbox}
+    webhooks: dict[str, WebhookSource] = {}
+    rails: dict[str, PayoutRail] = {"sandbox": sandbox}
+    if settings.stripe_api_key is not None:
+        from ledger.adapters.stripe_provider import StripeProvider
+
+        if settings.stripe_webhook_secret is None:
+            raise ValueError("LEDGER_STRIPE_API_KEY needs LEDGER_STRIPE_WEBHOOK_SECRET too")
+        stripe = StripeProvider(
+            settings.stripe_api_key.get_secret_value(),
+            settings.stripe_webhook_secret.get_secret_value(),
+            api_base=settings.stripe_api_base,
+        )
+        providers["stripe"] = stripe
+        webhooks["stripe"] = stripe
+    return providers, webhooks, rails
+
+
 def build(settings: Settings, *, clock: Callable[[], datetime] | None = None) -> Container:
+    settings = with_secrets(settings)
     if settings.persistence == "sqlite":
         settings.db.parent.mkdir(parents=True, exist_ok=True)
-    # Until real providers land, every provider name is served by the built-in sandbox.
-    service = LedgerService(
-        env=settings.event_store_env(), default_provider=SandboxProvider(), clock=clock
-    )
+    providers, webhooks, rails = providers_from(settings)
+    service = LedgerService(env=settings.event_store_env(), providers=providers, clock=clock)
     if settings.persistence == "dynamodb":
         from ledger.adapters.dynamodb_store import make_client
         from projections.dynamodb_store import DynamoDBReadModels
 
         assert settings.read_models_table is not None  # checked by Settings
         read_models = DynamoDBReadModels(make_client(), settings.read_models_table)
-        return Container(settings, service, read_models, follower=None)
+        return Container(settings, service, read_models, None, rails, webhooks)
     from projections.sqlite_store import SqliteReadModels
 
     sqlite_models = SqliteReadModels(settings.read_model_path)
     follower = Follower(service, sqlite_models)
     service.after_save.append(follower.prompt)
-    return Container(settings, service, sqlite_models, follower)
+    container = Container(settings, service, sqlite_models, follower, rails, webhooks)
+    if settings.workflows:
+        container.workflows = _embedded_workflows(settings, service, rails, clock)
+        service.after_save.append(container.workflows.prompt)
+    return container
+
+
+def _embedded_workflows(
+    settings: Settings,
+    service: LedgerService,
+    rails: dict[str, PayoutRail],
+    clock: Callable[[], datetime] | None,
+) -> WorkflowRunner:
+    from ledger.adapters.embedded_workflows import (
+        EmbeddedScheduler,
+        EmbeddedWorkers,
+        InProcessBus,
+        WorkflowRunner,
+    )
+    from ledger.adapters.sqlite_queue import SqliteQueue
+    from ledger.workflows.runtime import WorkerContext
+
+    now = clock or _system_clock
+    rules = workflow_rules.load()
+    queue = SqliteQueue(settings.queue_path, now)
+    context = WorkerContext(service=service, rails=rails, queue=queue, clock=now)
+    return WorkflowRunner(
+        InProcessBus(service, queue, rules),
+        EmbeddedScheduler(queue, rules, now),
+        EmbeddedWorkers(queue, rules, context),
+        queue,
+    )

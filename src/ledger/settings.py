@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -33,6 +33,31 @@ class Settings(BaseSettings):
     snapshots_table: str | None = Field(None, description="DynamoDB snapshots table.")
     read_models_table: str | None = Field(None, description="DynamoDB read-model table.")
     event_bus_name: str | None = Field(None, description="EventBridge bus for domain events.")
+    queue_name_prefix: str | None = Field(
+        None,
+        description="AWS: workflow queues are named <prefix>-<queue> (DLQs <prefix>-<queue>-dlq).",
+    )
+    worker_queue: str | None = Field(None, description="AWS worker Lambda: the queue it drains.")
+
+    # Providers: each is enabled when its credentials are set, from the environment or from the
+    # Secrets Manager secret LEDGER_PROVIDER_SECRET_ARN (a JSON object with the same names in
+    # lowercase, without the prefix). The sandbox is always there.
+    provider_secret_arn: str | None = Field(None, description="Secrets Manager secret (JSON).")
+    stripe_api_key: SecretStr | None = None
+    stripe_webhook_secret: SecretStr | None = None
+    stripe_api_base: str | None = Field(None, description="Override (tests: localstripe).")
+    paypal_client_id: str | None = None
+    paypal_client_secret: SecretStr | None = None
+    paypal_webhook_id: str | None = None
+    paypal_base_url: str | None = Field(None, description="Default: PayPal's sandbox API.")
+    bank_vault_key: SecretStr | None = Field(
+        None, description="Base64 AES-256 key that seals bank account numbers (ACH)."
+    )
+    ach_origin: str | None = Field(
+        None,
+        description="ACH originator as JSON (routing numbers, names, company id); enables ACH.",
+    )
+    workflows: bool = Field(True, description="Embedded: run the in-process workflows.")
 
     @model_validator(mode="after")
     def _aws_tables_named(self) -> Settings:
@@ -51,6 +76,12 @@ class Settings(BaseSettings):
         if self.persistence == "popo":
             return ":memory:"
         return str(self.db.with_name(self.db.stem + ".readmodels" + (self.db.suffix or ".sqlite3")))
+
+    @property
+    def queue_path(self) -> str:
+        if self.persistence == "popo":
+            return ":memory:"
+        return str(self.db.with_name(self.db.stem + ".queues" + (self.db.suffix or ".sqlite3")))
 
     def event_store_env(self) -> dict[str, str]:
         if self.persistence == "popo":

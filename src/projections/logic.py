@@ -162,7 +162,7 @@ def _refund_requested(event: Any, at: str, ref: str) -> list[Change]:
                 "payment_id": _pay(event),
                 "amount": event.amount,
                 "currency": currency,
-                "status": "pending",
+                "status": "pending_approval" if event.approvals_required else "pending",
                 "reason": event.reason,
                 "failure_reason": None,
                 "created_at": at,
@@ -190,14 +190,25 @@ def _refund_succeeded(event: Any, at: str, ref: str) -> list[Change]:
     ]
 
 
+@handles("Payment.RefundApproved")
+def _refund_approved(event: Any, at: str, ref: str) -> list[Change]:
+    if not event.ready:
+        return [Upsert("refunds", {"refund_id": event.refund_id}, {"updated_at": at})]
+    return [
+        Upsert("refunds", {"refund_id": event.refund_id}, {"status": "pending", "updated_at": at})
+    ]
+
+
 @handles("Payment.RefundFailed")
+@handles("Payment.RefundRejected")
 def _refund_failed(event: Any, at: str, ref: str) -> list[Change]:
     refunded = sum(share["amount"] for share in event.shares)
+    status = "rejected" if event_name(event).endswith("Rejected") else "failed"
     return [
         Upsert(
             "refunds",
             {"refund_id": event.refund_id},
-            {"status": "failed", "failure_reason": event.reason, "updated_at": at},
+            {"status": status, "failure_reason": event.reason, "updated_at": at},
         ),
         Increment("payments", {"payment_id": _pay(event)}, {"amount_refunded": -refunded}),
         *_reversal_report(event, at, "refunds", -1),
@@ -282,10 +293,17 @@ def _payout_rejected(event: Any, at: str, ref: str) -> list[Change]:
     return [Upsert("payouts", {"payout_id": _po(event)}, {"status": "rejected", "updated_at": at})]
 
 
+@handles("Payout.Failed")
+def _payout_failed(event: Any, at: str, ref: str) -> list[Change]:
+    return [Upsert("payouts", {"payout_id": _po(event)}, {"status": "failed", "updated_at": at})]
+
+
 @handles("Payout.Paid")
+@handles("Payout.Returned")
 def _payout_paid(event: Any, at: str, ref: str) -> list[Change]:
+    status = "returned" if event_name(event).endswith("Returned") else "paid"
     changes: list[Change] = [
-        Upsert("payouts", {"payout_id": _po(event)}, {"status": "paid", "updated_at": at})
+        Upsert("payouts", {"payout_id": _po(event)}, {"status": status, "updated_at": at})
     ]
     for posting in event.entry:
         if accounts.is_manufacturer_payable(posting["account"]):

@@ -88,9 +88,7 @@ def _seed(db: Path) -> str:
                 },
             )
         )
-        service.execute(
-            commands.refund_payment(service, SYSTEM, f"pay_{payment.id.hex}", 100, None)
-        )
+        service.execute(commands.refund_payment(SYSTEM, f"pay_{payment.id.hex}", 100, None))
     container.close()
     return m
 

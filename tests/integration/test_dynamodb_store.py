@@ -126,7 +126,7 @@ def _service(endpoint: str, tables: tuple[str, str]) -> LedgerService:
             "DYNAMODB_SNAPSHOTS_TABLE": tables[1],
             "DYNAMODB_ENDPOINT_URL": endpoint,
         },
-        default_provider=SandboxProvider(),
+        providers={"sandbox": SandboxProvider()},
     )
 
 
@@ -153,7 +153,7 @@ def _payment(service: LedgerService, amount: int) -> str:
 def test_the_ledger_runs_on_dynamodb(dynamodb_endpoint: str, tables: tuple[str, str]) -> None:
     service = _service(dynamodb_endpoint, tables)
     payment_id = _payment(service, 1000)
-    refund = service.execute(commands.refund_payment(service, SYSTEM, payment_id, 400, None))
+    refund = service.execute(commands.refund_payment(SYSTEM, payment_id, 400, None))
     fresh = _service(dynamodb_endpoint, tables).payment(SYSTEM, payment_id)
     assert fresh.amount_refunded == 400
     assert fresh.refunds[refund[1]]["status"] == "succeeded"
@@ -182,7 +182,7 @@ def test_concurrent_refunds_never_over_refund_on_dynamodb(
         for _ in range(8):
             try:
                 _, refund_id = service.execute(
-                    commands.refund_payment(service, SYSTEM, payment_id, 1000, None)
+                    commands.refund_payment(SYSTEM, payment_id, 1000, None)
                 )
                 result = "ok"
                 with lock:

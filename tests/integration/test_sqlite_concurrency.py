@@ -58,7 +58,7 @@ def test_concurrent_refunds_never_exceed_captured(tmp_path: Path) -> None:
         start.wait()
         for _ in range(10):
             try:
-                service.execute(commands.refund_payment(service, SYSTEM, payment_id, 70, None))
+                service.execute(commands.refund_payment(SYSTEM, payment_id, 70, None))
                 result = "ok"
             except DomainError as error:
                 result = error.code
@@ -97,7 +97,7 @@ def test_concurrent_requests_with_one_idempotency_key_make_one_refund(tmp_path: 
         service = instances[index].service
         start.wait()
         response = service.run(
-            commands.refund_payment(service, SYSTEM, payment_id, 500, None),
+            commands.refund_payment(SYSTEM, payment_id, 500, None),
             lambda result: (201, result[1]),
             idempotency=context,
         )
@@ -139,10 +139,10 @@ def test_a_refusal_is_checked_against_the_store_not_a_stale_cache(tmp_path: Path
     )
     payment_id = f"pay_{payment.id.hex}"
     with pytest.raises(DomainError):  # loads the authorized payment into B's cache
-        b.service.execute(commands.capture_payment(SYSTEM, payment_id, 101))
-    a.service.execute(commands.capture_payment(SYSTEM, payment_id, None))
+        b.service.execute(commands.capture_payment(b.service, SYSTEM, payment_id, 101))
+    a.service.execute(commands.capture_payment(a.service, SYSTEM, payment_id, None))
     refund = b.service.run(
-        commands.refund_payment(b.service, SYSTEM, payment_id, 10, None),
+        commands.refund_payment(SYSTEM, payment_id, 10, None),
         lambda result: (201, result[1]),
         idempotency=IdempotencyContext(api_key_id="k", key="r1", fingerprint="f"),
     )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+from typing import Any
 
 from tests.conftest import Api, ManualClock
 
@@ -14,8 +15,11 @@ def test_refunds_partial_several_and_bounded(api: Api, admin: dict[str, str]) ->
     path = f"/v1/payments/{payment['id']}/refunds"
     first = api.post(path, {"amount": 2500, "reason": "damaged"}, admin)
     assert first.status_code == 201
-    refund = first.json()
+    assert first.json()["status"] == "pending"  # booked; executed by the refund workflow
+    assert api.settle() > 0
+    refund = api.get(f"/v1/refunds/{first.json()['id']}", admin).json()
     assert refund["status"] == "succeeded"
+    assert refund["provider_reference"].startswith("sbx_re_")
     assert refund["payment_id"] == payment["id"]
     assert refund["reason"] == "damaged"
     assert api.post(path, {"amount": 7500}, admin).status_code == 201
@@ -70,7 +74,9 @@ def test_payout_above_available_balance_is_409(api: Api, admin: dict[str, str]) 
     assert response.status_code == 409
     assert response.json()["type"] == "urn:ledger:problem:insufficient-balance"
     paid = api.post("/v1/payouts", {"manufacturer_id": m, "amount": 1000, "currency": "USD"}, admin)
-    assert paid.json()["status"] == "paid"
+    assert paid.json()["status"] == "approved"  # reserved; paid by the payout workflow
+    api.settle()
+    assert api.get(f"/v1/payouts/{paid.json()['id']}", admin).json()["status"] == "paid"
     balance = api.get(f"/v1/accounts/manufacturer:{m}:payable/balance", admin, currency="USD")
     assert balance.json()["balance"] == 0
     cash = api.get("/v1/accounts/platform:cash/balance", admin, currency="USD").json()
@@ -106,7 +112,9 @@ def test_payout_approvals_flow(api: Api) -> None:
     twice = api.post(path, None, first)
     assert twice.status_code == 409
     done = api.post(path, None, second).json()
-    assert done["status"] == "paid"
+    assert done["status"] == "approved"
+    api.settle()
+    assert api.get(f"/v1/payouts/{payout['id']}", admin).json()["status"] == "paid"
     assert [a["approver"] for a in done["approvals"]] == [
         a["approver"] for a in api.get(f"/v1/payouts/{payout['id']}", admin).json()["approvals"]
     ]
@@ -114,7 +122,7 @@ def test_payout_approvals_flow(api: Api) -> None:
     assert rejected.json()["status"] == "rejected"
     # rejection released the reservation: 2000 - 800 paid = 1200 available again
     ok = api.post("/v1/payouts", {"manufacturer_id": m, "amount": 400, "currency": "USD"}, admin)
-    assert ok.json()["status"] == "paid"
+    assert ok.json()["status"] == "approved"
 
 
 def test_balance_as_of_a_past_moment(api: Api, admin: dict[str, str], clock: ManualClock) -> None:
@@ -157,6 +165,7 @@ def test_manufacturer_report_by_month_and_range(
     d = api.post(f"/v1/payments/{p1['id']}/disputes", {"amount": 1000}, admin).json()
     api.post(f"/v1/disputes/{d['id']}/close", {"outcome": "lost"}, admin)  # fee back 25
     api.post("/v1/payouts", {"manufacturer_id": m, "amount": 3000, "currency": "USD"}, admin)
+    api.settle()  # the refund and the payout are executed the same day
     clock.advance(days=30)  # April
     api.payment(admin, [(m, 2000)])
 
@@ -238,9 +247,20 @@ def test_a_payout_approved_after_a_refund_cannot_overdraw(api: Api) -> None:
     assert payout["status"] == "pending_approval"
     api.post(f"/v1/payments/{payment['id']}/refunds", {"amount": 1000}, admin)
     approver = api.key("payouts:approve")
-    refused = api.post(f"/v1/payouts/{payout['id']}/approve", None, approver)
-    assert refused.status_code == 409
-    assert refused.json()["type"] == "urn:ledger:problem:insufficient-balance"
-    assert api.get(f"/v1/payouts/{payout['id']}", admin).json()["status"] == "pending_approval"
+    approved = api.post(f"/v1/payouts/{payout['id']}/approve", None, approver)
+    assert approved.json()["status"] == "approved"
+    api.settle()
+    # The payout workflow checks the balance before any money leaves: the refund took it all.
+    failed = api.get(f"/v1/payouts/{payout['id']}", admin).json()
+    assert failed["status"] == "failed"
+    assert failed["failure_reason"] == "insufficient_balance"
     balance = api.get(f"/v1/accounts/manufacturer:{m}:payable/balance", admin, currency="USD")
     assert balance.json()["balance"] == 0
+    cash = api.get("/v1/accounts/platform:cash/balance", admin, currency="USD").json()
+    assert cash["balance"] == 0
+    # and the reservation is gone: nothing is held for the failed payout
+    assert service_payable(api, m).reservations == {}
+
+
+def service_payable(api: Api, manufacturer_id: str) -> Any:
+    return api.container.service.payable(manufacturer_id, "USD")

@@ -163,6 +163,7 @@ def test_events_history_is_the_immutable_record(api: Api, admin: dict[str, str])
     m = api.manufacturer(admin)
     payment = api.payment(admin, [(m, 500)])
     api.post(f"/v1/payments/{payment['id']}/refunds", {"amount": 100}, admin)
+    api.settle()
     events = api.get(f"/v1/payments/{payment['id']}/events", admin).json()
     assert [e["type"] for e in events] == [
         "Initiated",
@@ -189,6 +190,12 @@ class BlockingProvider:
 
     def refund(self, request: Any) -> ProviderResult:
         return ProviderResult(status="succeeded", reference="r")
+
+    def capture(self, request: Any) -> ProviderResult:
+        return ProviderResult(status="succeeded", reference="c")
+
+    def void(self, request: Any) -> ProviderResult:
+        return ProviderResult(status="succeeded", reference="v")
 
     def pay_out(self, request: Any) -> ProviderResult:
         return ProviderResult(status="succeeded", reference="p")
@@ -252,6 +259,9 @@ def test_failed_refund_at_provider_is_recorded_and_releases_the_amount(
     payment = api.payment(admin, [(m, 1000)])
     service.register_provider("sandbox", DecliningProvider())
     refund = api.post(f"/v1/payments/{payment['id']}/refunds", {"amount": 300}, admin).json()
+    assert refund["status"] == "pending"
+    api.settle()
+    refund = api.get(f"/v1/refunds/{refund['id']}", admin).json()
     assert refund["status"] == "failed"
     assert refund["failure_reason"] == "account closed"
     fetched = api.get(f"/v1/payments/{payment['id']}", admin).json()

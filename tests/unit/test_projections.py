@@ -33,7 +33,7 @@ def _seed(container: Container) -> str:
             },
         )
     )
-    service.execute(commands.refund_payment(service, SYSTEM, f"pay_{payment.id.hex}", 300, None))
+    service.execute(commands.refund_payment(SYSTEM, f"pay_{payment.id.hex}", 300, None))
     return m
 
 

@@ -57,6 +57,9 @@ def test_refunds_of_a_refund_fails_token_fail_and_release_the_amount(
     payment = api.payment(admin, [(m, 1000)], payment_method="pm_sandbox_refund_fails")
     assert payment["status"] == "captured"
     refund = api.post(f"/v1/payments/{payment['id']}/refunds", {"amount": 400}, admin).json()
+    assert refund["status"] == "pending"
+    api.settle()
+    refund = api.get(f"/v1/refunds/{refund['id']}", admin).json()
     assert refund["status"] == "failed"
     assert refund["failure_reason"] == "refund_declined"
     after = api.get(f"/v1/payments/{payment['id']}", admin).json()

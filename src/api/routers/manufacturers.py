@@ -3,9 +3,23 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
-from api.deps import AdminKey, AnyRead, IdempotencyKeyHeader, ServiceDep, run_command
+from api.deps import (
+    AdminKey,
+    AnyRead,
+    ApiError,
+    ContainerDep,
+    IdempotencyKeyHeader,
+    ServiceDep,
+    run_command,
+)
 from api.render import manufacturer_out
-from api.schemas import ManufacturerIn, ManufacturerOut, ManufacturerPatch
+from api.schemas import (
+    BankAccountIn,
+    ManufacturerIn,
+    ManufacturerOut,
+    ManufacturerPatch,
+    ManufacturerSettingsPatch,
+)
 from ledger.application import service as commands
 
 router = APIRouter(prefix="/v1/manufacturers", tags=["manufacturers"])
@@ -51,6 +65,64 @@ def change_manufacturer(
         commands.change_manufacturer(
             principal, manufacturer_id, body.model_dump(exclude_none=True)
         ),
+        manufacturer_out,
+        status=200,
+        idempotency_key=idempotency_key,
+        body=body,
+        required=False,
+    )
+
+
+@router.patch("/{manufacturer_id}/settings", response_model=ManufacturerOut)
+def change_settings(
+    manufacturer_id: str,
+    body: ManufacturerSettingsPatch,
+    request: Request,
+    principal: AdminKey,
+    service: ServiceDep,
+    idempotency_key: IdempotencyKeyHeader = None,
+) -> Response:
+    """Provider routing, payout rail and schedule, payout approval expiry and refund approval
+    policy (needs `admin`); each change is an event."""
+    return run_command(
+        request,
+        service,
+        principal,
+        commands.change_manufacturer_settings(
+            principal, manufacturer_id, body.model_dump(exclude_none=True)
+        ),
+        manufacturer_out,
+        status=200,
+        idempotency_key=idempotency_key,
+        body=body,
+        required=False,
+    )
+
+
+@router.put("/{manufacturer_id}/bank-account", response_model=ManufacturerOut)
+def set_bank_account(
+    manufacturer_id: str,
+    body: BankAccountIn,
+    request: Request,
+    principal: AdminKey,
+    container: ContainerDep,
+    idempotency_key: IdempotencyKeyHeader = None,
+) -> Response:
+    """The account ACH payouts go to (needs `admin`). The number is sealed (AES-GCM) before it
+    reaches the ledger; responses and events show only its mask."""
+    if container.vault is None:
+        raise ApiError(
+            422, "bank-accounts-disabled", "bank accounts need LEDGER_BANK_VAULT_KEY to be set"
+        )
+    token, masked = container.vault.seal(
+        body.routing_number, body.account_number, body.account_type
+    )
+    changes = {"bank_account_token": token, "bank_account_masked": masked}
+    return run_command(
+        request,
+        container.service,
+        principal,
+        commands.change_manufacturer_settings(principal, manufacturer_id, changes),
         manufacturer_out,
         status=200,
         idempotency_key=idempotency_key,

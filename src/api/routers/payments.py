@@ -31,6 +31,7 @@ from api.schemas import (
     RefundOut,
 )
 from ledger.application import service as commands
+from ledger.application.event_json import event_data
 from ledger.domain.payment import Payment
 from projections.cursor import BadCursor
 from projections.logic import timestamp_text
@@ -143,11 +144,7 @@ def payment_events(payment_id: str, principal: PaymentsRead, service: ServiceDep
     history = []
     event: Any
     for event in service.payment_history(principal, payment_id):
-        data = {
-            k: v
-            for k, v in event.__dict__.items()
-            if k not in ("originator_id", "originator_version", "timestamp", "originator_topic")
-        }
+        data = event_data(event)
         history.append(
             EventOut(
                 version=event.originator_version,
@@ -174,7 +171,7 @@ def capture_payment(
         request,
         service,
         principal,
-        commands.capture_payment(principal, payment_id, body.amount),
+        commands.capture_payment(service, principal, payment_id, body.amount),
         lambda payment: payment_out(payment, principal),
         status=200,
         idempotency_key=idempotency_key,
@@ -194,7 +191,7 @@ def void_payment(
         request,
         service,
         principal,
-        commands.void_payment(principal, payment_id),
+        commands.void_payment(service, principal, payment_id),
         lambda payment: payment_out(payment, principal),
         status=200,
         idempotency_key=idempotency_key,
@@ -216,12 +213,15 @@ def refund_payment(
     service: ServiceDep,
     idempotency_key: IdempotencyKeyHeader = None,
 ) -> Response:
-    """Refund part or all of the captured amount; never more than what is still refundable."""
+    """Refund part or all of the captured amount; never more than what is still refundable.
+    The refund is booked at once and executed at the provider by the refund-execution workflow
+    (status `pending`), after approvals when the manufacturers' refund policy asks for them
+    (status `pending_approval`)."""
     return run_command(
         request,
         service,
         principal,
-        commands.refund_payment(service, principal, payment_id, body.amount, body.reason),
+        commands.refund_payment(principal, payment_id, body.amount, body.reason),
         _refund,
         status=201,
         idempotency_key=idempotency_key,

@@ -26,15 +26,14 @@ def request_payout(
     service: ServiceDep,
     idempotency_key: IdempotencyKeyHeader = None,
 ) -> Response:
-    """Pay a manufacturer from its payable balance. At or above its threshold the payout waits
-    for approvals from distinct approvers; below it, it is paid at once."""
+    """Pay a manufacturer from its payable balance (the amount is reserved at once). At or above
+    its threshold the payout waits for approvals from distinct approvers; once approved the
+    payout-execution workflow pays it on the manufacturer's rail."""
     return run_command(
         request,
         service,
         principal,
-        commands.request_payout(
-            service, principal, body.manufacturer_id, body.amount, body.currency
-        ),
+        commands.request_payout(principal, body.manufacturer_id, body.amount, body.currency),
         payout_out,
         status=201,
         idempotency_key=idempotency_key,
@@ -55,7 +54,7 @@ def approve_payout(
         request,
         service,
         principal,
-        commands.approve_payout(service, principal, payout_id),
+        commands.approve_payout(principal, payout_id),
         payout_out,
         status=200,
         idempotency_key=idempotency_key,

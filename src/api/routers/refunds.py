@@ -2,11 +2,23 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
+from starlette.responses import Response
 
-from api.deps import ApiError, ContainerDep, PaymentsRead, ReadModelsDep, ServiceDep
+from api.deps import (
+    ApiError,
+    ContainerDep,
+    IdempotencyKeyHeader,
+    PaymentsRead,
+    ReadModelsDep,
+    RefundsApprove,
+    ServiceDep,
+    run_command,
+)
 from api.render import refund_out
-from api.schemas import FreshnessOut, RefundList, RefundOut, RefundSummary
+from api.schemas import FreshnessOut, PayoutRejectIn, RefundList, RefundOut, RefundSummary
+from ledger.application import service as commands
+from ledger.domain.payment import Payment
 from projections.cursor import BadCursor
 
 router = APIRouter(prefix="/v1/refunds", tags=["refunds"])
@@ -58,4 +70,54 @@ def list_refunds(
         ],
         next_cursor=page.next_cursor,
         freshness=FreshnessOut(**container.freshness()),
+    )
+
+
+def _refund(result: tuple[Payment, str]) -> RefundOut:
+    payment, refund_id = result
+    return refund_out(payment, refund_id, payment.refunds[refund_id])
+
+
+@router.post("/{refund_id}/approve", response_model=RefundOut)
+def approve_refund(
+    refund_id: str,
+    request: Request,
+    principal: RefundsApprove,
+    service: ServiceDep,
+    idempotency_key: IdempotencyKeyHeader = None,
+) -> Response:
+    """Approve a refund awaiting approval (needs `refunds:approve`; never the requester's key).
+    The last approval needed sends it to the provider."""
+    return run_command(
+        request,
+        service,
+        principal,
+        commands.approve_refund(principal, refund_id),
+        _refund,
+        status=200,
+        idempotency_key=idempotency_key,
+        body=None,
+    )
+
+
+@router.post("/{refund_id}/reject", response_model=RefundOut)
+def reject_refund(
+    refund_id: str,
+    request: Request,
+    principal: RefundsApprove,
+    service: ServiceDep,
+    body: PayoutRejectIn | None = None,
+    idempotency_key: IdempotencyKeyHeader = None,
+) -> Response:
+    """Reject a refund awaiting approval: its booking is reversed, nothing goes to the provider."""
+    body = body or PayoutRejectIn()
+    return run_command(
+        request,
+        service,
+        principal,
+        commands.reject_refund(principal, refund_id, body.reason),
+        _refund,
+        status=200,
+        idempotency_key=idempotency_key,
+        body=body,
     )

@@ -13,16 +13,18 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable, Sequence
-from datetime import datetime
 from typing import Any
-from uuid import UUID
 
 from eventsourcing.persistence import Mapper
 
+from ledger.application.event_json import (
+    SOURCE,
+    detail_type,
+    event_detail,
+    is_published_topic,
+)
 from projections.stream_records import stored_event_from_image
 
-PUBLISHED_AGGREGATES = ("Payment", "Payout", "Manufacturer")
-SOURCE = "payments-ledger"
 MAX_ENTRIES = 10
 MAX_REQUEST_BYTES = 256 * 1024  # PutEvents: all entries of one request together
 
@@ -33,34 +35,6 @@ def _entry_size(entry: dict[str, Any]) -> int:
 
 
 ATTEMPTS = 4
-
-
-def _json_safe(value: Any) -> Any:
-    if isinstance(value, UUID):
-        return str(value)
-    if isinstance(value, datetime):
-        return value.isoformat()
-    if isinstance(value, dict):
-        return {str(k): _json_safe(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_json_safe(v) for v in value]
-    return value
-
-
-def event_detail(event: Any) -> dict[str, Any]:
-    data = {
-        k: _json_safe(v)
-        for k, v in event.__dict__.items()
-        if k not in ("originator_id", "originator_version", "timestamp", "originator_topic")
-    }
-    return {
-        "id": f"{event.originator_id}:{event.originator_version}",
-        "aggregate_id": str(event.originator_id),
-        "version": event.originator_version,
-        "type": type(event).__qualname__,
-        "occurred_at": event.timestamp.isoformat(),
-        "data": data,
-    }
 
 
 class EventBridgePublisher:
@@ -81,13 +55,12 @@ class EventBridgePublisher:
         if record.get("eventName") != "INSERT":
             return None
         image = record["dynamodb"]["NewImage"]
-        aggregate = image["topic"]["S"].rpartition(":")[2].split(".")[0]
-        if aggregate not in PUBLISHED_AGGREGATES:
+        if not is_published_topic(image["topic"]["S"]):
             return None
         event: Any = self.mapper.to_domain_event(stored_event_from_image(image))
         return {
             "Source": SOURCE,
-            "DetailType": type(event).__qualname__,
+            "DetailType": detail_type(event),
             "Detail": json.dumps(event_detail(event), separators=(",", ":")),
             "EventBusName": self.bus_name,
         }

@@ -20,10 +20,12 @@ import hashlib
 
 from ledger.application.ports import (
     AuthorizationRequest,
+    CaptureRequest,
     PayoutRequest,
     ProviderResult,
     ProviderUnavailable,
     RefundRequest,
+    VoidRequest,
 )
 
 DECLINES = {
@@ -53,6 +55,16 @@ class SandboxProvider:
                 failure_reason=DECLINES[request.payment_method],
             )
         return ProviderResult(status="succeeded", reference=reference)
+
+    def capture(self, request: CaptureRequest) -> ProviderResult:
+        return ProviderResult(
+            status="succeeded", reference=_reference("sbx_cap", request.idempotency_key)
+        )
+
+    def void(self, request: VoidRequest) -> ProviderResult:
+        return ProviderResult(
+            status="succeeded", reference=_reference("sbx_void", request.idempotency_key)
+        )
 
     def refund(self, request: RefundRequest) -> ProviderResult:
         reference = _reference("sbx_re", request.idempotency_key)

@@ -1,6 +1,6 @@
 """Application errors that are not domain rules."""
 
-from ledger.domain.errors import DomainError
+from ledger.domain.errors import DomainError, IllegalTransition
 
 
 class NotFound(DomainError):
@@ -31,3 +31,10 @@ class ConcurrencyExhausted(DomainError):
     """Optimistic-concurrency retries did not converge; the caller may retry."""
 
     code = "concurrency-conflict"
+
+
+class ProviderRefused(IllegalTransition):
+    """The provider refused an operation on an existing payment (a capture of an expired
+    authorization, a void after settlement): nothing changed in the ledger."""
+
+    code = "provider-refused"

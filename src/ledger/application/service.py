@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar, TypeVar
 from uuid import UUID
 
@@ -30,24 +30,32 @@ from ledger.application.errors import (
     IdempotencyKeyInFlight,
     IdempotencyKeyReused,
     NotFound,
+    ProviderRefused,
 )
 from ledger.application.ports import (
     AuthorizationRequest,
+    CaptureRequest,
     PaymentProvider,
-    PayoutRequest,
-    RefundRequest,
+    VoidRequest,
 )
 from ledger.application.principal import Principal
-from ledger.application.unit_of_work import UnitOfWork
+from ledger.application.unit_of_work import (
+    PAYOUTS_AWAITING_APPROVAL,
+    SCHEDULED_PAYOUTS,
+    UnitOfWork,
+)
 from ledger.domain import ids
 from ledger.domain.api_key import ApiKey
-from ledger.domain.base import LedgerAggregate, using_clock
+from ledger.domain.base import LedgerAggregate, now, using_clock
 from ledger.domain.errors import DomainError, IllegalTransition, InvalidInput
 from ledger.domain.idempotency import IdempotencyRecord
 from ledger.domain.manufacturer import Manufacturer
+from ledger.domain.manufacturer_settings import refund_approvals_needed
 from ledger.domain.payable import ManufacturerPayable
 from ledger.domain.payment import Payment
 from ledger.domain.payout import Payout
+from ledger.domain.provider_records import ProviderLink
+from ledger.domain.registry import SHARDS, Registry
 
 T = TypeVar("T")
 A = TypeVar("A", bound=LedgerAggregate)
@@ -87,7 +95,10 @@ def hash_api_key(secret: str) -> str:
 
 class LedgerService(Application[UUID]):
     name = "Ledger"
-    snapshotting_intervals: ClassVar[dict[type[Any], int]] = {ManufacturerPayable: 100}
+    snapshotting_intervals: ClassVar[dict[type[Any], int]] = {
+        ManufacturerPayable: 100,
+        Registry: 100,
+    }
     env: ClassVar[dict[str, str]] = {
         "AGGREGATE_CACHE_MAXSIZE": "20000",
         # Commands read cached aggregates as they are, without a query for newer events: a stale
@@ -100,14 +111,13 @@ class LedgerService(Application[UUID]):
         self,
         env: EnvType | None = None,
         *,
-        default_provider: PaymentProvider,
-        providers: Mapping[str, PaymentProvider] | None = None,
+        providers: Mapping[str, PaymentProvider],
         clock: Callable[[], datetime] | None = None,
     ) -> None:
         super().__init__(env)
-        self._providers = dict(providers or {})
-        self._default_provider = default_provider
+        self._providers = dict(providers)
         self._clock = clock
+        self._local = threading.local()
         # Queries (GET) read the event store itself, never the command cache, so they always see
         # what other processes have written.
         self._current = Repository(event_store=self.events, snapshot_store=self.snapshots)
@@ -149,7 +159,30 @@ class LedgerService(Application[UUID]):
                 cache.get(aggregate_id, evict=True)
 
     def provider(self, name: str) -> PaymentProvider:
-        return self._providers.get(name, self._default_provider)
+        found = self._providers.get(name)
+        if found is None:
+            raise InvalidInput(f"provider '{name}' is not configured")
+        return found
+
+    @property
+    def provider_names(self) -> list[str]:
+        return sorted(self._providers)
+
+    def now(self) -> datetime:
+        return self._clock() if self._clock is not None else datetime.now(UTC)
+
+    def outside_command_lock(self, call: Callable[[], T]) -> T:
+        """Run a provider call without holding up other commands of this process: the lock
+        only spares them retries, correctness rests on optimistic concurrency."""
+        if not getattr(self._local, "holding", False):
+            return call()
+        self._local.holding = False
+        self._command_lock.release()
+        try:
+            return call()
+        finally:
+            self._command_lock.acquire()
+            self._local.holding = True
 
     def run(
         self,
@@ -198,9 +231,13 @@ class LedgerService(Application[UUID]):
     ) -> Response:
         for attempt in range(MAX_ATTEMPTS):
             with self._command_lock:
-                outcome = self._attempt_once(
-                    command, render, render_error, idempotency, first=attempt == 0
-                )
+                self._local.holding = True
+                try:
+                    outcome = self._attempt_once(
+                        command, render, render_error, idempotency, first=attempt == 0
+                    )
+                finally:
+                    self._local.holding = False
             if outcome is not None:
                 return outcome
             if idempotency is not None:
@@ -363,6 +400,10 @@ class LedgerService(Application[UUID]):
         return found
 
     # ----- reads of aggregates ---------------------------------------------------------------
+    def find(self, cls: type[A], kind: str, public_id: str) -> A | None:
+        """An aggregate by public id, as the store has it now; None if unknown or malformed."""
+        return self._find(cls, kind, public_id)
+
     def _find(self, cls: type[A], kind: str, public_id: str) -> A | None:
         try:
             aggregate_id = ids.decode(kind, public_id)
@@ -400,6 +441,16 @@ class LedgerService(Application[UUID]):
         if found is None or not principal.sees_manufacturer(found.manufacturer_id):
             raise NotFound("no such payout")
         return found
+
+    def registry_members(self, kind: str) -> list[str]:
+        members: list[str] = []
+        for shard in range(SHARDS):
+            try:
+                found = self.current(Registry.create_id(kind, shard))
+            except AggregateNotFoundError:
+                continue
+            members.extend(found.members)
+        return sorted(members)
 
     def payable(self, manufacturer_id: str, currency: str) -> ManufacturerPayable | None:
         try:
@@ -439,6 +490,28 @@ def change_manufacturer(
     return command
 
 
+def change_manufacturer_settings(
+    principal: Principal, public_id: str, changes: dict[str, Any]
+) -> Callable[[UnitOfWork], Manufacturer]:
+    """changes: settings of ledger.domain.manufacturer_settings; a bank account arrives here
+    already sealed by the vault (token and mask), never as a number."""
+    principal.require("admin")
+
+    def command(uow: UnitOfWork) -> Manufacturer:
+        if not principal.sees_manufacturer(public_id):
+            raise NotFound("no such manufacturer")
+        manufacturer = _load(uow, Manufacturer, "manufacturer", public_id)
+        manufacturer.change_settings(changes)
+        scheduled = uow.registry(SCHEDULED_PAYOUTS, public_id)
+        if manufacturer.settings["payout_interval"] == "manual":
+            scheduled.remove(public_id)
+        else:
+            scheduled.add(public_id)
+        return manufacturer
+
+    return command
+
+
 def create_payment(
     service: LedgerService, principal: Principal, fields: dict[str, Any]
 ) -> Callable[[UnitOfWork], Payment]:
@@ -446,11 +519,13 @@ def create_payment(
 
     def command(uow: UnitOfWork) -> Payment:
         splits = []
+        routed: str | None = None
         for split in fields["splits"]:
             manufacturer_id = split["manufacturer_id"]
-            manufacturer = _read(uow, Manufacturer, "manufacturer", manufacturer_id)
+            manufacturer = read_in(uow, Manufacturer, "manufacturer", manufacturer_id)
             if manufacturer is None or not principal.sees_manufacturer(manufacturer_id):
                 raise InvalidInput(f"unknown manufacturer '{manufacturer_id}' in splits")
+            routed = routed or manufacturer.settings["provider"]
             splits.append(
                 {
                     "manufacturer_id": manufacturer_id,
@@ -463,52 +538,92 @@ def create_payment(
             amount=fields["amount"],
             currency_code=fields["currency"],
             customer_id=fields["customer_id"],
-            provider=fields["provider"],
+            # The payment's own choice, else its first manufacturer's routing.
+            provider=fields.get("provider") or routed or "sandbox",
             payment_method=fields["payment_method"],
             capture_method=fields["capture_method"],
             splits=splits,
             metadata=fields.get("metadata") or {},
             id_seed=uow.seed("payment"),
         )
+        provider = service.provider(payment.provider)
         public_id = ids.encode("payment", payment.id)
-        result = service.provider(payment.provider).authorize(
-            AuthorizationRequest(
-                payment_id=public_id,
-                amount=payment.amount,
-                currency=payment.currency,
-                payment_method=payment.payment_method,
-                idempotency_key=f"{public_id}:authorize",
-            )
+        automatic = payment.capture_method == "automatic"
+        request = AuthorizationRequest(
+            payment_id=public_id,
+            amount=payment.amount,
+            currency=payment.currency,
+            payment_method=payment.payment_method,
+            idempotency_key=f"{public_id}:authorize",
+            capture=automatic,
+            customer_id=payment.customer_id,
         )
+        result = service.outside_command_lock(lambda: provider.authorize(request))
         if result.status == "succeeded":
             payment.authorize(result.reference)
-            if payment.capture_method == "automatic":
-                payment.capture()
-        else:
+            if automatic:
+                payment.capture(provider_fee=result.fee)
+        elif result.status == "failed":
             payment.fail(result.failure_reason or "declined by the provider")
+        # "pending": the provider decides later (3-D Secure, bank debits); its webhook settles it.
+        if result.reference:
+            uow.add(ProviderLink(payment.provider, result.reference, public_id))
         return uow.add(payment)
 
     return command
 
 
 def capture_payment(
-    principal: Principal, public_id: str, amount: int | None
+    service: LedgerService, principal: Principal, public_id: str, amount: int | None
 ) -> Callable[[UnitOfWork], Payment]:
     principal.require("payments:write")
 
     def command(uow: UnitOfWork) -> Payment:
         payment = _payment_for_write(uow, principal, public_id)
-        payment.capture(amount)
+        if payment.status != "authorized":
+            raise IllegalTransition(f"cannot capture a payment that is {payment.status}")
+        value = payment.amount if amount is None else amount
+        if type(value) is not int or not 0 < value <= payment.amount:
+            payment.capture(amount)  # raises the precise error
+        provider = service.provider(payment.provider)
+        request = CaptureRequest(
+            payment_id=public_id,
+            provider_reference=payment.provider_reference or "",
+            amount=value,
+            currency=payment.currency,
+            idempotency_key=f"{public_id}:capture",
+        )
+        result = service.outside_command_lock(lambda: provider.capture(request))
+        if result.status != "succeeded":
+            raise ProviderRefused(
+                f"the provider did not capture: {result.failure_reason or result.status}"
+            )
+        payment.capture(value, provider_fee=result.fee)
         return payment
 
     return command
 
 
-def void_payment(principal: Principal, public_id: str) -> Callable[[UnitOfWork], Payment]:
+def void_payment(
+    service: LedgerService, principal: Principal, public_id: str
+) -> Callable[[UnitOfWork], Payment]:
     principal.require("payments:write")
 
     def command(uow: UnitOfWork) -> Payment:
         payment = _payment_for_write(uow, principal, public_id)
+        if payment.status != "authorized":
+            raise IllegalTransition(f"cannot void a payment that is {payment.status}")
+        provider = service.provider(payment.provider)
+        request = VoidRequest(
+            payment_id=public_id,
+            provider_reference=payment.provider_reference or "",
+            idempotency_key=f"{public_id}:void",
+        )
+        result = service.outside_command_lock(lambda: provider.void(request))
+        if result.status != "succeeded":
+            raise ProviderRefused(
+                f"the provider did not void: {result.failure_reason or result.status}"
+            )
         payment.void()
         return payment
 
@@ -516,30 +631,48 @@ def void_payment(principal: Principal, public_id: str) -> Callable[[UnitOfWork],
 
 
 def refund_payment(
-    service: LedgerService, principal: Principal, public_id: str, amount: int, reason: str | None
+    principal: Principal, public_id: str, amount: int, reason: str | None
 ) -> Callable[[UnitOfWork], tuple[Payment, str]]:
+    """Books the refund now; the refund-execution workflow executes it at the provider once it
+    is pending (after its approvals, when its manufacturers' policy asks for them)."""
     principal.require("payments:write")
 
     def command(uow: UnitOfWork) -> tuple[Payment, str]:
         payment = _payment_for_write(uow, principal, public_id)
-        refund_id = payment.request_refund(amount, reason)
-        result = service.provider(payment.provider).refund(
-            RefundRequest(
-                payment_id=public_id,
-                refund_id=refund_id,
-                provider_reference=payment.provider_reference or "",
-                payment_method=payment.payment_method,
-                amount=amount,
-                currency=payment.currency,
-                # The same request retried (or re-run after a conflict) reuses its key; another
-                # request that happens to get the same refund number does not.
-                idempotency_key=uow.seed("refund") or refund_id,
-            )
+        approvals = 0
+        for manufacturer_id in payment.manufacturer_ids:
+            manufacturer = read_in(uow, Manufacturer, "manufacturer", manufacturer_id)
+            if manufacturer is not None:
+                approvals = max(approvals, refund_approvals_needed(manufacturer.settings, amount))
+        refund_id = payment.request_refund(
+            amount, reason, requested_by=principal.key_id, approvals_required=approvals
         )
-        if result.status == "succeeded":
-            payment.complete_refund(refund_id)
-        elif result.status == "failed":
-            payment.fail_refund(refund_id, result.failure_reason or "refused by the provider")
+        return payment, refund_id
+
+    return command
+
+
+def approve_refund(
+    principal: Principal, refund_id: str
+) -> Callable[[UnitOfWork], tuple[Payment, str]]:
+    principal.require("refunds:approve")
+
+    def command(uow: UnitOfWork) -> tuple[Payment, str]:
+        payment = _refund_for_write(uow, principal, refund_id)
+        payment.approve_refund(refund_id, principal.key_id)
+        return payment, refund_id
+
+    return command
+
+
+def reject_refund(
+    principal: Principal, refund_id: str, reason: str | None
+) -> Callable[[UnitOfWork], tuple[Payment, str]]:
+    principal.require("refunds:approve")
+
+    def command(uow: UnitOfWork) -> tuple[Payment, str]:
+        payment = _refund_for_write(uow, principal, refund_id)
+        payment.reject_refund(refund_id, principal.key_id, reason)
         return payment, refund_id
 
     return command
@@ -577,7 +710,6 @@ def close_dispute(
 
 
 def request_payout(
-    service: LedgerService,
     principal: Principal,
     manufacturer_id: str,
     amount: int,
@@ -586,34 +718,37 @@ def request_payout(
     principal.require("payments:write")
 
     def command(uow: UnitOfWork) -> Payout:
-        manufacturer = _read(uow, Manufacturer, "manufacturer", manufacturer_id)
+        manufacturer = read_in(uow, Manufacturer, "manufacturer", manufacturer_id)
         if manufacturer is None or not principal.sees_manufacturer(manufacturer_id):
             raise InvalidInput(f"unknown manufacturer '{manufacturer_id}'")
+        expiry_hours = manufacturer.settings["payout_approval_expiry_hours"]
         payout = Payout.request(
             manufacturer_id=manufacturer_id,
             amount=amount,
             currency_code=currency,
             requested_by=principal.key_id,
             approvals_required=manufacturer.approvals_needed_for(amount),
+            approval_expires_at=(now() + timedelta(hours=expiry_hours)) if expiry_hours else None,
             id_seed=uow.seed("payout"),
         )
-        uow.payable(manufacturer_id, currency).reserve(ids.encode("payout", payout.id), amount)
-        uow.add(payout)
-        _pay_if_approved(service, uow, payout)
-        return payout
+        public_id = ids.encode("payout", payout.id)
+        uow.payable(manufacturer_id, currency).reserve(public_id, amount)
+        if payout.approval_expires_at is not None:
+            uow.registry(PAYOUTS_AWAITING_APPROVAL, public_id).add(public_id)
+        return uow.add(payout)
 
     return command
 
 
-def approve_payout(
-    service: LedgerService, principal: Principal, public_id: str
-) -> Callable[[UnitOfWork], Payout]:
+def approve_payout(principal: Principal, public_id: str) -> Callable[[UnitOfWork], Payout]:
+    """The last approval makes it "approved"; the payout-execution workflow pays it."""
     principal.require("payouts:approve")
 
     def command(uow: UnitOfWork) -> Payout:
         payout = _payout_for_write(uow, principal, public_id)
+        if payout.approval_expired(now()):
+            raise IllegalTransition("the approval window of this payout has expired")
         payout.approve(principal.key_id)
-        _pay_if_approved(service, uow, payout)
         return payout
 
     return command
@@ -633,26 +768,6 @@ def reject_payout(
     return command
 
 
-def _pay_if_approved(service: LedgerService, uow: UnitOfWork, payout: Payout) -> None:
-    if payout.status != "approved":
-        return
-    public_id = ids.encode("payout", payout.id)
-    # Check the balance still covers it before any money leaves.
-    uow.payable(payout.manufacturer_id, payout.currency).pay_out(public_id)
-    result = service.provider("sandbox").pay_out(
-        PayoutRequest(
-            payout_id=public_id,
-            manufacturer_id=payout.manufacturer_id,
-            amount=payout.amount,
-            currency=payout.currency,
-            idempotency_key=public_id,
-        )
-    )
-    if result.status != "succeeded":
-        raise IllegalTransition(f"the provider did not pay the payout: {result.failure_reason}")
-    payout.mark_paid(result.reference)
-
-
 def _find(uow: UnitOfWork, cls: type[A], kind: str, public_id: str) -> A | None:
     try:
         return uow.find(cls, ids.decode(kind, public_id))
@@ -660,7 +775,7 @@ def _find(uow: UnitOfWork, cls: type[A], kind: str, public_id: str) -> A | None:
         return None
 
 
-def _read(uow: UnitOfWork, cls: type[A], kind: str, public_id: str) -> A | None:
+def read_in(uow: UnitOfWork, cls: type[A], kind: str, public_id: str) -> A | None:
     try:
         return uow.read(cls, ids.decode(kind, public_id))
     except ids.MalformedId:
@@ -678,6 +793,17 @@ def _payment_for_write(uow: UnitOfWork, principal: Principal, public_id: str) ->
     payment = _find(uow, Payment, "payment", public_id)
     if payment is None or not principal.owns_all(payment.manufacturer_ids):
         raise NotFound("no such payment")
+    return payment
+
+
+def _refund_for_write(uow: UnitOfWork, principal: Principal, refund_id: str) -> Payment:
+    try:
+        payment_id = ids.parent_payment(refund_id, "re")
+    except ids.MalformedId:
+        raise NotFound("no such refund") from None
+    payment = _payment_for_write(uow, principal, ids.encode("payment", payment_id))
+    if refund_id not in payment.refunds:
+        raise NotFound("no such refund")
     return payment
 
 

@@ -12,8 +12,14 @@ from ledger.application.errors import NotFound
 from ledger.domain import accounts
 from ledger.domain.base import LedgerAggregate
 from ledger.domain.payable import ManufacturerPayable
+from ledger.domain.registry import Registry, shard_of
 
 A = TypeVar("A", bound=LedgerAggregate)
+# Registry kinds (see ledger.domain.registry).
+PAYABLES = "payables"
+SUBSCRIPTIONS = "subscriptions"
+PAYOUTS_AWAITING_APPROVAL = "payouts-awaiting-approval"
+SCHEDULED_PAYOUTS = "scheduled-payouts"
 
 
 class UnitOfWork:
@@ -71,13 +77,24 @@ class UnitOfWork:
         found = self.find(ManufacturerPayable, payable_id)
         if found is None:
             found = self.add(ManufacturerPayable(manufacturer_id, currency))
+            self.registry(PAYABLES, f"{manufacturer_id}:{currency}").add(
+                f"{manufacturer_id}:{currency}"
+            )
+        return found
+
+    def registry(self, kind: str, member: str) -> Registry:
+        """The registry shard of kind that holds (or would hold) member."""
+        shard = shard_of(member)
+        found = self.find(Registry, Registry.create_id(kind, shard))
+        if found is None:
+            found = self.add(Registry(kind, shard))
         return found
 
     def collect(self) -> list[LedgerAggregate]:
         """Mirror every manufacturer-payable posting onto its ManufacturerPayable, then return
         everything with pending events, to be saved in one atomic write."""
         for aggregate in list(self._aggregates.values()):
-            if isinstance(aggregate, ManufacturerPayable):
+            if isinstance(aggregate, ManufacturerPayable | Registry):
                 continue
             for pending in list(aggregate.pending_events):
                 booking: list[dict[str, Any]] | None = getattr(pending, "entry", None)

@@ -5,6 +5,8 @@ Sign convention for postings: debit positive, credit negative.
 
 PLATFORM_FEES = "platform:revenue:fees"
 PLATFORM_CASH = "platform:cash"
+# What providers keep from what they collect (Stripe and PayPal fees), when they report it.
+PLATFORM_PROVIDER_FEES = "platform:expense:provider_fees"
 
 
 def manufacturer_payable(manufacturer_id: str) -> str:

@@ -11,7 +11,14 @@ from eventsourcing.domain import event
 from ledger.domain.base import LedgerAggregate
 from ledger.domain.errors import IllegalTransition, InvalidInput
 
-Scope = Literal["payments:write", "payments:read", "finance:read", "payouts:approve", "admin"]
+Scope = Literal[
+    "payments:write",
+    "payments:read",
+    "finance:read",
+    "payouts:approve",
+    "refunds:approve",
+    "admin",
+]
 SCOPES: tuple[str, ...] = get_args(Scope)
 _NAMESPACE = uuid5(NAMESPACE_URL, "urn:ledger:api-key")
 

@@ -8,7 +8,13 @@ from __future__ import annotations
 import re
 from uuid import UUID
 
-PREFIXES = {"manufacturer": "mfr", "payment": "pay", "payout": "po", "api_key": "key"}
+PREFIXES = {
+    "manufacturer": "mfr",
+    "payment": "pay",
+    "payout": "po",
+    "api_key": "key",
+    "subscription": "sub",
+}
 _CHILD = re.compile(r"^(re|dp)_([0-9a-f]{32})_([1-9][0-9]{0,5})$")
 
 

@@ -3,12 +3,13 @@ policy that was in force at any time."""
 
 from __future__ import annotations
 
-from typing import Literal, get_args
+from typing import Any, Literal, get_args
 
 from eventsourcing.domain import event
 
 from ledger.domain.base import LedgerAggregate
 from ledger.domain.errors import InvalidInput
+from ledger.domain.manufacturer_settings import DEFAULTS, merged_settings
 from ledger.domain.money import require_amount
 
 RefundFeePolicy = Literal["refund_fee", "keep_fee"]
@@ -51,6 +52,7 @@ class Manufacturer(LedgerAggregate):
         self.refund_fee_policy = refund_fee_policy
         self.payout_approval_threshold = payout_approval_threshold
         self.payout_approvals_required = payout_approvals_required
+        self.settings: dict[str, Any] = dict(DEFAULTS)
 
     @classmethod
     def register(
@@ -129,6 +131,15 @@ class Manufacturer(LedgerAggregate):
         self.refund_fee_policy = refund_fee_policy
         self.payout_approval_threshold = payout_approval_threshold
         self.payout_approvals_required = payout_approvals_required
+
+    def change_settings(self, changes: dict[str, Any]) -> None:
+        settings = merged_settings(self.settings, changes)
+        if settings != self.settings:
+            self._settings_changed(settings=settings)
+
+    @event("SettingsChanged")
+    def _settings_changed(self, *, settings: dict[str, Any]) -> None:
+        self.settings = settings
 
     def approvals_needed_for(self, amount: int) -> int:
         if self.payout_approvals_required and amount >= self.payout_approval_threshold:

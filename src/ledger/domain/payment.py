@@ -11,10 +11,12 @@ from eventsourcing.domain import event
 from ledger.domain import accounts
 from ledger.domain.base import LedgerAggregate, seeded_id
 from ledger.domain.errors import (
+    DuplicateApproval,
     ExceedsCapturable,
     ExceedsRefundable,
     IllegalTransition,
     InvalidInput,
+    SelfApproval,
     SplitsMismatch,
 )
 from ledger.domain.ids import dispute_id, refund_id
@@ -27,6 +29,8 @@ MAX_AMOUNT = 10**12
 # One projected event must fit a DynamoDB transaction (100 items): 20 splits stay well under.
 MAX_SPLITS = 20
 _PROVIDER = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
+# Refund states whose amount is free again (their booking was reversed).
+REFUND_RELEASED = ("failed", "rejected")
 
 
 def _bounded(amount: object, field: str) -> int:
@@ -128,8 +132,8 @@ class Payment(LedgerAggregate):
     # ----- derived amounts -------------------------------------------------------------------
     @property
     def amount_refunded(self) -> int:
-        """Pending and succeeded refunds: a pending refund already reserves its amount."""
-        return sum(r["amount"] for r in self.refunds.values() if r["status"] != "failed")
+        """Refunds awaiting approval, pending and succeeded: each reserves its amount at once."""
+        return sum(r["amount"] for r in self.refunds.values() if r["status"] not in REFUND_RELEASED)
 
     @property
     def amount_disputed(self) -> int:
@@ -160,6 +164,18 @@ class Payment(LedgerAggregate):
         self.status = "authorized"
         self.provider_reference = provider_reference
 
+    def refund_by_reference(self, reference: str) -> str | None:
+        for key, refund in self.refunds.items():
+            if refund.get("provider_reference") == reference:
+                return key
+        return None
+
+    def dispute_by_reference(self, reference: str) -> str | None:
+        for key, dispute in self.disputes.items():
+            if dispute.get("provider_reference") == reference:
+                return key
+        return None
+
     def fail(self, reason: str) -> None:
         self._require_status("pending", "fail")
         self._failed(reason=reason)
@@ -178,7 +194,9 @@ class Payment(LedgerAggregate):
         self.status = "voided"
 
     # ----- capture ---------------------------------------------------------------------------
-    def capture(self, amount: int | None = None) -> None:
+    def capture(self, amount: int | None = None, provider_fee: int | None = None) -> None:
+        """provider_fee: what the provider kept for this capture, when it reports it; booked
+        to the platform's provider-fee expense out of the provider receivable."""
         self._require_status("authorized", "capture")
         value = self.amount if amount is None else require_amount(amount)
         if value > self.amount:
@@ -200,6 +218,11 @@ class Payment(LedgerAggregate):
             for s in shares
         ]
         lines.append((accounts.PLATFORM_FEES, -sum(s["fee"] for s in shares)))
+        if provider_fee:
+            if require_amount(provider_fee, field="provider_fee") > value:
+                raise InvalidInput("provider_fee cannot exceed the captured amount")
+            lines.append((accounts.PLATFORM_PROVIDER_FEES, provider_fee))
+            lines.append((accounts.provider_receivable(self.provider), -provider_fee))
         self._captured(amount=value, shares=shares, entry=entry(self.currency, lines))
 
     @event("Captured")
@@ -270,7 +293,16 @@ class Payment(LedgerAggregate):
             self.amount_reversed_per_split[index] += sign * share["amount"]
 
     # ----- refunds ---------------------------------------------------------------------------
-    def request_refund(self, amount: int, reason: str | None = None) -> str:
+    def request_refund(
+        self,
+        amount: int,
+        reason: str | None = None,
+        *,
+        requested_by: str = "",
+        approvals_required: int = 0,
+    ) -> str:
+        """Book the refund at once (the amount is reserved); it is executed at the provider
+        when pending, after approvals_required distinct approvers when it needs approval."""
         require_amount(amount)
         if self.status != "captured":
             raise IllegalTransition(f"cannot refund a payment that is {self.status}")
@@ -281,7 +313,13 @@ class Payment(LedgerAggregate):
         new_id = refund_id(self.id, len(self.refunds) + 1)
         shares, booking = self._reversal(amount, accounts.provider_refunds_pending(self.provider))
         self._refund_requested(
-            refund_id=new_id, amount=amount, reason=reason, shares=shares, entry=booking
+            refund_id=new_id,
+            amount=amount,
+            reason=reason,
+            shares=shares,
+            entry=booking,
+            requested_by=requested_by,
+            approvals_required=approvals_required,
         )
         return new_id
 
@@ -294,10 +332,16 @@ class Payment(LedgerAggregate):
         reason: str | None,
         shares: list[dict[str, Any]],
         entry: JournalEntry,
+        requested_by: str,
+        approvals_required: int,
     ) -> None:
         self.refunds[refund_id] = {
             "amount": amount,
-            "status": "pending",
+            "status": "pending_approval" if approvals_required else "pending",
+            "requested_by": requested_by,
+            "approvals_required": approvals_required,
+            "approvals": [],
+            "provider_reference": None,
             "reason": reason,
             "shares": shares,
             "entry": entry,
@@ -307,15 +351,63 @@ class Payment(LedgerAggregate):
         }
         self._apply_reversal_shares(shares, 1)
 
-    def _pending_refund(self, refund_id: str) -> dict[str, Any]:
+    def _refund_in(self, refund_id: str, status: str) -> dict[str, Any]:
         refund = self.refunds.get(refund_id)
         if refund is None:
             raise IllegalTransition(f"unknown refund {refund_id}")
-        if refund["status"] != "pending":
-            raise IllegalTransition(f"refund {refund_id} is already {refund['status']}")
+        if refund["status"] != status:
+            raise IllegalTransition(f"refund {refund_id} is {refund['status']}, not {status}")
         return refund
 
-    def complete_refund(self, refund_id: str) -> None:
+    def _pending_refund(self, refund_id: str) -> dict[str, Any]:
+        return self._refund_in(refund_id, "pending")
+
+    def approve_refund(self, refund_id: str, approver: str) -> None:
+        refund = self._refund_in(refund_id, "pending_approval")
+        if approver == refund["requested_by"]:
+            raise SelfApproval("the requester of a refund cannot approve it")
+        if any(a["approver"] == approver for a in refund["approvals"]):
+            raise DuplicateApproval("this approver has already approved the refund")
+        ready = len(refund["approvals"]) + 1 >= refund["approvals_required"]
+        self._refund_approved(refund_id=refund_id, approver=approver, ready=ready)
+
+    @event("RefundApproved")
+    def _refund_approved(self, *, refund_id: str, approver: str, ready: bool) -> None:
+        """ready: this was the last approval needed; the refund goes to the provider."""
+        refund = self.refunds[refund_id]
+        refund["approvals"].append({"approver": approver, "at": self.event_time.isoformat()})
+        if ready:
+            refund["status"] = "pending"
+        refund["updated_at"] = self.event_time.isoformat()
+
+    def reject_refund(self, refund_id: str, by: str, reason: str | None) -> None:
+        refund = self._refund_in(refund_id, "pending_approval")
+        self._refund_rejected(
+            refund_id=refund_id,
+            by=by,
+            reason=reason,
+            shares=refund["shares"],
+            entry=reverse(refund["entry"]),
+        )
+
+    @event("RefundRejected")
+    def _refund_rejected(
+        self,
+        *,
+        refund_id: str,
+        by: str,
+        reason: str | None,
+        shares: list[dict[str, Any]],
+        entry: JournalEntry,
+    ) -> None:
+        refund = self.refunds[refund_id]
+        refund["status"] = "rejected"
+        refund["failure_reason"] = reason
+        refund["rejected_by"] = by
+        refund["updated_at"] = self.event_time.isoformat()
+        self._apply_reversal_shares(refund["shares"], -1)
+
+    def complete_refund(self, refund_id: str, provider_reference: str | None = None) -> None:
         refund = self._pending_refund(refund_id)
         booking = entry(
             self.currency,
@@ -324,11 +416,16 @@ class Payment(LedgerAggregate):
                 (accounts.provider_receivable(self.provider), -refund["amount"]),
             ],
         )
-        self._refund_succeeded(refund_id=refund_id, entry=booking)
+        self._refund_succeeded(
+            refund_id=refund_id, provider_reference=provider_reference, entry=booking
+        )
 
     @event("RefundSucceeded")
-    def _refund_succeeded(self, *, refund_id: str, entry: JournalEntry) -> None:
+    def _refund_succeeded(
+        self, *, refund_id: str, provider_reference: str | None, entry: JournalEntry
+    ) -> None:
         self.refunds[refund_id]["status"] = "succeeded"
+        self.refunds[refund_id]["provider_reference"] = provider_reference
         self.refunds[refund_id]["updated_at"] = self.event_time.isoformat()
 
     def fail_refund(self, refund_id: str, reason: str) -> None:
@@ -351,7 +448,9 @@ class Payment(LedgerAggregate):
         self._apply_reversal_shares(refund["shares"], -1)
 
     # ----- disputes --------------------------------------------------------------------------
-    def open_dispute(self, amount: int, reason: str | None = None) -> str:
+    def open_dispute(
+        self, amount: int, reason: str | None = None, provider_reference: str | None = None
+    ) -> str:
         require_amount(amount)
         if self.status != "captured":
             raise IllegalTransition(f"cannot dispute a payment that is {self.status}")
@@ -367,15 +466,28 @@ class Payment(LedgerAggregate):
                 (accounts.provider_receivable(self.provider), -amount),
             ],
         )
-        self._dispute_opened(dispute_id=new_id, amount=amount, reason=reason, entry=booking)
+        self._dispute_opened(
+            dispute_id=new_id,
+            amount=amount,
+            reason=reason,
+            entry=booking,
+            provider_reference=provider_reference,
+        )
         return new_id
 
     @event("DisputeOpened")
     def _dispute_opened(
-        self, *, dispute_id: str, amount: int, reason: str | None, entry: JournalEntry
+        self,
+        *,
+        dispute_id: str,
+        amount: int,
+        reason: str | None,
+        entry: JournalEntry,
+        provider_reference: str | None = None,
     ) -> None:
         self.disputes[dispute_id] = {
             "amount": amount,
+            "provider_reference": provider_reference,
             "status": "open",
             "reason": reason,
             "created_at": self.event_time.isoformat(),

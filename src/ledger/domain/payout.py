@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 from uuid import UUID
 
@@ -15,7 +16,11 @@ from ledger.domain.money import currency, require_amount
 
 
 class Payout(LedgerAggregate):
-    """States: pending_approval -> approved -> paid; pending_approval | approved -> rejected."""
+    """States: pending_approval -> approved -> paid -> returned (an ACH return);
+    approved -> failed (the rail refused it); pending_approval | approved -> rejected (by an
+    approver, or on expiry of the approval window).
+
+    Approval moves it to "approved"; the payout-execution worker then pays it on its rail."""
 
     @staticmethod
     def create_id(id_seed: str | None = None) -> UUID:
@@ -30,9 +35,13 @@ class Payout(LedgerAggregate):
         currency: str,
         requested_by: str,
         approvals_required: int,
+        approval_expires_at: str | None = None,
         id_seed: str | None = None,
     ) -> None:
         self.manufacturer_id = manufacturer_id
+        self.approval_expires_at = approval_expires_at
+        self.provider_reference: str | None = None
+        self.failure_reason: str | None = None
         self.amount = amount
         self.currency = currency
         self.requested_by = requested_by
@@ -50,6 +59,7 @@ class Payout(LedgerAggregate):
         currency_code: str,
         requested_by: str,
         approvals_required: int,
+        approval_expires_at: datetime | None = None,
         id_seed: str | None = None,
     ) -> Payout:
         require_amount(amount)
@@ -60,7 +70,19 @@ class Payout(LedgerAggregate):
             currency=currency_code,
             requested_by=requested_by,
             approvals_required=approvals_required,
+            approval_expires_at=(
+                approval_expires_at.isoformat()
+                if approvals_required and approval_expires_at is not None
+                else None
+            ),
             id_seed=id_seed,
+        )
+
+    def approval_expired(self, at: datetime) -> bool:
+        return (
+            self.status == "pending_approval"
+            and self.approval_expires_at is not None
+            and at >= datetime.fromisoformat(self.approval_expires_at)
         )
 
     def approve(self, approver: str) -> None:
@@ -104,3 +126,32 @@ class Payout(LedgerAggregate):
     def _paid(self, *, provider_reference: str, entry: JournalEntry) -> None:
         self.status = "paid"
         self.provider_reference = provider_reference
+
+    def fail(self, reason: str) -> None:
+        """The rail refused the payout (or the balance no longer covers it): nothing was paid."""
+        if self.status != "approved":
+            raise IllegalTransition(f"cannot fail a payout that is {self.status}")
+        self._failed(reason=reason)
+
+    @event("Failed")
+    def _failed(self, *, reason: str) -> None:
+        self.status = "failed"
+        self.failure_reason = reason
+
+    def mark_returned(self, reason: str) -> None:
+        """The bank returned a paid payout (an ACH return): the money is owed again."""
+        if self.status != "paid":
+            raise IllegalTransition(f"cannot return a payout that is {self.status}")
+        booking = entry(
+            self.currency,
+            [
+                (accounts.PLATFORM_CASH, self.amount),
+                (accounts.manufacturer_payable(self.manufacturer_id), -self.amount),
+            ],
+        )
+        self._returned(reason=reason, entry=booking)
+
+    @event("Returned")
+    def _returned(self, *, reason: str, entry: JournalEntry) -> None:
+        self.status = "returned"
+        self.failure_reason = reason

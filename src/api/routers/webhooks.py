@@ -1,0 +1,40 @@
+"""Provider webhooks: authenticated by the provider's signature (no API key), applied once."""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import APIRouter, Request
+from starlette.concurrency import run_in_threadpool
+
+from api.deps import ApiError, ContainerDep
+from api.schemas import WebhookOut
+from ledger.application.ports import WebhookRejected
+from ledger.application.webhooks import PaymentNotYetKnown, apply_provider_event
+
+router = APIRouter(prefix="/v1/webhooks", tags=["webhooks"])
+log = logging.getLogger(__name__)
+
+
+@router.post("/{provider}", response_model=WebhookOut)
+async def receive_webhook(provider: str, request: Request, container: ContainerDep) -> WebhookOut:
+    """Stripe (`Stripe-Signature`) and PayPal (`PAYPAL-TRANSMISSION-*`, checked with PayPal's
+    verify-webhook-signature call). 400: bad signature, nothing recorded. 503: the payment is
+    not known yet (the provider retries). 200: applied, or already applied (duplicate)."""
+    source = container.webhook_sources.get(provider)
+    if source is None:
+        raise ApiError(404, "not-found", f"no webhooks are configured for '{provider}'")
+    payload = await request.body()
+    headers = {key.lower(): value for key, value in request.headers.items()}
+    try:
+        event = await run_in_threadpool(source.parse_webhook, payload, headers)
+    except WebhookRejected as error:
+        raise ApiError(400, "webhook-rejected", str(error)) from None
+    if event is None:
+        return WebhookOut(outcome="ignored: not an event the ledger acts on")
+    try:
+        outcome = await run_in_threadpool(apply_provider_event, container.service, event)
+    except PaymentNotYetKnown as error:
+        raise ApiError(503, error.code, error.message) from None
+    log.info("webhook %s %s %s: %s", provider, event.event_id, event.kind, outcome)
+    return WebhookOut(outcome=outcome, event_id=event.event_id, kind=event.kind)

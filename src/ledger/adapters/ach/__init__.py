@@ -1,0 +1,1 @@
+"""ACH bank transfers: NACHA files (`nacha`) and encrypted bank account storage (`vault`)."""

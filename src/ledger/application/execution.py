@@ -1,0 +1,117 @@
+"""Executing what the ledger has booked: refunds at the payment's provider, payouts on the
+manufacturer's payout rail. Called by the workflow handlers, once per queue message, and safe
+to call again for the same refund or payout: a second call finds it settled and does nothing,
+and provider calls carry idempotency keys that are the ledger's own ids.
+
+Outcomes: a provider's "failed" is permanent and is recorded (the refund or payout fails and
+its booking is reversed); ProviderUnavailable propagates, so the message is retried later."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Literal
+from uuid import UUID
+
+from ledger.application.ports import PayoutRail, PayoutRequest, RefundRequest
+from ledger.application.service import LedgerService
+from ledger.application.unit_of_work import UnitOfWork
+from ledger.domain import ids
+from ledger.domain.manufacturer import Manufacturer
+from ledger.domain.payment import Payment
+from ledger.domain.payout import Payout
+
+Outcome = Literal["succeeded", "failed", "pending", "skipped"]
+
+
+def execute_refund(service: LedgerService, refund_id: str) -> Outcome:
+    payment_id = ids.parent_payment(refund_id, "re")
+    payment = service.current(payment_id)
+    assert isinstance(payment, Payment)
+    refund = payment.refunds.get(refund_id)
+    if refund is None or refund["status"] != "pending":
+        return "skipped"  # awaiting approval, or already settled by an earlier delivery
+    result = service.provider(payment.provider).refund(
+        RefundRequest(
+            payment_id=ids.encode("payment", payment_id),
+            refund_id=refund_id,
+            provider_reference=payment.provider_reference or "",
+            payment_method=payment.payment_method,
+            amount=refund["amount"],
+            currency=payment.currency,
+            idempotency_key=refund_id,
+        )
+    )
+    if result.status == "pending":
+        return "pending"  # the provider's webhook settles it
+
+    def record(uow: UnitOfWork) -> Outcome:
+        current = uow.get(Payment, payment_id, "payment")
+        if current.refunds[refund_id]["status"] != "pending":
+            return "skipped"  # a webhook got there first
+        if result.status == "succeeded":
+            current.complete_refund(refund_id, result.reference)
+        else:
+            current.fail_refund(refund_id, result.failure_reason or "refused by the provider")
+        return result.status
+
+    return service.execute(record)
+
+
+def execute_payout(
+    service: LedgerService, payout_id: str, rails: Mapping[str, PayoutRail]
+) -> Outcome:
+    aggregate_id = ids.decode("payout", payout_id)
+    payout = service.current(aggregate_id)
+    assert isinstance(payout, Payout)
+    if payout.status != "approved":
+        return "skipped"
+    payable = service.payable(payout.manufacturer_id, payout.currency)
+    # Refunds or lost disputes booked since the request may have lowered the balance below
+    # what is reserved: then no money leaves.
+    if payable is None or payable.available < 0:
+        return _record_payout(service, aggregate_id, "failed", "", "insufficient_balance")
+    manufacturer = service.current(ids.decode("manufacturer", payout.manufacturer_id))
+    assert isinstance(manufacturer, Manufacturer)
+    rail_name = manufacturer.settings["payout_rail"]
+    rail = rails.get(rail_name)
+    if rail is None:
+        return _record_payout(service, aggregate_id, "failed", "", f"no {rail_name} payout rail")
+    result = rail.pay_out(
+        PayoutRequest(
+            payout_id=payout_id,
+            manufacturer_id=payout.manufacturer_id,
+            amount=payout.amount,
+            currency=payout.currency,
+            idempotency_key=payout_id,
+            destination=manufacturer.settings["bank_account_token"],
+        )
+    )
+    if result.status == "pending":
+        return "pending"
+    return _record_payout(
+        service, aggregate_id, result.status, result.reference, result.failure_reason
+    )
+
+
+def _record_payout(
+    service: LedgerService,
+    aggregate_id: UUID,
+    status: Literal["succeeded", "failed"],
+    reference: str,
+    reason: str | None,
+) -> Outcome:
+    public_id = ids.encode("payout", aggregate_id)
+
+    def record(uow: UnitOfWork) -> Outcome:
+        payout = uow.get(Payout, aggregate_id, "payout")
+        if payout.status != "approved":
+            return "skipped"
+        # The money has left (or will not): the reservation ends either way.
+        uow.payable(payout.manufacturer_id, payout.currency).release(public_id)
+        if status == "succeeded":
+            payout.mark_paid(reference)
+        else:
+            payout.fail(reason or "refused by the payout rail")
+        return status
+
+    return service.execute(record)

@@ -1,0 +1,1 @@
+"""One module per queue, named after it, each with handle(envelope, context)."""
