@@ -17,6 +17,7 @@ from api.deps import ApiError
 from api.guard import RequestGuard
 from api.problems import problem, render_error
 from api.routers import (
+    bank_accounts,
     disputes,
     health,
     ledger,
@@ -46,7 +47,11 @@ def create_app(container: Container, *, follow: bool = True) -> FastAPI:
             follower.catch_up()
             if follow:
                 follower.start(container.settings.projection_poll_seconds)
+        if follow and container.workflows is not None:
+            container.workflows.start()
         yield
+        if container.workflows is not None:
+            container.workflows.stop()
         if follower is not None:
             follower.stop()
 
@@ -66,6 +71,7 @@ def create_app(container: Container, *, follow: bool = True) -> FastAPI:
         disputes.router,
         payouts.router,
         subscriptions.router,
+        bank_accounts.router,
         webhooks.router,
         ledger.router,
         reports.router,

@@ -86,7 +86,9 @@ def exempt_keys(path: str) -> frozenset[str] | None:
     and PCI-scoped providers send no card numbers)."""
     if path.startswith("/v1/webhooks/"):
         return None
-    if path.startswith("/v1/manufacturers/") and path.endswith("/bank-account"):
+    if path == "/v1/bank-accounts" or (
+        path.startswith("/v1/manufacturers/") and path.endswith("/bank-account")
+    ):
         return BANK_ACCOUNT_KEYS
     return frozenset()
 

@@ -404,3 +404,9 @@ class WebhookOut(BaseModel):
     outcome: str
     event_id: str | None = None
     kind: str | None = None
+
+
+class BankAccountTokenOut(BaseModel):
+    token: str = Field(description="Sealed account: the payment_method of an `ach` payment.")
+    masked: str
+    account_type: str

@@ -16,7 +16,6 @@ from typing import TYPE_CHECKING, Any
 from ledger.adapters.sandbox import SandboxProvider
 from ledger.adapters.secrets import with_secrets
 from ledger.application.ports import (
-    BankAccountVault,
     PaymentProvider,
     PayoutRail,
     WebhookSource,
@@ -28,6 +27,7 @@ from projections.follower import Follower
 from projections.store import ReadModelStore
 
 if TYPE_CHECKING:  # the embedded modules stay out of Lambda imports
+    from ledger.adapters.ach.sealer import VaultSealer
     from ledger.adapters.embedded_workflows import WorkflowRunner
 
 
@@ -44,7 +44,7 @@ class Container:
     rails: dict[str, PayoutRail] = field(default_factory=dict)
     webhook_sources: dict[str, WebhookSource] = field(default_factory=dict)
     workflows: WorkflowRunner | None = None
-    vault: BankAccountVault | None = None
+    vault: VaultSealer | None = None
     extras: dict[str, Any] = field(default_factory=dict)
 
     def fresh_read_models(self) -> ReadModelStore:
@@ -92,7 +92,32 @@ def providers_from(
         )
         providers["stripe"] = stripe
         webhooks["stripe"] = stripe
+    if settings.paypal_client_id is not None:
+        from ledger.adapters.paypal_provider import PayPalProvider
+
+        if settings.paypal_client_secret is None or settings.paypal_webhook_id is None:
+            raise ValueError(
+                "LEDGER_PAYPAL_CLIENT_ID needs LEDGER_PAYPAL_CLIENT_SECRET and "
+                "LEDGER_PAYPAL_WEBHOOK_ID too"
+            )
+        paypal = PayPalProvider(
+            settings.paypal_client_id,
+            settings.paypal_client_secret.get_secret_value(),
+            settings.paypal_webhook_id,
+            base_url=settings.paypal_base_url,
+            environment=settings.paypal_environment,
+        )
+        providers["paypal"] = paypal
+        webhooks["paypal"] = paypal
     return providers, webhooks, rails
+
+
+def vault_from(settings: Settings) -> VaultSealer | None:
+    if settings.bank_vault_key is None:
+        return None
+    from ledger.adapters.ach.sealer import VaultSealer
+
+    return VaultSealer.from_base64_key(settings.bank_vault_key.get_secret_value())
 
 
 def build(settings: Settings, *, clock: Callable[[], datetime] | None = None) -> Container:
@@ -100,6 +125,15 @@ def build(settings: Settings, *, clock: Callable[[], datetime] | None = None) ->
     if settings.persistence == "sqlite":
         settings.db.parent.mkdir(parents=True, exist_ok=True)
     providers, webhooks, rails = providers_from(settings)
+    vault = vault_from(settings)
+    if settings.ach_origin is not None:
+        if vault is None:
+            raise ValueError("LEDGER_ACH_ORIGIN needs LEDGER_BANK_VAULT_KEY (bank accounts)")
+        from ledger.adapters.ach.origination import AchProvider
+
+        ach = AchProvider(vault)
+        providers["ach"] = ach
+        rails["ach"] = ach
     service = LedgerService(env=settings.event_store_env(), providers=providers, clock=clock)
     if settings.persistence == "dynamodb":
         from ledger.adapters.dynamodb_store import make_client
@@ -107,13 +141,14 @@ def build(settings: Settings, *, clock: Callable[[], datetime] | None = None) ->
 
         assert settings.read_models_table is not None  # checked by Settings
         read_models = DynamoDBReadModels(make_client(), settings.read_models_table)
-        return Container(settings, service, read_models, None, rails, webhooks)
+        return Container(settings, service, read_models, None, rails, webhooks, vault=vault)
     from projections.sqlite_store import SqliteReadModels
 
     sqlite_models = SqliteReadModels(settings.read_model_path)
     follower = Follower(service, sqlite_models)
     service.after_save.append(follower.prompt)
     container = Container(settings, service, sqlite_models, follower, rails, webhooks)
+    container.vault = vault
     if settings.workflows:
         container.workflows = _embedded_workflows(settings, service, rails, clock)
         service.after_save.append(container.workflows.prompt)

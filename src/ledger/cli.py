@@ -1,4 +1,5 @@
-"""`ledger` command line: serve, keys, projections, reports. Options default to LEDGER_* env."""
+"""`ledger` command line: serve, keys, projections, reports, and the workflow commands of
+ledger.cli_workflows (dlq, billing, workflows, ach). Options default to LEDGER_* env."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from ledger.cli_workflows import register as register_workflow_commands
 from ledger.settings import Settings
 
 
@@ -198,6 +200,7 @@ def parser() -> argparse.ArgumentParser:
         help="json or csv (env LEDGER_REPORT_FORMAT)",
     )
     manufacturer.set_defaults(run=_report)
+    register_workflow_commands(commands, with_db, _settings)
     return root
 
 

@@ -49,7 +49,8 @@ class Settings(BaseSettings):
     paypal_client_id: str | None = None
     paypal_client_secret: SecretStr | None = None
     paypal_webhook_id: str | None = None
-    paypal_base_url: str | None = Field(None, description="Default: PayPal's sandbox API.")
+    paypal_environment: Literal["sandbox", "live"] = "sandbox"
+    paypal_base_url: str | None = Field(None, description="Override (tests: a local fake).")
     bank_vault_key: SecretStr | None = Field(
         None, description="Base64 AES-256 key that seals bank account numbers (ACH)."
     )

@@ -114,9 +114,12 @@ def set_bank_account(
         raise ApiError(
             422, "bank-accounts-disabled", "bank accounts need LEDGER_BANK_VAULT_KEY to be set"
         )
-    token, masked = container.vault.seal(
-        body.routing_number, body.account_number, body.account_type
-    )
+    try:
+        token, masked = container.vault.seal(
+            body.routing_number, body.account_number, body.account_type
+        )
+    except ValueError as error:  # a routing number failing its check digit, say
+        raise ApiError(422, "invalid-bank-account", str(error)) from None
     changes = {"bank_account_token": token, "bank_account_masked": masked}
     return run_command(
         request,

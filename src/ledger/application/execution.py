@@ -14,7 +14,7 @@ from uuid import UUID
 
 from ledger.application.ports import PayoutRail, PayoutRequest, RefundRequest
 from ledger.application.service import LedgerService
-from ledger.application.unit_of_work import UnitOfWork
+from ledger.application.unit_of_work import UnitOfWork, pending_payouts
 from ledger.domain import ids
 from ledger.domain.manufacturer import Manufacturer
 from ledger.domain.payment import Payment
@@ -34,7 +34,8 @@ def execute_refund(service: LedgerService, refund_id: str) -> Outcome:
         RefundRequest(
             payment_id=ids.encode("payment", payment_id),
             refund_id=refund_id,
-            provider_reference=payment.provider_reference or "",
+            # A provider that captures under its own id (PayPal) refunds that capture.
+            provider_reference=payment.capture_reference or payment.provider_reference or "",
             payment_method=payment.payment_method,
             amount=refund["amount"],
             currency=payment.currency,
@@ -87,10 +88,28 @@ def execute_payout(
         )
     )
     if result.status == "pending":
-        return "pending"
+        return _submit_payout(service, aggregate_id, rail_name, result.reference)
     return _record_payout(
         service, aggregate_id, result.status, result.reference, result.failure_reason
     )
+
+
+def _submit_payout(
+    service: LedgerService, aggregate_id: UUID, rail: str, reference: str
+) -> Outcome:
+    """A batching rail took it: listed for its next file (see pending_payouts)."""
+    public_id = ids.encode("payout", aggregate_id)
+
+    def record(uow: UnitOfWork) -> Outcome:
+        payout = uow.get(Payout, aggregate_id, "payout")
+        if payout.status != "approved":
+            return "skipped"
+        payout.submit(rail, reference)
+        uow.registry(pending_payouts(rail), public_id).add(public_id)
+        return "pending"
+
+    return service.execute(record)
+
 
 
 def _record_payout(

@@ -148,5 +148,6 @@ class BankAccountVault(Protocol):
     """Seals bank account numbers: the ledger records only the token and a mask."""
 
     def seal(self, routing_number: str, account_number: str, account_type: str) -> tuple[str, str]:
-        """Returns (token, masked) for a validated account."""
+        """Returns (token, masked) for a validated account; ValueError for an invalid one (the
+        message never contains the account number)."""
         ...

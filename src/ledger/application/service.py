@@ -43,6 +43,7 @@ from ledger.application.unit_of_work import (
     PAYOUTS_AWAITING_APPROVAL,
     SCHEDULED_PAYOUTS,
     UnitOfWork,
+    pending_payments,
 )
 from ledger.domain import ids
 from ledger.domain.api_key import ApiKey
@@ -565,7 +566,10 @@ def create_payment(
                 payment.capture(provider_fee=result.fee)
         elif result.status == "failed":
             payment.fail(result.failure_reason or "declined by the provider")
-        # "pending": the provider decides later (3-D Secure, bank debits); its webhook settles it.
+        # "pending": the provider decides later (3-D Secure: its webhook settles it; ACH debits:
+        # collected by the next NACHA file, listed in the provider's pending-payments registry).
+        if result.status == "pending" and getattr(provider, "batches", False):
+            uow.registry(pending_payments(payment.provider), public_id).add(public_id)
         if result.reference:
             uow.add(ProviderLink(payment.provider, result.reference, public_id))
         return uow.add(payment)
@@ -598,7 +602,9 @@ def capture_payment(
             raise ProviderRefused(
                 f"the provider did not capture: {result.failure_reason or result.status}"
             )
-        payment.capture(value, provider_fee=result.fee)
+        payment.capture(value, provider_fee=result.fee, provider_reference=result.reference)
+        if result.reference and result.reference != payment.provider_reference:
+            uow.add(ProviderLink(payment.provider, result.reference, public_id))
         return payment
 
     return command

@@ -22,6 +22,16 @@ PAYOUTS_AWAITING_APPROVAL = "payouts-awaiting-approval"
 SCHEDULED_PAYOUTS = "scheduled-payouts"
 
 
+def pending_payouts(rail: str) -> str:
+    """Registry kind of the payouts a batching rail (ACH) still has to send."""
+    return f"{rail}:pending-payouts"
+
+
+def pending_payments(provider: str) -> str:
+    """Registry kind of the payments a batching provider (ACH debits) still has to collect."""
+    return f"{provider}:pending-payments"
+
+
 class UnitOfWork:
     def __init__(
         self,

@@ -67,7 +67,7 @@ def _payment(uow: UnitOfWork, event: ProviderEvent) -> Payment:
         link = uow.read(
             ProviderLink, ProviderLink.create_id(event.provider, event.payment_reference)
         )
-        payment_id = link.payment_id if link is not None else None
+        payment_id = link.target_id if link is not None else None
     found = None
     if payment_id is not None:
         try:

@@ -71,6 +71,7 @@ class Payment(LedgerAggregate):
         self.metadata = metadata
         self.status = "pending"
         self.provider_reference: str | None = None
+        self.capture_reference: str | None = None
         self.failure_reason: str | None = None
         self.amount_captured = 0
         self.captured_shares: list[dict[str, Any]] = []
@@ -194,7 +195,12 @@ class Payment(LedgerAggregate):
         self.status = "voided"
 
     # ----- capture ---------------------------------------------------------------------------
-    def capture(self, amount: int | None = None, provider_fee: int | None = None) -> None:
+    def capture(
+        self,
+        amount: int | None = None,
+        provider_fee: int | None = None,
+        provider_reference: str | None = None,
+    ) -> None:
         """provider_fee: what the provider kept for this capture, when it reports it; booked
         to the platform's provider-fee expense out of the provider receivable."""
         self._require_status("authorized", "capture")
@@ -223,13 +229,28 @@ class Payment(LedgerAggregate):
                 raise InvalidInput("provider_fee cannot exceed the captured amount")
             lines.append((accounts.PLATFORM_PROVIDER_FEES, provider_fee))
             lines.append((accounts.provider_receivable(self.provider), -provider_fee))
-        self._captured(amount=value, shares=shares, entry=entry(self.currency, lines))
+        self._captured(
+            amount=value,
+            shares=shares,
+            entry=entry(self.currency, lines),
+            provider_reference=provider_reference,
+        )
 
     @event("Captured")
-    def _captured(self, *, amount: int, shares: list[dict[str, Any]], entry: JournalEntry) -> None:
+    def _captured(
+        self,
+        *,
+        amount: int,
+        shares: list[dict[str, Any]],
+        entry: JournalEntry,
+        provider_reference: str | None = None,
+    ) -> None:
+        """provider_reference: the provider's id of the capture when it has its own (PayPal
+        captures an authorization under a new id, and refunds name the capture)."""
         self.status = "captured"
         self.amount_captured = amount
         self.captured_shares = shares
+        self.capture_reference = provider_reference
 
     # ----- reversals (refunds and lost disputes share the booking rule) ---------------------
     def _reversal(

@@ -16,7 +16,8 @@ from ledger.domain.money import currency, require_amount
 
 
 class Payout(LedgerAggregate):
-    """States: pending_approval -> approved -> paid -> returned (an ACH return);
+    """States: pending_approval -> approved [-> submitted (in an ACH batch)] -> paid -> returned
+    (an ACH return);
     approved -> failed (the rail refused it); pending_approval | approved -> rejected (by an
     approver, or on expiry of the approval window).
 
@@ -110,8 +111,20 @@ class Payout(LedgerAggregate):
         self.status = "rejected"
         self.rejection = {"by": by, "reason": reason, "at": self.event_time.isoformat()}
 
-    def mark_paid(self, provider_reference: str) -> None:
+    def submit(self, rail: str, reference: str) -> None:
+        """Handed to a batching rail (ACH): still reserved, paid when its file goes out."""
         if self.status != "approved":
+            raise IllegalTransition(f"cannot submit a payout that is {self.status}")
+        self._submitted(rail=rail, reference=reference)
+
+    @event("Submitted")
+    def _submitted(self, *, rail: str, reference: str) -> None:
+        self.status = "submitted"
+        self.rail = rail
+        self.provider_reference = reference or None
+
+    def mark_paid(self, provider_reference: str) -> None:
+        if self.status not in ("approved", "submitted"):
             raise IllegalTransition(f"cannot pay a payout that is {self.status}")
         booking = entry(
             self.currency,
@@ -129,7 +142,7 @@ class Payout(LedgerAggregate):
 
     def fail(self, reason: str) -> None:
         """The rail refused the payout (or the balance no longer covers it): nothing was paid."""
-        if self.status != "approved":
+        if self.status not in ("approved", "submitted"):
             raise IllegalTransition(f"cannot fail a payout that is {self.status}")
         self._failed(reason=reason)
 

@@ -20,10 +20,12 @@ class ProviderLink(LedgerAggregate):
         return uuid5(_LINKS, f"{provider}:{reference}")
 
     @event("Linked")
-    def __init__(self, provider: str, reference: str, payment_id: str) -> None:
+    def __init__(self, provider: str, reference: str, target_id: str) -> None:
+        """target_id: the ledger's public id of what the reference names (a payment, or a
+        payout for an ACH trace number)."""
         self.provider = provider
         self.reference = reference
-        self.payment_id = payment_id
+        self.target_id = target_id
 
 
 class WebhookReceipt(LedgerAggregate):

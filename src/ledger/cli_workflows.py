@@ -1,0 +1,217 @@
+"""`ledger dlq|billing|workflows|ach` commands: operating the workflows by hand."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+from ledger.settings import Settings
+
+SettingsOf = Callable[[argparse.Namespace], Settings]
+
+
+def _dead_letters(settings: Settings, container: Any) -> Any:
+    """The DLQs: SQS on AWS (persistence=dynamodb), the embedded queue otherwise."""
+    if settings.persistence == "dynamodb":
+        import boto3
+
+        from ledger.adapters.sqs_queue import SqsQueue
+
+        if not settings.queue_name_prefix:
+            raise SystemExit("error: LEDGER_QUEUE_NAME_PREFIX names the AWS queues")
+        return SqsQueue(boto3.client("sqs"), settings.queue_name_prefix)
+    if container.workflows is None:
+        raise SystemExit("error: the embedded workflows are off (LEDGER_WORKFLOWS=false)")
+    return container.workflows.queue
+
+
+def _queue_name(name: str) -> str:
+    from ledger.workflows import rules
+
+    queues = rules.load().queues
+    if name not in queues:
+        raise SystemExit(f"error: unknown queue {name!r}; queues: {', '.join(sorted(queues))}")
+    return name
+
+
+def dlq_list(args: argparse.Namespace, settings_of: SettingsOf) -> int:
+    from ledger.bootstrap import build
+
+    settings = settings_of(args)
+    container = build(settings)
+    try:
+        letters = _dead_letters(settings, container).dead_letters(
+            _queue_name(args.queue), args.limit
+        )
+    finally:
+        container.close()
+    for letter in letters:
+        json.dump(
+            {
+                "message_id": letter.message_id,
+                "receive_count": letter.receive_count,
+                "error": letter.error,
+                "body": json.loads(letter.body) if letter.body.startswith("{") else letter.body,
+            },
+            sys.stdout,
+        )
+        sys.stdout.write("\n")
+    print(f"{len(letters)} dead letter(s) on {args.queue}", file=sys.stderr)
+    return 0
+
+
+def dlq_redrive(args: argparse.Namespace, settings_of: SettingsOf) -> int:
+    from ledger.bootstrap import build
+
+    settings = settings_of(args)
+    container = build(settings)
+    try:
+        moved = _dead_letters(settings, container).redrive(
+            _queue_name(args.queue), args.id or None
+        )
+        if args.run and container.workflows is not None:
+            container.settle()
+    finally:
+        container.close()
+    print(f"redrove {moved} message(s) to {args.queue}", file=sys.stderr)
+    return 0
+
+
+def billing_run(args: argparse.Namespace, settings_of: SettingsOf) -> int:
+    from ledger.application.billing import BillingRunIncomplete
+    from ledger.application.billing import billing_run as run
+    from ledger.bootstrap import build
+
+    container = build(settings_of(args))
+    try:
+        as_of = date.fromisoformat(args.as_of) if args.as_of else datetime.now(UTC).date()
+        try:
+            result = run(container.service, as_of)
+        except BillingRunIncomplete as error:
+            print(f"error: some subscriptions were not billed: {error}", file=sys.stderr)
+            return 1
+        container.settle()
+    finally:
+        container.close()
+    json.dump(
+        {
+            "as_of": as_of.isoformat(),
+            "charged": result.charged,
+            "failed": result.failed,
+            "pending": result.pending,
+        },
+        sys.stdout,
+        indent=2,
+    )
+    sys.stdout.write("\n")
+    return 0
+
+
+def workflows_run(args: argparse.Namespace, settings_of: SettingsOf) -> int:
+    from ledger.bootstrap import build
+
+    container = build(settings_of(args))
+    try:
+        handled = container.settle()
+    finally:
+        container.close()
+    print(f"handled {handled} workflow step(s)", file=sys.stderr)
+    return 0
+
+
+def _ach(settings: Settings, container: Any) -> tuple[Any, Any]:
+    from ledger.adapters.ach.origination import origin_from_json
+
+    if settings.ach_origin is None or container.vault is None:
+        raise SystemExit("error: ACH needs LEDGER_ACH_ORIGIN and LEDGER_BANK_VAULT_KEY")
+    return origin_from_json(settings.ach_origin), container.vault
+
+
+def ach_originate(args: argparse.Namespace, settings_of: SettingsOf) -> int:
+    from ledger.adapters.ach.origination import originate
+    from ledger.bootstrap import build
+
+    settings = settings_of(args)
+    container = build(settings)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    try:
+        container.settle()  # submit approved ACH payouts first
+        origin, sealer = _ach(settings, container)
+        files = originate(container.service, origin, sealer, datetime.now(UTC))
+        for file in files:
+            path = out / f"ach-{file.file_number:06d}.txt"
+            path.write_text(file.text)
+            print(f"{path}: {file.payouts} payout(s), {file.debits} debit(s)", file=sys.stderr)
+    finally:
+        container.close()
+    if not files:
+        print("nothing to originate", file=sys.stderr)
+    return 0
+
+
+def ach_returns(args: argparse.Namespace, settings_of: SettingsOf) -> int:
+    from ledger.adapters.ach.origination import apply_returns
+    from ledger.bootstrap import build
+
+    container = build(settings_of(args))
+    try:
+        for trace, outcome in apply_returns(container.service, Path(args.file).read_text()):
+            print(f"{trace}: {outcome}")
+    finally:
+        container.close()
+    return 0
+
+
+def register(
+    commands: Any,
+    with_db: Callable[[argparse.ArgumentParser], argparse.ArgumentParser],
+    settings_of: SettingsOf,
+) -> None:
+    def bind(parser: argparse.ArgumentParser, run: Callable[..., int]) -> None:
+        parser.set_defaults(run=lambda args: run(args, settings_of))
+
+    dlq = commands.add_parser("dlq", help="dead-letter queues").add_subparsers(
+        dest="dlq", required=True
+    )
+    listing = with_db(dlq.add_parser("list", help="print a queue's dead letters as JSON lines"))
+    listing.add_argument("queue")
+    listing.add_argument("--limit", type=int, default=100)
+    bind(listing, dlq_list)
+    redrive = with_db(dlq.add_parser("redrive", help="move dead letters back to their queue"))
+    redrive.add_argument("queue")
+    redrive.add_argument("--id", action="append", help="only these message ids (repeatable)")
+    redrive.add_argument(
+        "--no-run", dest="run", action="store_false", help="embedded: do not run them now"
+    )
+    bind(redrive, dlq_redrive)
+
+    billing = commands.add_parser("billing", help="recurring billing").add_subparsers(
+        dest="billing", required=True
+    )
+    run = with_db(billing.add_parser("run", help="charge every subscription due as of a date"))
+    run.add_argument("--as-of", help="YYYY-MM-DD (default: today, UTC)")
+    bind(run, billing_run)
+
+    workflows = commands.add_parser("workflows", help="embedded workflows").add_subparsers(
+        dest="workflows", required=True
+    )
+    bind(
+        with_db(workflows.add_parser("run", help="run routed work and due schedules now")),
+        workflows_run,
+    )
+
+    ach = commands.add_parser("ach", help="ACH (NACHA files)").add_subparsers(
+        dest="ach", required=True
+    )
+    originate = with_db(ach.add_parser("originate", help="write NACHA files of pending entries"))
+    originate.add_argument("--out", default="var/ach", help="directory for the files")
+    bind(originate, ach_originate)
+    returns = with_db(ach.add_parser("returns", help="apply a returns file"))
+    returns.add_argument("file")
+    bind(returns, ach_returns)

@@ -1,0 +1,194 @@
+"""ACH end to end on the embedded runtime: bank accounts sealed, payouts and debits batched into
+a NACHA file that parses back to the same entries, and a returns file reversing them."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from datetime import date
+
+import pytest
+from fastapi.testclient import TestClient
+
+from api.app import create_app
+from ledger.adapters.ach.nacha import Entry, Origin, parse_file, write_returns_file
+from ledger.adapters.ach.origination import apply_returns, originate
+from ledger.adapters.ach.vault import BankAccountVault
+from ledger.bootstrap import Container, build
+from ledger.settings import Settings
+from tests.conftest import Api, ManualClock
+
+ORIGIN = Origin(
+    immediate_destination="091000019",
+    immediate_destination_name="FED RESERVE",
+    immediate_origin="1234567890",
+    immediate_origin_name="MARKETPLACE",
+    company_name="MARKETPLACE",
+    company_id="1234567890",
+    odfi_id="09100001",
+)
+MANUFACTURER_ACCOUNT = ("021000021", "4111111111111111", "checking")  # Luhn-valid on purpose
+CUSTOMER_ACCOUNT = ("011000015", "99887766", "savings")
+
+
+@pytest.fixture
+def ach(clock: ManualClock) -> Iterator[tuple[Api, Container]]:
+    settings = Settings(
+        persistence="popo",
+        bank_vault_key=BankAccountVault.generate_key(),
+        ach_origin=json.dumps(ORIGIN.__dict__),
+    )
+    container = build(settings, clock=clock)
+    with TestClient(create_app(container, follow=False)) as client:
+        yield Api(client, container), container
+    container.close()
+
+
+def _states(container: Container) -> bytes:
+    rows = container.service.recorder.select_notifications(start=1, limit=100_000)
+    return b"".join(row.state for row in rows)
+
+
+def test_ach_payouts_and_debits_go_out_in_one_file_and_returns_reverse_them(
+    ach: tuple[Api, Container],
+) -> None:
+    api, container = ach
+    admin = api.key("admin")
+    m = api.manufacturer(admin, name="Acme Tools", fee_bps=0)
+    routing, account, kind = MANUFACTURER_ACCOUNT
+    set_account = api.client.put(
+        f"/v1/manufacturers/{m}/bank-account",
+        json={"routing_number": routing, "account_number": account, "account_type": kind},
+        headers=admin,
+    )
+    assert set_account.status_code == 200, set_account.text
+    assert set_account.json()["settings"]["bank_account_masked"] == "****1111"
+    assert "bank_account_token" not in set_account.json()["settings"]
+    rail = api.client.patch(
+        f"/v1/manufacturers/{m}/settings", json={"payout_rail": "ach"}, headers=admin
+    )
+    assert rail.status_code == 200, rail.text
+
+    # A customer pays by ACH debit: tokenize the account, pay with the token.
+    routing, account, kind = CUSTOMER_ACCOUNT
+    token = api.post(
+        "/v1/bank-accounts",
+        {"routing_number": routing, "account_number": account, "account_type": kind},
+        admin,
+    ).json()
+    assert token["masked"] == "****7766"
+    debit = api.payment(admin, [(m, 5000)], provider="ach", payment_method=token["token"])
+    assert debit["status"] == "pending"
+    card = api.payment(admin, [(m, 3000)])  # sandbox, captured now
+
+    payout = api.post(
+        "/v1/payouts", {"manufacturer_id": m, "amount": 3000, "currency": "USD"}, admin
+    )
+    assert payout.status_code == 201, payout.text
+    api.settle()
+    submitted = api.get(f"/v1/payouts/{payout.json()['id']}", admin).json()
+    assert submitted["status"] == "submitted"
+
+    files = originate(container.service, ORIGIN, container.vault, container.service.now())
+    assert [(f.payouts, f.debits) for f in files] == [(1, 1)]
+    parsed = parse_file(files[0].text)
+    credit, debit_entry = (e for b in parsed.batches for e in b.batch.entries)
+    assert (credit.transaction_code, credit.amount_cents, credit.account_number) == (
+        22,
+        3000,
+        "4111111111111111",
+    )
+    assert credit.name == "ACME TOOLS"
+    assert (debit_entry.transaction_code, debit_entry.amount_cents) == (37, 5000)
+    assert parsed.total_credit_cents == 3000 and parsed.total_debit_cents == 5000
+    # Bank account numbers never reach the event store.
+    assert b"4111111111111111" not in _states(container)
+    assert b"99887766" not in _states(container)
+
+    paid = api.get(f"/v1/payouts/{payout.json()['id']}", admin).json()
+    assert paid["status"] == "paid"
+    collected = api.get(f"/v1/payments/{debit['id']}", admin).json()
+    assert collected["status"] == "captured"
+    # Nothing pending is left: a second run makes no file, and the same text renders again.
+    assert originate(container.service, ORIGIN, container.vault, container.service.now()) == []
+
+    traces = [t for b in parsed.batches for t in b.trace_numbers]
+    returns = write_returns_file(
+        ORIGIN,
+        [(credit, traces[0], "R02"), (debit_entry, traces[1], "R10")],
+        created_at=container.service.now().replace(tzinfo=None),
+        file_id_modifier="A",
+    )
+    outcomes = dict(apply_returns(container.service, returns))
+    assert outcomes[traces[0]].startswith("payout")
+    assert outcomes[traces[1]].startswith("payment")
+    assert dict(apply_returns(container.service, returns)) == {
+        traces[0]: "duplicate",
+        traces[1]: "duplicate",
+    }
+    returned = api.get(f"/v1/payouts/{payout.json()['id']}", admin).json()
+    assert returned["status"] == "returned"
+    assert returned["failure_reason"].startswith("R02")
+    reversed_debit = api.get(f"/v1/payments/{debit['id']}", admin).json()
+    assert reversed_debit["amount_dispute_lost"] == 5000
+    # Owed: 5000 debit + 3000 card - 3000 payout + 3000 returned - 5000 debit returned = 3000
+    # (the payable account is credit-normal: balances are debits minus credits)
+    balance = api.get(f"/v1/accounts/manufacturer:{m}:payable/balance", admin, currency="USD")
+    assert balance.json()["balance"] == -3000
+    cash = api.get("/v1/accounts/platform:cash/balance", admin, currency="USD").json()
+    assert cash["balance"] == 0
+    assert card["status"] == "captured"
+
+
+def test_ach_debits_need_usd_automatic_capture_and_a_real_token(
+    ach: tuple[Api, Container],
+) -> None:
+    api, _ = ach
+    admin = api.key("admin")
+    m = api.manufacturer(admin)
+    bad_token = api.payment(admin, [(m, 100)], provider="ach", payment_method="bav1.nonsense")
+    assert (bad_token["status"], bad_token["failure_reason"]) == ("failed", "invalid_bank_account")
+    routing, account, kind = CUSTOMER_ACCOUNT
+    token = api.post(
+        "/v1/bank-accounts",
+        {"routing_number": routing, "account_number": account, "account_type": kind},
+        admin,
+    ).json()["token"]
+    manual = api.payment(
+        admin, [(m, 100)], provider="ach", payment_method=token, capture_method="manual"
+    )
+    assert manual["failure_reason"] == "ach_debits_capture_automatically"
+    euros = api.payment(admin, [(m, 100)], provider="ach", payment_method=token, currency="EUR")
+    assert euros["failure_reason"] == "ach_requires_usd"
+    wrong = api.post(
+        "/v1/bank-accounts",
+        {"routing_number": "021000022", "account_number": "123", "account_type": "checking"},
+        admin,
+    )
+    assert wrong.status_code == 422
+
+
+def test_the_ach_rail_needs_a_bank_account(ach: tuple[Api, Container]) -> None:
+    api, _ = ach
+    admin = api.key("admin")
+    m = api.manufacturer(admin)
+    refused = api.client.patch(
+        f"/v1/manufacturers/{m}/settings", json={"payout_rail": "ach"}, headers=admin
+    )
+    assert refused.status_code == 422
+    assert "bank account" in refused.json()["detail"]
+
+
+def test_returns_file_entries_must_match_an_originated_trace(ach: tuple[Api, Container]) -> None:
+    _, container = ach
+    stray = Entry(22, "021000021", "123456", 100, "NOBODY", "PO123")
+    returns = write_returns_file(
+        ORIGIN,
+        [(stray, "091000010000999", "R03")],
+        created_at=container.service.now().replace(tzinfo=None),
+        file_id_modifier="B",
+        effective_date=date(2026, 3, 11),
+    )
+    assert apply_returns(container.service, returns) == [
+        ("091000010000999", "ignored: unknown trace number")
+    ]
