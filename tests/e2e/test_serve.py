@@ -8,10 +8,10 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 import httpx2
 import pytest
@@ -103,6 +103,15 @@ def create_key(db: Path, *scopes: str) -> str:
     return result.stdout.strip()
 
 
+def wait_for(fetch: Callable[[], Any], done: Callable[[Any], bool], seconds: float = 15) -> Any:
+    deadline = time.monotonic() + seconds
+    while True:
+        value = fetch()
+        if done(value) or time.monotonic() > deadline:
+            return value
+        time.sleep(0.1)
+
+
 def test_a_session_over_http(server: Server) -> None:
     first_start = server.log.read_text()
     assert "ledger keys create --scope admin" in first_start
@@ -130,6 +139,12 @@ def test_a_session_over_http(server: Server) -> None:
             json={"amount": 2500},
             headers={"Idempotency-Key": "r-1"},
         ).json()
+        assert refund["status"] == "pending"
+        # The server's own workflows execute it in the background.
+        refund = wait_for(
+            lambda: http.get(f"/v1/refunds/{refund['id']}").json(),
+            lambda r: r["status"] != "pending",
+        )
         assert refund["status"] == "succeeded"
         assert http.get(f"/v1/refunds/{refund['id']}").json()["amount"] == 2500
         balance = http.get(

@@ -30,6 +30,7 @@ from ledger.adapters.dynamodb_store import (
 )
 from ledger.adapters.sandbox import SandboxProvider
 from ledger.application import service as commands
+from ledger.application.execution import execute_refund
 from ledger.application.principal import SYSTEM
 from ledger.application.service import LedgerService
 from ledger.domain.errors import DomainError
@@ -154,6 +155,9 @@ def test_the_ledger_runs_on_dynamodb(dynamodb_endpoint: str, tables: tuple[str, 
     service = _service(dynamodb_endpoint, tables)
     payment_id = _payment(service, 1000)
     refund = service.execute(commands.refund_payment(SYSTEM, payment_id, 400, None))
+    # What the refund-execution worker does with the message: execute it once, then no more.
+    assert execute_refund(service, refund[1]) == "succeeded"
+    assert execute_refund(_service(dynamodb_endpoint, tables), refund[1]) == "skipped"
     fresh = _service(dynamodb_endpoint, tables).payment(SYSTEM, payment_id)
     assert fresh.amount_refunded == 400
     assert fresh.refunds[refund[1]]["status"] == "succeeded"
