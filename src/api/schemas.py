@@ -66,6 +66,15 @@ class BankAccountIn(Strict):
     account_type: Literal["checking", "savings"] = "checking"
 
 
+class BankAccountFingerprint(BaseModel):
+    """What an Idempotency-Key fingerprint of a bank-account request covers: the account only by
+    its keyed hash, so the stored fingerprint cannot be brute-forced back to the number."""
+
+    routing_number: str
+    account_fingerprint: str
+    account_type: str
+
+
 class SplitIn(Strict):
     manufacturer_id: Text
     amount: Amount

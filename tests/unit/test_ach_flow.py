@@ -100,7 +100,7 @@ def test_ach_payouts_and_debits_go_out_in_one_file_and_returns_reverse_them(
     )
     assert credit.name == "ACME TOOLS"
     assert (debit_entry.transaction_code, debit_entry.amount_cents) == (37, 5000)
-    assert parsed.total_credit_cents == 3000 and parsed.total_debit_cents == 5000
+    assert (parsed.total_credit_cents, parsed.total_debit_cents) == (3000, 5000)
     # Bank account numbers never reach the event store.
     assert b"4111111111111111" not in _states(container)
     assert b"99887766" not in _states(container)

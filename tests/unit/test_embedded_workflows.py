@@ -179,7 +179,8 @@ def test_a_transient_failure_is_retried_after_the_backoff(
     assert refund_status(api, admin, requested["id"])["status"] == "pending"
     # Backoff after the first delivery: base 2 s, jittered over [1, 2] s.
     wait = queue.next_visible_in_ms(QUEUE)
-    assert wait is not None and 1000 <= wait <= 2000
+    assert wait is not None
+    assert 1000 <= wait <= 2000
     assert api.settle() == 0  # invisible until the backoff has passed
     clock.advance(milliseconds=wait - 1)
     assert api.settle() == 0
@@ -190,7 +191,8 @@ def test_a_transient_failure_is_retried_after_the_backoff(
     assert len(provider.refunds) == 2
     # The second backoff is longer: 4 s jittered over [2, 4] s.
     wait = queue.next_visible_in_ms(QUEUE)
-    assert wait is not None and 2000 <= wait <= 4000
+    assert wait is not None
+    assert 2000 <= wait <= 4000
     clock.advance(milliseconds=wait - 1)
     assert api.settle() == 0
     assert len(provider.refunds) == 2

@@ -26,13 +26,17 @@ def key(api: Api, *scopes: str) -> tuple[dict[str, str], str]:
     return {"Authorization": f"Bearer {secret}"}, ids.encode("api_key", record.id)
 
 
-def patch_settings(api: Api, manufacturer_id: str, body: dict[str, Any], auth: dict[str, str]) -> Any:
+def patch_settings(
+    api: Api, manufacturer_id: str, body: dict[str, Any], auth: dict[str, str]
+) -> Any:
     return api.client.patch(
         f"/v1/manufacturers/{manufacturer_id}/settings", json=body, headers=auth
     )
 
 
-def policy(api: Api, admin: dict[str, str], manufacturer_id: str, threshold: int, required: int) -> None:
+def policy(
+    api: Api, admin: dict[str, str], manufacturer_id: str, threshold: int, required: int
+) -> None:
     response = patch_settings(
         api,
         manufacturer_id,
@@ -60,7 +64,9 @@ def get_refund(api: Api, admin: dict[str, str], refund_id: str) -> dict[str, Any
     return body
 
 
-def setup(api: Api, *, threshold: int = 500, required: int = 2) -> tuple[dict[str, str], str, Any, CountingSandbox]:
+def setup(
+    api: Api, *, threshold: int = 500, required: int = 2
+) -> tuple[dict[str, str], str, Any, CountingSandbox]:
     admin = api.key("admin")
     provider = CountingSandbox()
     api.container.service.register_provider("sandbox", provider)
@@ -88,7 +94,7 @@ def test_settings_validation_and_scope(api: Api, admin: dict[str, str]) -> None:
 def test_a_refund_at_the_threshold_waits_for_two_distinct_approvers(
     api: Api, clock: ManualClock
 ) -> None:
-    admin, m, payment, provider = setup(api)
+    admin, _, payment, provider = setup(api)
     requester, requester_id = key(api, "payments:write", "payments:read", "refunds:approve")
     first, first_id = key(api, "refunds:approve", "payments:read")
     second, second_id = key(api, "refunds:approve")
@@ -206,7 +212,7 @@ def test_rejection_reverses_the_booking(api: Api) -> None:
 
 
 def test_below_the_threshold_no_approval_is_needed(api: Api) -> None:
-    admin, m, payment, provider = setup(api)
+    admin, _, payment, provider = setup(api)
     refund = api.post(f"/v1/payments/{payment['id']}/refunds", {"amount": 499}, admin).json()
     assert refund["status"] == "pending"
     assert refund["approvals_required"] == 0
@@ -218,7 +224,7 @@ def test_below_the_threshold_no_approval_is_needed(api: Api) -> None:
 
 
 def test_one_approval_required(api: Api) -> None:
-    admin, m, payment, provider = setup(api, threshold=100, required=1)
+    admin, _, payment, provider = setup(api, threshold=100, required=1)
     refund = api.post(f"/v1/payments/{payment['id']}/refunds", {"amount": 100}, admin).json()
     assert refund["status"] == "pending_approval"
     approved = api.post(f"/v1/refunds/{refund['id']}/approve", None, api.key("refunds:approve"))
@@ -228,7 +234,7 @@ def test_one_approval_required(api: Api) -> None:
 
 
 def test_no_policy_means_no_approvals_at_any_amount(api: Api) -> None:
-    admin, m, payment, provider = setup(api, threshold=0, required=0)
+    admin, _, payment, provider = setup(api, threshold=0, required=0)
     refund = api.post(f"/v1/payments/{payment['id']}/refunds", {"amount": 1000}, admin).json()
     assert refund["status"] == "pending"
     api.settle()

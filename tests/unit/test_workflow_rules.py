@@ -58,7 +58,12 @@ def at(text: str) -> datetime:
 # ----- the shipped rules file -----------------------------------------------------------------
 def test_the_rules_file_loads_with_its_queues_rules_and_schedules() -> None:
     loaded = rules.load()
-    assert set(loaded.queues) == {"refund-execution", "payout-execution", "billing", "payout-schedule"}
+    assert set(loaded.queues) == {
+        "refund-execution",
+        "payout-execution",
+        "billing",
+        "payout-schedule",
+    }
     assert {rule.name: rule.queue for rule in loaded.rules} == {
         "refund-requested": "refund-execution",
         "payout-approved": "payout-execution",

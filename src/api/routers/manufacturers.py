@@ -14,6 +14,7 @@ from api.deps import (
 )
 from api.render import manufacturer_out
 from api.schemas import (
+    BankAccountFingerprint,
     BankAccountIn,
     ManufacturerIn,
     ManufacturerOut,
@@ -129,7 +130,13 @@ def set_bank_account(
         manufacturer_out,
         status=200,
         idempotency_key=idempotency_key,
-        body=body,
+        body=BankAccountFingerprint(
+            routing_number=body.routing_number,
+            account_fingerprint=container.vault.fingerprint(
+                body.routing_number, body.account_number
+            ),
+            account_type=body.account_type,
+        ),
         required=False,
     )
 

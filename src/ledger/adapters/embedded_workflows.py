@@ -116,10 +116,13 @@ class EmbeddedScheduler:
             due = _EPOCH + timedelta(milliseconds=armed)
             if due > now:
                 continue
-            body = json.dumps(schedule_message(schedule, due), separators=(",", ":"))
+            # Late (the process was down): one firing, as of the latest missed time, not a
+            # backlog of them and not as of the oldest.
+            latest = schedule.latest_at_or_before(now, due)
+            body = json.dumps(schedule_message(schedule, latest), separators=(",", ":"))
             self._queue.send_batch(
                 [(schedule.queue, body, f"{key}:{armed}")],
-                position=(key, _ms(schedule.next_after(max(due, now)))),
+                position=(key, _ms(schedule.next_after(latest))),
             )
             fired += 1
         return fired

@@ -266,6 +266,9 @@ class PayPalProvider:
     clock: now as an aware datetime, for the webhook replay window of webhook_tolerance_seconds.
     """
 
+    # Payments are linked to the provider's ids, so webhooks naming only those find them.
+    sends_webhooks = True
+
     provider = PROVIDER
 
     def __init__(

@@ -141,6 +141,9 @@ def from_stripe_amount(amount: int, currency: str) -> int:
 class StripeProvider:
     """PaymentProvider and WebhookSource backed by Stripe (see the module docstring)."""
 
+    # Payments are linked to the provider's ids, so webhooks naming only those find them.
+    sends_webhooks = True
+
     def __init__(
         self,
         api_key: str,

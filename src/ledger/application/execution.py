@@ -42,13 +42,14 @@ def execute_refund(service: LedgerService, refund_id: str) -> Outcome:
             idempotency_key=refund_id,
         )
     )
-    if result.status == "pending":
-        return "pending"  # the provider's webhook settles it
 
     def record(uow: UnitOfWork) -> Outcome:
         current = uow.get(Payment, payment_id, "payment")
         if current.refunds[refund_id]["status"] != "pending":
             return "skipped"  # a webhook got there first
+        if result.status == "pending":  # the provider's webhook settles it
+            current.submit_refund(refund_id, result.reference)
+            return "pending"
         if result.status == "succeeded":
             current.complete_refund(refund_id, result.reference)
         else:
@@ -109,7 +110,6 @@ def _submit_payout(
         return "pending"
 
     return service.execute(record)
-
 
 
 def _record_payout(

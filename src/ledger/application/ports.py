@@ -119,7 +119,11 @@ class WebhookRejected(Exception):
 
 class PaymentProvider(Protocol):
     """What the ledger asks of a payment provider. Idempotency keys derive from ledger ids, so a
-    retried call can never charge, capture or refund twice."""
+    retried call can never charge, capture or refund twice.
+
+    Optional class attributes: `sends_webhooks = True` links each payment to the provider's ids
+    (webhooks may name only those); `batches = True` lists its pending payments for a batch run
+    (ACH files)."""
 
     def authorize(self, request: AuthorizationRequest) -> ProviderResult: ...
 

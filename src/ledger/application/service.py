@@ -570,7 +570,7 @@ def create_payment(
         # collected by the next NACHA file, listed in the provider's pending-payments registry).
         if result.status == "pending" and getattr(provider, "batches", False):
             uow.registry(pending_payments(payment.provider), public_id).add(public_id)
-        if result.reference:
+        if result.reference and getattr(provider, "sends_webhooks", False):
             uow.add(ProviderLink(payment.provider, result.reference, public_id))
         return uow.add(payment)
 
@@ -603,7 +603,11 @@ def capture_payment(
                 f"the provider did not capture: {result.failure_reason or result.status}"
             )
         payment.capture(value, provider_fee=result.fee, provider_reference=result.reference)
-        if result.reference and result.reference != payment.provider_reference:
+        if (
+            result.reference
+            and result.reference != payment.provider_reference
+            and getattr(provider, "sends_webhooks", False)
+        ):
             uow.add(ProviderLink(payment.provider, result.reference, public_id))
         return payment
 

@@ -122,11 +122,13 @@ def _dispute(payment: Payment, event: ProviderEvent) -> str:
     if dispute_id is None:
         if not event.amount:
             return "ignored: dispute without an amount"
-        dispute_id = payment.open_dispute(event.amount, event.failure_reason, reference)
+        dispute_id = payment.open_dispute(
+            event.amount, event.failure_reason, reference, provider_fee=event.fee
+        )
         if event.kind == "dispute_opened":
             return "dispute opened"
     if event.kind == "dispute_opened":
-        return "already open"
+        return f"already {payment.disputes[dispute_id]['status']}"
     if payment.disputes[dispute_id]["status"] != "open":
         return f"already {payment.disputes[dispute_id]['status']}"
     payment.close_dispute(dispute_id, event.outcome or "lost")

@@ -428,6 +428,18 @@ class Payment(LedgerAggregate):
         refund["updated_at"] = self.event_time.isoformat()
         self._apply_reversal_shares(refund["shares"], -1)
 
+    def submit_refund(self, refund_id: str, provider_reference: str) -> None:
+        """The provider accepted the refund but has not settled it: keep its id, so its webhook
+        finds the refund even without the ledger's metadata."""
+        refund = self._pending_refund(refund_id)
+        if provider_reference and refund.get("provider_reference") != provider_reference:
+            self._refund_submitted(refund_id=refund_id, provider_reference=provider_reference)
+
+    @event("RefundSubmitted")
+    def _refund_submitted(self, *, refund_id: str, provider_reference: str) -> None:
+        self.refunds[refund_id]["provider_reference"] = provider_reference
+        self.refunds[refund_id]["updated_at"] = self.event_time.isoformat()
+
     def complete_refund(self, refund_id: str, provider_reference: str | None = None) -> None:
         refund = self._pending_refund(refund_id)
         booking = entry(
@@ -470,8 +482,14 @@ class Payment(LedgerAggregate):
 
     # ----- disputes --------------------------------------------------------------------------
     def open_dispute(
-        self, amount: int, reason: str | None = None, provider_reference: str | None = None
+        self,
+        amount: int,
+        reason: str | None = None,
+        provider_reference: str | None = None,
+        provider_fee: int | None = None,
     ) -> str:
+        """provider_fee: the provider's dispute fee, when it reports one (an expense of the
+        platform whatever the outcome)."""
         require_amount(amount)
         if self.status != "captured":
             raise IllegalTransition(f"cannot dispute a payment that is {self.status}")
@@ -480,13 +498,17 @@ class Payment(LedgerAggregate):
                 f"dispute of {amount} exceeds the undisputed, unrefunded amount {self.refundable}"
             )
         new_id = dispute_id(self.id, len(self.disputes) + 1)
-        booking = entry(
-            self.currency,
-            [
-                (accounts.provider_disputed(self.provider), amount),
-                (accounts.provider_receivable(self.provider), -amount),
-            ],
-        )
+        lines = [
+            (accounts.provider_disputed(self.provider), amount),
+            (accounts.provider_receivable(self.provider), -amount),
+        ]
+        if provider_fee:
+            require_amount(provider_fee, field="provider_fee")
+            lines += [
+                (accounts.PLATFORM_PROVIDER_FEES, provider_fee),
+                (accounts.provider_receivable(self.provider), -provider_fee),
+            ]
+        booking = entry(self.currency, lines)
         self._dispute_opened(
             dispute_id=new_id,
             amount=amount,

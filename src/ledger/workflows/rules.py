@@ -54,6 +54,14 @@ class Schedule:
     queue: str
     detail_type: str
 
+    def latest_at_or_before(self, moment: datetime, since: datetime) -> datetime:
+        """The last firing in (since, moment], given that since was a firing at or before it."""
+        latest = since
+        following = self.next_after(latest)
+        while following <= moment:
+            latest, following = following, self.next_after(following)
+        return latest
+
     def next_after(self, moment: datetime) -> datetime:
         """The first firing strictly after moment (UTC)."""
         rate = _RATE.match(self.expression)
@@ -122,8 +130,46 @@ def _check_pattern(pattern: Any, where: str) -> None:
         if not isinstance(expected, list) or not expected:
             raise RulesError(f"{where}.{key}: expected a non-empty list of values")
         for option in expected:
-            if isinstance(option, dict) and (len(option) != 1 or set(option) - _OPERATORS):
-                raise RulesError(f"{where}.{key}: unsupported operator {sorted(option)}")
+            if isinstance(option, dict):
+                _check_operator(option, f"{where}.{key}")
+            elif isinstance(option, list):
+                raise RulesError(f"{where}.{key}: values are scalars or operator objects")
+
+
+def _scalar(value: Any) -> bool:
+    return value is None or isinstance(value, str | int | bool)
+
+
+def _check_operator(option: dict[str, Any], where: str) -> None:
+    if len(option) != 1 or set(option) - _OPERATORS:
+        raise RulesError(f"{where}: unsupported operator {sorted(option)}")
+    ((operator, operand),) = option.items()
+    if operator == "prefix" and not isinstance(operand, str):
+        raise RulesError(f"{where}: prefix takes a string")
+    if operator == "exists" and not isinstance(operand, bool):
+        raise RulesError(f"{where}: exists takes true or false")
+    if operator == "anything-but":
+        values = operand if isinstance(operand, list) else [operand]
+        if not values or not all(_scalar(v) for v in values):
+            raise RulesError(f"{where}: anything-but takes a value or a non-empty list of values")
+
+
+def _expression_problem(expression: str) -> str | None:
+    """What EventBridge Scheduler would refuse (the file is shared with Terraform)."""
+    rate = _RATE.match(expression)
+    if rate is not None:
+        amount, unit = int(rate.group(1)), rate.group(2)
+        if amount < 1:
+            return "a rate is at least 1"
+        if (amount == 1) == unit.endswith("s"):
+            return "rate units are singular for 1 and plural above (rate(1 hour), rate(2 hours))"
+        return None
+    cron = _DAILY_CRON.match(expression)
+    if cron is None:
+        return "use rate(N unit) or cron(M H * * ? *)"
+    if int(cron.group(1)) > 59 or int(cron.group(2)) > 23:
+        return "cron minutes are 0-59 and hours 0-23"
+    return None
 
 
 def parse(document: dict[str, Any]) -> WorkflowRules:
@@ -148,8 +194,9 @@ def parse(document: dict[str, Any]) -> WorkflowRules:
     schedules = []
     for name, spec in document.get("schedules", {}).items():
         expression = spec["schedule_expression"]
-        if not (_RATE.match(expression) or _DAILY_CRON.match(expression)):
-            raise RulesError(f"schedules.{name}: use rate(N unit) or cron(M H * * ? *)")
+        problem = _expression_problem(expression)
+        if problem:
+            raise RulesError(f"schedules.{name}: {problem}")
         if spec["queue"] not in queues:
             raise RulesError(f"schedules.{name}: unknown queue {spec['queue']!r}")
         schedules.append(Schedule(name, expression, spec["queue"], spec["detail_type"]))

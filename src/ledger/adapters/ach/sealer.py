@@ -21,5 +21,9 @@ class VaultSealer:
         )
         return token, self.vault.open(token).masked
 
+    def fingerprint(self, routing_number: str, account_number: str) -> str:
+        """Keyed (HMAC): equal for equal accounts, and no way back to the number."""
+        return self.vault.fingerprint(routing_number, account_number)
+
     def open(self, token: str) -> BankAccount:
         return self.vault.open(token)
