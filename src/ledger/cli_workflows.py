@@ -71,9 +71,7 @@ def dlq_redrive(args: argparse.Namespace, settings_of: SettingsOf) -> int:
     settings = settings_of(args)
     container = build(settings)
     try:
-        moved = _dead_letters(settings, container).redrive(
-            _queue_name(args.queue), args.id or None
-        )
+        moved = _dead_letters(settings, container).redrive(_queue_name(args.queue), args.id or None)
         if args.run and container.workflows is not None:
             container.settle()
     finally:
@@ -143,15 +141,35 @@ def ach_originate(args: argparse.Namespace, settings_of: SettingsOf) -> int:
     try:
         container.settle()  # submit approved ACH payouts first
         origin, sealer = _ach(settings, container)
-        files = originate(container.service, origin, sealer, datetime.now(UTC))
-        for file in files:
-            path = out / f"ach-{file.file_number:06d}.txt"
-            path.write_text(file.text)
-            print(f"{path}: {file.payouts} payout(s), {file.debits} debit(s)", file=sys.stderr)
+        files = originate(
+            container.service, origin, sealer, datetime.now(UTC), deliver=lambda f: _write(out, f)
+        )
     finally:
         container.close()
     if not files:
         print("nothing to originate", file=sys.stderr)
+    return 0
+
+
+def _write(out: Path, file: Any) -> None:
+    path = out / f"ach-{file.file_number:06d}.txt"
+    path.write_text(file.text)
+    print(f"{path}: {file.payouts} payout(s), {file.debits} debit(s)", file=sys.stderr)
+
+
+def ach_render(args: argparse.Namespace, settings_of: SettingsOf) -> int:
+    from ledger.adapters.ach.origination import rerender
+    from ledger.bootstrap import build
+
+    settings = settings_of(args)
+    container = build(settings)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    try:
+        origin, sealer = _ach(settings, container)
+        _write(out, rerender(container.service, args.file_number, origin, sealer))
+    finally:
+        container.close()
     return 0
 
 
@@ -212,6 +230,10 @@ def register(
     originate = with_db(ach.add_parser("originate", help="write NACHA files of pending entries"))
     originate.add_argument("--out", default="var/ach", help="directory for the files")
     bind(originate, ach_originate)
+    again = with_db(ach.add_parser("render", help="write a recorded file again"))
+    again.add_argument("file_number", type=int)
+    again.add_argument("--out", default="var/ach", help="directory for the file")
+    bind(again, ach_render)
     returns = with_db(ach.add_parser("returns", help="apply a returns file"))
     returns.add_argument("file")
     bind(returns, ach_returns)

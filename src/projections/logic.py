@@ -293,6 +293,17 @@ def _payout_rejected(event: Any, at: str, ref: str) -> list[Change]:
     return [Upsert("payouts", {"payout_id": _po(event)}, {"status": "rejected", "updated_at": at})]
 
 
+def _payout_status(status: str) -> Handler:
+    def handler(event: Any, at: str, ref: str) -> list[Change]:
+        return [Upsert("payouts", {"payout_id": _po(event)}, {"status": status, "updated_at": at})]
+
+    return handler
+
+
+handles("Payout.Executing")(_payout_status("executing"))
+handles("Payout.Submitted")(_payout_status("submitted"))
+
+
 @handles("Payout.Failed")
 def _payout_failed(event: Any, at: str, ref: str) -> list[Change]:
     return [Upsert("payouts", {"payout_id": _po(event)}, {"status": "failed", "updated_at": at})]

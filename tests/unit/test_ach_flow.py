@@ -3,6 +3,7 @@ a NACHA file that parses back to the same entries, and a returns file reversing 
 
 from __future__ import annotations
 
+import base64
 import json
 from collections.abc import Iterator
 from datetime import date
@@ -13,6 +14,7 @@ from fastapi.testclient import TestClient
 from api.app import create_app
 from ledger.adapters.ach.nacha import Entry, Origin, parse_file, write_returns_file
 from ledger.adapters.ach.origination import apply_returns, originate
+from ledger.adapters.ach.sealer import VaultSealer
 from ledger.adapters.ach.vault import BankAccountVault
 from ledger.bootstrap import Container, build
 from ledger.settings import Settings
@@ -146,8 +148,20 @@ def test_ach_debits_need_usd_automatic_capture_and_a_real_token(
     api, _ = ach
     admin = api.key("admin")
     m = api.manufacturer(admin)
-    bad_token = api.payment(admin, [(m, 100)], provider="ach", payment_method="bav1.nonsense")
-    assert (bad_token["status"], bad_token["failure_reason"]) == ("failed", "invalid_bank_account")
+    # A raw account number (or anything but a vault token) is refused before it is stored.
+    for raw in ("bav1.nonsense", "99887766"):
+        body = {
+            "amount": 100,
+            "currency": "USD",
+            "customer_id": "c",
+            "provider": "ach",
+            "payment_method": raw,
+            "splits": [{"manufacturer_id": m, "amount": 100}],
+        }
+        refused = api.post("/v1/payments", body, admin)
+        assert refused.status_code == 422
+        assert "bank-account token" in refused.json()["detail"]
+    assert b"99887766" not in _states(api.container)
     routing, account, kind = CUSTOMER_ACCOUNT
     token = api.post(
         "/v1/bank-accounts",
@@ -192,3 +206,35 @@ def test_returns_file_entries_must_match_an_originated_trace(ach: tuple[Api, Con
     assert apply_returns(container.service, returns) == [
         ("091000010000999", "ignored: unknown trace number")
     ]
+
+
+def test_an_entry_that_cannot_be_written_fails_instead_of_blocking_the_file(
+    ach: tuple[Api, Container],
+) -> None:
+    api, container = ach
+    admin = api.key("admin")
+    m = api.manufacturer(admin, fee_bps=0)
+    routing, account, kind = CUSTOMER_ACCOUNT
+    token = api.post(
+        "/v1/bank-accounts",
+        {"routing_number": routing, "account_number": account, "account_type": kind},
+        admin,
+    ).json()["token"]
+    stranded = api.payment(admin, [(m, 700)], provider="ach", payment_method=token)
+    # The vault key was rotated without re-sealing: this token can no longer be opened.
+    rotated = VaultSealer(
+        BankAccountVault(base64.urlsafe_b64decode(BankAccountVault.generate_key()))
+    )
+    container.vault = rotated
+    container.rails["ach"].sealer = rotated  # type: ignore[attr-defined]
+    later = rotated.seal(routing, account, kind)[0]
+    fine = api.payment(admin, [(m, 300)], provider="ach", payment_method=later)
+    files = originate(container.service, ORIGIN, rotated, container.service.now())
+    assert [(f.payouts, f.debits) for f in files] == [(0, 1)]
+    assert [e.amount_cents for b in parse_file(files[0].text).batches for e in b.batch.entries] == [
+        300
+    ]
+    failed = api.get(f"/v1/payments/{stranded['id']}", admin).json()
+    assert (failed["status"], failed["failure_reason"]) == ("failed", "invalid_bank_account")
+    assert api.get(f"/v1/payments/{fine['id']}", admin).json()["status"] == "captured"
+    assert originate(container.service, ORIGIN, rotated, container.service.now()) == []

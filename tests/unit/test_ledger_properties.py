@@ -130,6 +130,7 @@ class LedgerMachine(RuleBasedStateMachine):
         manufacturer = self.manufacturers[manufacturer_index % len(self.manufacturers)]
         self.service.execute(
             commands.change_manufacturer_settings(
+                self.service,
                 ADMIN,
                 manufacturer,
                 {"refund_approval_threshold": threshold, "refund_approvals_required": approvals},
@@ -152,7 +153,7 @@ class LedgerMachine(RuleBasedStateMachine):
             payout = self.service.payout(ADMIN, row[0])
             payable = self.service.payable(payout.manufacturer_id, payout.currency)
             assert payable is not None
-            reserved = payout.status in ("pending_approval", "approved")
+            reserved = payout.status in ("pending_approval", "approved", "executing", "submitted")
             assert (ids_of(payable.reservations)).count(row[0]) == int(reserved), payout.status
 
     @rule(target=disputes, payment=payments, amount=amounts)

@@ -30,6 +30,11 @@ def test_payout_needs_distinct_approvers_other_than_the_requester() -> None:
     assert payout.status == "pending_approval"
     payout.approve("k3")
     assert payout.status == "approved"
+    with pytest.raises(IllegalTransition):
+        payout.mark_paid("ref")  # only once started on a rail
+    payout.start("sandbox")
+    with pytest.raises(IllegalTransition):
+        payout.reject("k2", "too late: the rail may be paying it")
     payout.mark_paid("ref")
     assert payout.status == "paid"
     with pytest.raises(IllegalTransition):

@@ -146,7 +146,9 @@ def test_an_unavailable_rail_is_retried(
     requested = request_payout(api, admin, m, 500).json()
     api.settle()
     assert len(rail.paid) == 1
-    assert payout(api, admin, requested["id"])["status"] == "approved"
+    assert (
+        payout(api, admin, requested["id"])["status"] == "executing"
+    )  # started on its rail: no longer rejectable
     clock.advance(seconds=2)
     api.settle()
     assert len(rail.paid) == 2

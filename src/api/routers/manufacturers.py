@@ -90,7 +90,7 @@ def change_settings(
         service,
         principal,
         commands.change_manufacturer_settings(
-            principal, manufacturer_id, body.model_dump(exclude_none=True)
+            service, principal, manufacturer_id, body.model_dump(exclude_none=True)
         ),
         manufacturer_out,
         status=200,
@@ -126,7 +126,9 @@ def set_bank_account(
         request,
         container.service,
         principal,
-        commands.change_manufacturer_settings(principal, manufacturer_id, changes),
+        commands.change_manufacturer_settings(
+            container.service, principal, manufacturer_id, changes
+        ),
         manufacturer_out,
         status=200,
         idempotency_key=idempotency_key,

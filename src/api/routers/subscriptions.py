@@ -62,7 +62,7 @@ def start_subscription(
         request,
         service,
         principal,
-        billing.start_subscription(principal, fields),
+        billing.start_subscription(service, principal, fields),
         subscription_out,
         status=201,
         idempotency_key=idempotency_key,

@@ -9,6 +9,7 @@ from starlette.concurrency import run_in_threadpool
 
 from api.deps import ApiError, ContainerDep
 from api.schemas import WebhookOut
+from ledger.application.errors import ConcurrencyExhausted, IdempotencyKeyInFlight
 from ledger.application.ports import WebhookRejected
 from ledger.application.webhooks import PaymentNotYetKnown, apply_provider_event
 
@@ -34,7 +35,7 @@ async def receive_webhook(provider: str, request: Request, container: ContainerD
         return WebhookOut(outcome="ignored: not an event the ledger acts on")
     try:
         outcome = await run_in_threadpool(apply_provider_event, container.service, event)
-    except PaymentNotYetKnown as error:
+    except (PaymentNotYetKnown, ConcurrencyExhausted, IdempotencyKeyInFlight) as error:
         raise ApiError(503, error.code, error.message) from None
     log.info("webhook %s %s %s: %s", provider, event.event_id, event.kind, outcome)
     return WebhookOut(outcome=outcome, event_id=event.event_id, kind=event.kind)

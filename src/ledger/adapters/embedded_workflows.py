@@ -100,12 +100,23 @@ class EmbeddedScheduler:
         self._queue = queue
         self._schedules = rules.schedules
         self._clock = clock
+        self._lock = threading.Lock()
+        self._pruned_at: datetime | None = None
 
     def tick(self) -> int:
         """Fire every schedule whose time has come (once each, however late); returns how many
         fired. The first tick only arms the schedules."""
+        with self._lock:
+            return self._tick()
+
+    def _tick(self) -> int:
         now = self._clock()
         fired = 0
+        if not self._schedules:
+            return 0
+        if self._pruned_at is None or now - self._pruned_at > timedelta(hours=1):
+            self._pruned_at = now
+            self._queue.prune()
         for schedule in self._schedules:
             key = f"schedule:{schedule.name}"
             armed = self._queue.position(key)

@@ -21,15 +21,20 @@ CREATE TABLE IF NOT EXISTS queue_messages (
     receive_count INTEGER NOT NULL DEFAULT 0,
     visible_at_ms INTEGER NOT NULL,
     dead INTEGER NOT NULL DEFAULT 0,
+    done INTEGER NOT NULL DEFAULT 0,
+    receipt TEXT,
     error TEXT,
     sent_at_ms INTEGER NOT NULL
 );
-CREATE INDEX IF NOT EXISTS queue_ready ON queue_messages (queue, dead, visible_at_ms);
+CREATE INDEX IF NOT EXISTS queue_ready ON queue_messages (queue, done, dead, visible_at_ms);
 CREATE TABLE IF NOT EXISTS queue_positions (name TEXT PRIMARY KEY, position INTEGER NOT NULL);
 """
 
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+DONE_KEPT_DAYS = 14
 
 
 def _ms(moment: datetime) -> int:
@@ -79,7 +84,8 @@ class SqliteQueue:
                 if position is not None:
                     self._db.execute(
                         "INSERT INTO queue_positions (name, position) VALUES (?, ?)"
-                        " ON CONFLICT (name) DO UPDATE SET position = excluded.position",
+                        " ON CONFLICT (name) DO UPDATE"
+                        " SET position = MAX(position, excluded.position)",
                         position,
                     )
                 self._db.execute("COMMIT")
@@ -102,44 +108,60 @@ class SqliteQueue:
             try:
                 rows = self._db.execute(
                     "SELECT message_id, body, receive_count FROM queue_messages"
-                    " WHERE queue = ? AND dead = 0 AND visible_at_ms <= ?"
+                    " WHERE queue = ? AND done = 0 AND dead = 0 AND visible_at_ms <= ?"
                     " ORDER BY visible_at_ms, sent_at_ms LIMIT ?",
                     (queue, now, limit),
                 ).fetchall()
-                for message_id, _, _ in rows:
+                received = []
+                for message_id, body, count in rows:
+                    receipt = uuid.uuid4().hex
                     self._db.execute(
                         "UPDATE queue_messages SET receive_count = receive_count + 1,"
-                        " visible_at_ms = ? WHERE message_id = ?",
-                        (now + visibility_seconds * 1000, message_id),
+                        " visible_at_ms = ?, receipt = ? WHERE message_id = ?",
+                        (now + visibility_seconds * 1000, receipt, message_id),
                     )
+                    received.append(Message(message_id, body, count + 1, receipt))
                 self._db.execute("COMMIT")
             except BaseException:
                 self._db.execute("ROLLBACK")
                 raise
-        return [Message(mid, body, count + 1, mid) for mid, body, count in rows]
+        return received
 
     def delete(self, receipt: str) -> None:
+        """Done: kept (without its body) so a duplicate send is still recognised."""
         with self._lock:
-            self._db.execute("DELETE FROM queue_messages WHERE message_id = ?", (receipt,))
+            self._db.execute(
+                "UPDATE queue_messages SET done = 1, body = '', receipt = NULL WHERE receipt = ?",
+                (receipt,),
+            )
+
+    def prune(self) -> int:
+        """Forget messages handled more than DONE_KEPT_DAYS ago."""
+        cutoff = self._now_ms() - DONE_KEPT_DAYS * 86_400_000
+        with self._lock:
+            return self._db.execute(
+                "DELETE FROM queue_messages WHERE done = 1 AND sent_at_ms < ?", (cutoff,)
+            ).rowcount
 
     def retry_later(self, receipt: str, delay_seconds: int, error: str | None) -> None:
         with self._lock:
             self._db.execute(
-                "UPDATE queue_messages SET visible_at_ms = ?, error = ? WHERE message_id = ?",
+                "UPDATE queue_messages SET visible_at_ms = ?, error = ? WHERE receipt = ?",
                 (self._now_ms() + delay_seconds * 1000, error, receipt),
             )
 
     def dead_letter(self, receipt: str, error: str | None) -> None:
         with self._lock:
             self._db.execute(
-                "UPDATE queue_messages SET dead = 1, error = ? WHERE message_id = ?",
+                "UPDATE queue_messages SET dead = 1, error = ?, receipt = NULL WHERE receipt = ?",
                 (error, receipt),
             )
 
     def next_visible_in_ms(self, queue: str) -> int | None:
         with self._lock:
             row = self._db.execute(
-                "SELECT MIN(visible_at_ms) FROM queue_messages WHERE queue = ? AND dead = 0",
+                "SELECT MIN(visible_at_ms) FROM queue_messages"
+                " WHERE queue = ? AND done = 0 AND dead = 0",
                 (queue,),
             ).fetchone()
         return None if row[0] is None else max(int(row[0]) - self._now_ms(), 0)
@@ -147,7 +169,8 @@ class SqliteQueue:
     def depth(self, queue: str) -> int:
         with self._lock:
             row = self._db.execute(
-                "SELECT COUNT(*) FROM queue_messages WHERE queue = ? AND dead = 0", (queue,)
+                "SELECT COUNT(*) FROM queue_messages WHERE queue = ? AND done = 0 AND dead = 0",
+                (queue,),
             ).fetchone()
         return int(row[0])
 
@@ -164,8 +187,8 @@ class SqliteQueue:
     def redrive(self, queue: str, message_ids: Sequence[str] | None = None) -> int:
         now = self._now_ms()
         sql = (
-            "UPDATE queue_messages SET dead = 0, receive_count = 0, visible_at_ms = ?, error = NULL"
-            " WHERE queue = ? AND dead = 1"
+            "UPDATE queue_messages SET dead = 0, receive_count = 0, visible_at_ms = ?,"
+            " error = NULL, receipt = NULL WHERE queue = ? AND dead = 1"
         )
         params: list[object] = [now, queue]
         if message_ids is not None:

@@ -16,10 +16,12 @@ from datetime import date
 from typing import Any
 
 from ledger.application.errors import NotFound
+from ledger.application.ports import ProviderUnavailable
 from ledger.application.principal import Principal
 from ledger.application.service import (
     IdempotencyContext,
     LedgerService,
+    check_payment_method,
     create_payment,
     read_in,
 )
@@ -35,7 +37,7 @@ BILLING = Principal(key_id="system:billing", scopes=frozenset({"payments:write"}
 
 
 def start_subscription(
-    principal: Principal, fields: dict[str, Any]
+    service: LedgerService, principal: Principal, fields: dict[str, Any]
 ) -> Callable[[UnitOfWork], Subscription]:
     principal.require("payments:write")
 
@@ -47,9 +49,13 @@ def start_subscription(
             if manufacturer is None or not principal.sees_manufacturer(manufacturer_id):
                 raise InvalidInput(f"unknown manufacturer '{manufacturer_id}' in splits")
             routed = routed or manufacturer.settings["provider"]
+        provider = fields.get("provider") or routed or "sandbox"
+        # Refused now (422), not at every billing run: a provider that is not configured, or a
+        # payment method it cannot take.
+        check_payment_method(service.provider(provider), fields["payment_method"])
         subscription = Subscription.start(
             customer_id=fields["customer_id"],
-            provider=fields.get("provider") or routed or "sandbox",
+            provider=provider,
             payment_method=fields["payment_method"],
             amount=fields["amount"],
             currency_code=fields["currency"],
@@ -128,7 +134,20 @@ def bill_subscription(
         charge = current.due_charge(as_of)
         if charge is None:
             return
-        payment = _charge(service, charge)
+        earlier = _captured_earlier_attempt(service, current, charge)
+        if earlier is not None:  # a failed attempt that the provider later reported paid
+            service.execute(_record(public_id, charge, earlier, "succeeded", as_of))
+            continue
+        try:
+            payment = _charge(service, charge)
+        except ProviderUnavailable:
+            if as_of <= charge.due_on:
+                raise  # retried by the run's redelivery; the same attempt, the same key
+            # Still unreachable a day after it fell due: counted as a failed attempt, so the
+            # dunning schedule (and in the end, cancellation) applies instead of a daily loop.
+            service.execute(_record(public_id, charge, None, "failed", as_of))
+            result.failed.append(public_id)
+            continue
         if payment.status == "captured":
             result.charged.append(ids.encode("payment", payment.id))
             outcome = "succeeded"
@@ -139,6 +158,18 @@ def bill_subscription(
             result.pending.append(ids.encode("payment", payment.id))
             return  # decided later by the provider's webhook; the next run looks again
         service.execute(_record(public_id, charge, payment, outcome, as_of))
+
+
+def _captured_earlier_attempt(
+    service: LedgerService, subscription: Subscription, charge: Charge
+) -> Payment | None:
+    invoice = subscription.invoices.get(charge.period)
+    for attempt in invoice["attempts"] if invoice else []:
+        if attempt.get("payment_id"):
+            payment = service.find(Payment, "payment", attempt["payment_id"])
+            if payment is not None and payment.status == "captured":
+                return payment
+    return None
 
 
 def _charge(service: LedgerService, charge: Charge) -> Payment:
@@ -168,22 +199,23 @@ def _charge(service: LedgerService, charge: Charge) -> Payment:
 
 
 def _record(
-    public_id: str, charge: Charge, payment: Payment, outcome: str, as_of: date
+    public_id: str, charge: Charge, payment: Payment | None, outcome: str, as_of: date
 ) -> Callable[[UnitOfWork], bool]:
-    payment_id = ids.encode("payment", payment.id)
+    payment_id = ids.encode("payment", payment.id) if payment is not None else None
 
     def command(uow: UnitOfWork) -> bool:
         subscription = _load(uow, public_id)
-        if outcome == "succeeded":
+        if outcome == "succeeded" and payment_id is not None:
             changed = subscription.record_charge_succeeded(
                 charge.period, payment_id, charge.attempt
             )
         else:
+            reason = "provider_unavailable" if payment is None else payment.failure_reason
             changed = subscription.record_charge_failed(
                 charge.period,
                 payment_id,
                 charge.attempt,
-                payment.failure_reason or "declined",
+                reason or "declined",
                 failed_on=max(as_of, charge.due_on),
             )
         if subscription.status == "canceled":

@@ -8,11 +8,16 @@ its booking is reversed); ProviderUnavailable propagates, so the message is retr
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Literal
 from uuid import UUID
 
-from ledger.application.ports import PayoutRail, PayoutRequest, RefundRequest
+from ledger.application.ports import (
+    PayoutRail,
+    PayoutRequest,
+    ProviderUnavailable,
+    RefundRequest,
+)
 from ledger.application.service import LedgerService
 from ledger.application.unit_of_work import UnitOfWork, pending_payouts
 from ledger.domain import ids
@@ -62,22 +67,35 @@ def execute_refund(service: LedgerService, refund_id: str) -> Outcome:
 def execute_payout(
     service: LedgerService, payout_id: str, rails: Mapping[str, PayoutRail]
 ) -> Outcome:
+    """An approved payout is first marked executing on its rail (so it can no longer be rejected,
+    and a redelivery finishes this attempt instead of deciding again), then paid."""
     aggregate_id = ids.decode("payout", payout_id)
     payout = service.current(aggregate_id)
     assert isinstance(payout, Payout)
-    if payout.status != "approved":
+    if payout.status == "approved":
+        payable = service.payable(payout.manufacturer_id, payout.currency)
+        # Refunds or lost disputes booked since the request may have lowered the balance below
+        # what is reserved: then no money leaves.
+        if payable is None or payable.available < 0:
+            return _record_payout(service, aggregate_id, "failed", "", "insufficient_balance")
+        manufacturer = service.current(ids.decode("manufacturer", payout.manufacturer_id))
+        assert isinstance(manufacturer, Manufacturer)
+        rail_name = manufacturer.settings["payout_rail"]
+        if rail_name not in rails:
+            return _record_payout(
+                service, aggregate_id, "failed", "", f"no {rail_name} payout rail"
+            )
+        if not service.execute(_start(aggregate_id, rail_name)):
+            return "skipped"  # rejected (or started) meanwhile
+        payout = service.current(aggregate_id)
+    elif payout.status != "executing":
         return "skipped"
-    payable = service.payable(payout.manufacturer_id, payout.currency)
-    # Refunds or lost disputes booked since the request may have lowered the balance below
-    # what is reserved: then no money leaves.
-    if payable is None or payable.available < 0:
-        return _record_payout(service, aggregate_id, "failed", "", "insufficient_balance")
+    assert isinstance(payout, Payout) and payout.rail is not None
     manufacturer = service.current(ids.decode("manufacturer", payout.manufacturer_id))
     assert isinstance(manufacturer, Manufacturer)
-    rail_name = manufacturer.settings["payout_rail"]
-    rail = rails.get(rail_name)
+    rail = rails.get(payout.rail)
     if rail is None:
-        return _record_payout(service, aggregate_id, "failed", "", f"no {rail_name} payout rail")
+        raise ProviderUnavailable(f"the {payout.rail} rail this payout started on is not set up")
     result = rail.pay_out(
         PayoutRequest(
             payout_id=payout_id,
@@ -89,23 +107,34 @@ def execute_payout(
         )
     )
     if result.status == "pending":
-        return _submit_payout(service, aggregate_id, rail_name, result.reference)
+        return _submit_payout(service, aggregate_id, payout.rail, result.reference)
     return _record_payout(
         service, aggregate_id, result.status, result.reference, result.failure_reason
     )
 
 
+def _start(aggregate_id: UUID, rail: str) -> Callable[[UnitOfWork], bool]:
+    def record(uow: UnitOfWork) -> bool:
+        payout = uow.get(Payout, aggregate_id, "payout")
+        if payout.status != "approved":
+            return False
+        payout.start(rail)
+        return True
+
+    return record
+
+
 def _submit_payout(
     service: LedgerService, aggregate_id: UUID, rail: str, reference: str
 ) -> Outcome:
-    """A batching rail took it: listed for its next file (see pending_payouts)."""
+    """A batching rail took it: listed for its next file."""
     public_id = ids.encode("payout", aggregate_id)
 
     def record(uow: UnitOfWork) -> Outcome:
         payout = uow.get(Payout, aggregate_id, "payout")
-        if payout.status != "approved":
+        if payout.status != "executing":
             return "skipped"
-        payout.submit(rail, reference)
+        payout.submit(reference)
         uow.registry(pending_payouts(rail), public_id).add(public_id)
         return "pending"
 
@@ -123,7 +152,7 @@ def _record_payout(
 
     def record(uow: UnitOfWork) -> Outcome:
         payout = uow.get(Payout, aggregate_id, "payout")
-        if payout.status != "approved":
+        if payout.status not in ("approved", "executing"):
             return "skipped"
         # The money has left (or will not): the reservation ends either way.
         uow.payable(payout.manufacturer_id, payout.currency).release(public_id)

@@ -492,11 +492,13 @@ def change_manufacturer(
 
 
 def change_manufacturer_settings(
-    principal: Principal, public_id: str, changes: dict[str, Any]
+    service: LedgerService, principal: Principal, public_id: str, changes: dict[str, Any]
 ) -> Callable[[UnitOfWork], Manufacturer]:
     """changes: settings of ledger.domain.manufacturer_settings; a bank account arrives here
     already sealed by the vault (token and mask), never as a number."""
     principal.require("admin")
+    if changes.get("provider") is not None:
+        service.provider(changes["provider"])  # 422 unless configured
 
     def command(uow: UnitOfWork) -> Manufacturer:
         if not principal.sees_manufacturer(public_id):
@@ -548,6 +550,7 @@ def create_payment(
             id_seed=uow.seed("payment"),
         )
         provider = service.provider(payment.provider)
+        check_payment_method(provider, payment.payment_method)
         public_id = ids.encode("payment", payment.id)
         automatic = payment.capture_method == "automatic"
         request = AuthorizationRequest(
@@ -575,6 +578,15 @@ def create_payment(
         return uow.add(payment)
 
     return command
+
+
+def check_payment_method(provider: PaymentProvider, payment_method: str) -> None:
+    """A provider may refuse a payment method before anything is recorded (ACH: only vault
+    tokens, so a raw account number is never stored)."""
+    check: Callable[[str], str | None] | None = getattr(provider, "check_payment_method", None)
+    problem = check(payment_method) if check is not None else None
+    if problem:
+        raise InvalidInput(problem)
 
 
 def capture_payment(

@@ -8,9 +8,10 @@ recorded yet is refused as not yet known (the provider retries it later)."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 
-from ledger.application.errors import NotFound
+from ledger.application.errors import ConcurrencyExhausted, IdempotencyKeyInFlight, NotFound
 from ledger.application.ports import ProviderEvent
 from ledger.application.service import LedgerService
 from ledger.application.unit_of_work import UnitOfWork
@@ -18,6 +19,9 @@ from ledger.domain import ids
 from ledger.domain.errors import DomainError
 from ledger.domain.payment import Payment
 from ledger.domain.provider_records import ProviderLink, WebhookReceipt
+
+
+log = logging.getLogger(__name__)
 
 
 class PaymentNotYetKnown(NotFound):
@@ -31,8 +35,8 @@ def apply_provider_event(service: LedgerService, event: ProviderEvent) -> str:
     """Returns the outcome: what changed, "duplicate", or why nothing could change."""
     try:
         return service.execute(_command(event))
-    except PaymentNotYetKnown:
-        raise
+    except (PaymentNotYetKnown, ConcurrencyExhausted, IdempotencyKeyInFlight):
+        raise  # transient: answered 503, the provider delivers it again
     except DomainError as error:
         # Nothing the ledger can book (say, a dispute larger than what is left): recorded as
         # seen so the provider stops resending it; the outcome is there for operators.
@@ -81,7 +85,9 @@ def _payment(uow: UnitOfWork, event: ProviderEvent) -> Payment:
 
 def _apply(payment: Payment, event: ProviderEvent) -> str:
     if event.kind == "payment_succeeded":
-        if payment.status == "pending":
+        if payment.status in ("pending", "failed"):
+            # A failed attempt can be followed by a successful one on the same provider payment
+            # (Stripe: a new confirmation after a failed 3-D Secure): the money decides.
             payment.authorize(event.payment_reference)
         if payment.status == "authorized" and payment.capture_method == "automatic":
             payment.capture(provider_fee=event.fee)
@@ -107,6 +113,11 @@ def _refund(payment: Payment, event: ProviderEvent) -> str:
         # A refund made at the provider directly (its dashboard): book it as it happened.
         refund_id = payment.request_refund(event.amount, "refunded at the provider")
     status = payment.refunds[refund_id]["status"]
+    if status == "succeeded" and event.kind == "refund_failed":
+        # Rare (the customer's account closed after the refund was sent): the money came back
+        # to the provider. Not reversed automatically; reported for an operator.
+        log.error("refund %s failed after it succeeded: needs attention", refund_id)
+        return "needs attention: the refund failed after it had succeeded"
     if status != "pending":
         return f"already {status}"
     if event.kind == "refund_succeeded":

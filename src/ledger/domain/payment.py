@@ -157,7 +157,10 @@ class Payment(LedgerAggregate):
 
     # ----- authorization ---------------------------------------------------------------------
     def authorize(self, provider_reference: str) -> None:
-        self._require_status("pending", "authorize")
+        """From pending; or from failed when the provider reports a later success of the same
+        payment (a failed payment has booked nothing, so nothing needs undoing)."""
+        if self.status not in ("pending", "failed"):
+            raise IllegalTransition(f"cannot authorize a payment that is {self.status}")
         self._authorized(provider_reference=provider_reference)
 
     @event("Authorized")

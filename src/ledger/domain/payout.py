@@ -16,10 +16,10 @@ from ledger.domain.money import currency, require_amount
 
 
 class Payout(LedgerAggregate):
-    """States: pending_approval -> approved [-> submitted (in an ACH batch)] -> paid -> returned
-    (an ACH return);
-    approved -> failed (the rail refused it); pending_approval | approved -> rejected (by an
-    approver, or on expiry of the approval window).
+    """States: pending_approval -> approved -> executing [-> submitted (in an ACH batch)] -> paid
+    -> returned (an ACH return); approved | executing -> failed (the balance no longer covers it,
+    or the rail refused it); pending_approval | approved -> rejected (by an approver, or on expiry
+    of the approval window).
 
     Approval moves it to "approved"; the payout-execution worker then pays it on its rail."""
 
@@ -43,6 +43,7 @@ class Payout(LedgerAggregate):
         self.approval_expires_at = approval_expires_at
         self.provider_reference: str | None = None
         self.failure_reason: str | None = None
+        self.rail: str | None = None
         self.amount = amount
         self.currency = currency
         self.requested_by = requested_by
@@ -111,20 +112,31 @@ class Payout(LedgerAggregate):
         self.status = "rejected"
         self.rejection = {"by": by, "reason": reason, "at": self.event_time.isoformat()}
 
-    def submit(self, rail: str, reference: str) -> None:
-        """Handed to a batching rail (ACH): still reserved, paid when its file goes out."""
+    def start(self, rail: str) -> None:
+        """The payout workflow is about to ask the rail to pay: from here on it can no longer be
+        rejected, and a redelivered message finishes this attempt on this rail."""
         if self.status != "approved":
+            raise IllegalTransition(f"cannot pay a payout that is {self.status}")
+        self._started(rail=rail)
+
+    @event("Executing")
+    def _started(self, *, rail: str) -> None:
+        self.status = "executing"
+        self.rail = rail
+
+    def submit(self, reference: str) -> None:
+        """Handed to a batching rail (ACH): still reserved, paid when its file goes out."""
+        if self.status != "executing":
             raise IllegalTransition(f"cannot submit a payout that is {self.status}")
-        self._submitted(rail=rail, reference=reference)
+        self._submitted(reference=reference)
 
     @event("Submitted")
-    def _submitted(self, *, rail: str, reference: str) -> None:
+    def _submitted(self, *, reference: str) -> None:
         self.status = "submitted"
-        self.rail = rail
         self.provider_reference = reference or None
 
     def mark_paid(self, provider_reference: str) -> None:
-        if self.status not in ("approved", "submitted"):
+        if self.status not in ("executing", "submitted"):
             raise IllegalTransition(f"cannot pay a payout that is {self.status}")
         booking = entry(
             self.currency,
@@ -142,7 +154,7 @@ class Payout(LedgerAggregate):
 
     def fail(self, reason: str) -> None:
         """The rail refused the payout (or the balance no longer covers it): nothing was paid."""
-        if self.status not in ("approved", "submitted"):
+        if self.status not in ("approved", "executing", "submitted"):
             raise IllegalTransition(f"cannot fail a payout that is {self.status}")
         self._failed(reason=reason)
 

@@ -22,8 +22,10 @@ from datetime import date, datetime, timedelta
 from typing import Any, Literal
 
 from ledger.adapters.ach.nacha import (
+    MAX_ENTRY_AMOUNT,
     Batch,
     Entry,
+    NachaError,
     Origin,
     TransactionCode,
     parse_returns,
@@ -44,6 +46,7 @@ from ledger.application.service import LedgerService
 from ledger.application.unit_of_work import UnitOfWork, pending_payments, pending_payouts
 from ledger.domain import ids
 from ledger.domain.ach_file import AchFile, AchOriginator
+from ledger.domain.errors import IllegalTransition
 from ledger.domain.manufacturer import Manufacturer
 from ledger.domain.payment import Payment
 from ledger.domain.payout import Payout
@@ -78,12 +81,21 @@ class AchProvider:
             return "invalid_bank_account"
         return None
 
+    def check_payment_method(self, payment_method: str) -> str | None:
+        """Refused before anything is recorded: an ACH payment method must be a vault token, so
+        a raw account number sent by mistake is never stored."""
+        if self._account_ok(payment_method) is not None:
+            return "an ach payment_method is a bank-account token from POST /v1/bank-accounts"
+        return None
+
     def authorize(self, request: AuthorizationRequest) -> ProviderResult:
         problem = self._account_ok(request.payment_method)
         if request.currency != "USD":
             problem = "ach_requires_usd"
         elif not request.capture:
             problem = "ach_debits_capture_automatically"
+        elif request.amount > MAX_ENTRY_AMOUNT:
+            problem = "ach_amount_over_entry_limit"
         if problem:
             return ProviderResult(status="failed", reference="", failure_reason=problem)
         return ProviderResult(status="pending", reference="")
@@ -102,6 +114,8 @@ class AchProvider:
         problem = self._account_ok(request.destination)
         if request.currency != "USD":
             problem = "ach_requires_usd"
+        elif request.amount > MAX_ENTRY_AMOUNT:
+            problem = "ach_amount_over_entry_limit"
         if problem:
             return ProviderResult(status="failed", reference="", failure_reason=problem)
         return ProviderResult(status="pending", reference="")
@@ -132,18 +146,42 @@ def originate(
     at: datetime,
     *,
     max_entries: int = MAX_ENTRIES_PER_FILE,
+    deliver: Callable[[OriginatedFile], object] = lambda file: None,
 ) -> list[OriginatedFile]:
-    """Every pending ACH payout and debit into files of at most max_entries."""
+    """Every pending ACH payout and debit into files of at most max_entries. Each file's text
+    is rendered inside the command that records it (a file that cannot be written is never
+    recorded) and handed to deliver as soon as it is saved."""
     candidates: list[tuple[Literal["payout", "payment"], str]] = [
         ("payout", p) for p in service.registry_members(pending_payouts(PROVIDER))
     ] + [("payment", p) for p in service.registry_members(pending_payments(PROVIDER))]
     files = []
     for start in range(0, len(candidates), max_entries):
         chunk = candidates[start : start + max_entries]
-        recorded = service.execute(_record_file(chunk, origin, at))
+        recorded = service.execute(_record_file(chunk, origin, sealer, at))
         if recorded is not None:
-            files.append(render(recorded, origin, sealer))
+            deliver(recorded)
+            files.append(recorded)
     return files
+
+
+def rerender(
+    service: LedgerService, file_number: int, origin: Origin, sealer: VaultSealer
+) -> OriginatedFile:
+    """The text of a file recorded earlier (say, the process died before writing it)."""
+    found = service.current(AchFile.create_id(file_number))
+    assert isinstance(found, AchFile)
+    return render(found, origin, sealer)
+
+
+def _unusable(item: dict[str, Any], sealer: VaultSealer) -> str | None:
+    """Why an entry cannot go into a file (it then fails instead of blocking every file)."""
+    if item["amount"] > MAX_ENTRY_AMOUNT:
+        return "ach_amount_over_entry_limit"
+    try:
+        sealer.open(item["token"] or "")
+    except VaultError:
+        return "invalid_bank_account"
+    return None
 
 
 def _effective_date(at: datetime) -> date:
@@ -154,9 +192,12 @@ def _effective_date(at: datetime) -> date:
 
 
 def _record_file(
-    chunk: list[tuple[Literal["payout", "payment"], str]], origin: Origin, at: datetime
-) -> Callable[[UnitOfWork], AchFile | None]:
-    def command(uow: UnitOfWork) -> AchFile | None:
+    chunk: list[tuple[Literal["payout", "payment"], str]],
+    origin: Origin,
+    sealer: VaultSealer,
+    at: datetime,
+) -> Callable[[UnitOfWork], OriginatedFile | None]:
+    def command(uow: UnitOfWork) -> OriginatedFile | None:
         credits: list[dict[str, Any]] = []
         debits: list[dict[str, Any]] = []
         for kind, public_id in chunk:
@@ -193,7 +234,17 @@ def _record_file(
                         "credit": False,
                     }
                 )
-        entries = credits + debits  # file order: the credits batch, then the debits batch
+        entries = []
+        for item in credits + debits:  # file order: the credits batch, then the debits batch
+            problem = _unusable(item, sealer)
+            if problem is None:
+                entries.append(item)
+            elif item["kind"] == "payout":
+                payout = uow.get(Payout, ids.decode("payout", item["id"]), "payout")
+                uow.payable(payout.manufacturer_id, payout.currency).release(item["id"])
+                payout.fail(problem)
+            else:
+                uow.get(Payment, ids.decode("payment", item["id"]), "payment").fail(problem)
         if not entries:
             return None
         originator = uow.find(AchOriginator, AchOriginator.create_id())
@@ -212,7 +263,7 @@ def _record_file(
                 payment = uow.get(Payment, ids.decode("payment", item["id"]), "payment")
                 payment.authorize(trace)
                 payment.capture(provider_reference=trace)
-        return uow.add(
+        ach_file = uow.add(
             AchFile(
                 file_number=number,
                 file_id_modifier=modifier,
@@ -221,6 +272,10 @@ def _record_file(
                 entries=entries,
             )
         )
+        try:
+            return render(ach_file, origin, sealer)
+        except (NachaError, VaultError) as error:  # nothing is saved: the command fails whole
+            raise IllegalTransition(f"the ACH file could not be written: {error}") from None
 
     return command
 

@@ -1,0 +1,166 @@
+"""Regressions for money-safety findings of the issue-4 review: each test failed before its fix."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from ledger.adapters.sandbox import SandboxProvider
+from ledger.application import service as commands
+from ledger.application.billing import BillingRunIncomplete, billing_run
+from ledger.application.errors import ConcurrencyExhausted
+from ledger.application.ports import PayoutRequest, ProviderResult, ProviderUnavailable
+from ledger.application.principal import SYSTEM
+from tests.conftest import Api, ManualClock
+from tests.unit.test_payout_workflows import payable, payout, request_payout
+from tests.unit.test_webhooks_api import (  # noqa: F401 (the stripe fixture)
+    FakeStripe,
+    deliver,
+    intent,
+    pay,
+    stripe,
+    stripe_event,
+)
+
+
+class LostAnswerRail:
+    """Pays, then the answer is lost once (a timeout after the money left)."""
+
+    def __init__(self) -> None:
+        self.calls: list[PayoutRequest] = []
+
+    def pay_out(self, request: PayoutRequest) -> ProviderResult:
+        self.calls.append(request)
+        if len(self.calls) == 1:
+            raise ProviderUnavailable("timed out after sending")
+        return SandboxProvider().pay_out(request)
+
+
+def test_a_payout_being_paid_can_no_longer_be_rejected(api: Api, admin: dict[str, str]) -> None:
+    rail = LostAnswerRail()
+    api.container.rails["sandbox"] = rail
+    m = api.manufacturer(admin, fee_bps=0)
+    api.payment(admin, [(m, 1000)])
+    requested = request_payout(api, admin, m, 1000).json()
+    api.settle()  # the rail was called; its answer was lost
+    assert payout(api, admin, requested["id"])["status"] == "executing"
+    approver = api.key("payouts:approve")
+    refused = api.post(f"/v1/payouts/{requested['id']}/reject", {"reason": "stop"}, approver)
+    assert refused.status_code == 409
+    # ... so the reservation still holds the money: nothing else can be paid from it.
+    assert request_payout(api, admin, m, 1).status_code == 409
+
+
+def test_a_redelivered_payout_finishes_on_its_rail_instead_of_deciding_again(
+    api: Api, admin: dict[str, str], clock: ManualClock
+) -> None:
+    rail = LostAnswerRail()
+    api.container.rails["sandbox"] = rail
+    m = api.manufacturer(admin, fee_bps=0)
+    payment = api.payment(admin, [(m, 1000)])
+    requested = request_payout(api, admin, m, 1000).json()
+    api.settle()
+    # A refund lands while the payout's answer is outstanding: the money has left already.
+    assert (
+        api.post(f"/v1/payments/{payment['id']}/refunds", {"amount": 500}, admin).status_code == 201
+    )
+    clock.advance(minutes=10)
+    api.settle()
+    done = payout(api, admin, requested["id"])
+    assert done["status"] == "paid"  # not "failed: insufficient_balance"
+    assert {call.idempotency_key for call in rail.calls} == {requested["id"]}
+    assert payable(api, admin, m) == 500  # owed back by the manufacturer: 1000 - 500 - 1000
+
+
+def test_a_webhook_that_meets_a_conflict_is_retried_not_dropped(
+    api: Api, admin: dict[str, str], stripe: FakeStripe, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    m = api.manufacturer(admin, fee_bps=0)
+    payment = pay(api, admin, m, 500, method="pm_pending")
+    payload = stripe_event("payment_intent.succeeded", intent("pi_test_1", 500))
+    service = api.container.service
+    real = service.execute
+
+    def contended(command: Any) -> Any:
+        raise ConcurrencyExhausted("too many concurrent changes")
+
+    monkeypatch.setattr(service, "execute", contended)
+    assert deliver(api, payload).status_code == 503
+    monkeypatch.setattr(service, "execute", real)
+    again = deliver(api, payload)
+    assert again.json()["outcome"] == "captured"
+    assert api.get(f"/v1/payments/{payment['id']}", admin).json()["status"] == "captured"
+
+
+def test_a_success_after_a_failed_attempt_captures_the_payment(
+    api: Api, admin: dict[str, str], stripe: FakeStripe
+) -> None:
+    m = api.manufacturer(admin, fee_bps=0)
+    payment = pay(api, admin, m, 500, method="pm_pending")
+    failed = intent("pi_test_1", 500, status="requires_payment_method")
+    failed["last_payment_error"] = {"code": "card_declined"}
+    assert deliver(api, stripe_event("payment_intent.payment_failed", failed)).status_code == 200
+    assert api.get(f"/v1/payments/{payment['id']}", admin).json()["status"] == "failed"
+    succeeded = deliver(api, stripe_event("payment_intent.succeeded", intent("pi_test_1", 500)))
+    assert succeeded.json()["outcome"] == "captured"
+    assert api.get(f"/v1/payments/{payment['id']}", admin).json()["status"] == "captured"
+    assert payable(api, admin, m) == -500
+
+
+def test_unconfigured_providers_are_refused_when_named_not_at_billing_time(
+    api: Api, admin: dict[str, str]
+) -> None:
+    m = api.manufacturer(admin)
+    routed = api.client.patch(
+        f"/v1/manufacturers/{m}/settings", json={"provider": "nope"}, headers=admin
+    )
+    assert routed.status_code == 422
+    body = {
+        "customer_id": "c",
+        "amount": 1000,
+        "currency": "USD",
+        "provider": "nope",
+        "payment_method": "pm_x",
+        "splits": [{"manufacturer_id": m, "amount": 1000}],
+        "interval": "monthly",
+    }
+    assert api.post("/v1/subscriptions", body, admin).status_code == 422
+
+
+def test_a_provider_unreachable_for_a_day_counts_as_a_failed_attempt(
+    api: Api, admin: dict[str, str], clock: ManualClock
+) -> None:
+    m = api.manufacturer(admin, fee_bps=0)
+    body = {
+        "customer_id": "c",
+        "amount": 1000,
+        "currency": "USD",
+        "payment_method": "pm_sandbox_processing_error",
+        "splits": [{"manufacturer_id": m, "amount": 1000}],
+        "interval": "monthly",
+    }
+    created = api.post("/v1/subscriptions", body, admin).json()
+    service = api.container.service
+    today = clock.now.date()
+    with pytest.raises(BillingRunIncomplete):
+        billing_run(service, today)  # on the due day: a transient error, retried
+    later = billing_run(service, today.replace(day=today.day + 1))
+    assert later.failed == [created["id"]]
+    shown = api.get(f"/v1/subscriptions/{created['id']}", admin).json()
+    assert shown["status"] == "past_due"
+    invoices = api.get(f"/v1/subscriptions/{created['id']}/invoices", admin).json()["data"]
+    assert invoices[0]["attempts"][0]["reason"] == "provider_unavailable"
+
+
+def test_an_approved_payout_rejected_before_it_starts_is_never_paid(
+    api: Api, admin: dict[str, str]
+) -> None:
+    m = api.manufacturer(admin, fee_bps=0)
+    api.payment(admin, [(m, 1000)])
+    requested = request_payout(api, admin, m, 1000).json()
+    service = api.container.service
+    service.execute(commands.reject_payout(SYSTEM, requested["id"], "changed our mind"))
+    api.settle()
+    assert payout(api, admin, requested["id"])["status"] == "rejected"
+    assert payable(api, admin, m) == -1000
