@@ -14,14 +14,8 @@ from ledger.application.ports import PayoutRequest, ProviderResult, ProviderUnav
 from ledger.application.principal import SYSTEM
 from tests.conftest import Api, ManualClock
 from tests.unit.test_payout_workflows import payable, payout, request_payout
-from tests.unit.test_webhooks_api import (  # noqa: F401 (the stripe fixture)
-    FakeStripe,
-    deliver,
-    intent,
-    pay,
-    stripe,
-    stripe_event,
-)
+from tests.unit.test_webhooks_api import deliver, intent, pay, stripe_event
+from tests.unit.test_webhooks_api import stripe as stripe_fixture  # noqa: F401 (a fixture)
 
 
 class LostAnswerRail:
@@ -73,8 +67,9 @@ def test_a_redelivered_payout_finishes_on_its_rail_instead_of_deciding_again(
     assert payable(api, admin, m) == 500  # owed back by the manufacturer: 1000 - 500 - 1000
 
 
+@pytest.mark.usefixtures("stripe")
 def test_a_webhook_that_meets_a_conflict_is_retried_not_dropped(
-    api: Api, admin: dict[str, str], stripe: FakeStripe, monkeypatch: pytest.MonkeyPatch
+    api: Api, admin: dict[str, str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     m = api.manufacturer(admin, fee_bps=0)
     payment = pay(api, admin, m, 500, method="pm_pending")
@@ -93,8 +88,9 @@ def test_a_webhook_that_meets_a_conflict_is_retried_not_dropped(
     assert api.get(f"/v1/payments/{payment['id']}", admin).json()["status"] == "captured"
 
 
+@pytest.mark.usefixtures("stripe")
 def test_a_success_after_a_failed_attempt_captures_the_payment(
-    api: Api, admin: dict[str, str], stripe: FakeStripe
+    api: Api, admin: dict[str, str]
 ) -> None:
     m = api.manufacturer(admin, fee_bps=0)
     payment = pay(api, admin, m, 500, method="pm_pending")

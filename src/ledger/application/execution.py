@@ -90,7 +90,8 @@ def execute_payout(
         payout = service.current(aggregate_id)
     elif payout.status != "executing":
         return "skipped"
-    assert isinstance(payout, Payout) and payout.rail is not None
+    assert isinstance(payout, Payout)
+    assert payout.rail is not None
     manufacturer = service.current(ids.decode("manufacturer", payout.manufacturer_id))
     assert isinstance(manufacturer, Manufacturer)
     rail = rails.get(payout.rail)

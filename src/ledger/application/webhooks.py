@@ -20,7 +20,6 @@ from ledger.domain.errors import DomainError
 from ledger.domain.payment import Payment
 from ledger.domain.provider_records import ProviderLink, WebhookReceipt
 
-
 log = logging.getLogger(__name__)
 
 
