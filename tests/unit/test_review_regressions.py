@@ -67,7 +67,7 @@ def test_a_redelivered_payout_finishes_on_its_rail_instead_of_deciding_again(
     assert payable(api, admin, m) == 500  # owed back by the manufacturer: 1000 - 500 - 1000
 
 
-@pytest.mark.usefixtures("stripe")
+@pytest.mark.usefixtures("stripe_fixture")
 def test_a_webhook_that_meets_a_conflict_is_retried_not_dropped(
     api: Api, admin: dict[str, str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -88,7 +88,7 @@ def test_a_webhook_that_meets_a_conflict_is_retried_not_dropped(
     assert api.get(f"/v1/payments/{payment['id']}", admin).json()["status"] == "captured"
 
 
-@pytest.mark.usefixtures("stripe")
+@pytest.mark.usefixtures("stripe_fixture")
 def test_a_success_after_a_failed_attempt_captures_the_payment(
     api: Api, admin: dict[str, str]
 ) -> None:
