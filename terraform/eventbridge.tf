@@ -11,11 +11,8 @@ resource "aws_cloudwatch_event_archive" "ledger" {
   retention_days   = var.event_archive_retention_days
 }
 
-locals {
-  # Routing rules live in one data file (workflow_rules.json), shared with the in-process bus.
-  workflow_rules = jsondecode(file("${path.module}/workflow_rules.json")).rules
-}
-
+# Routing rules live in one data file (workflow_rules.json, read in workflows.tf), shared with
+# the in-process bus: each rule delivers the events it matches to the queue it names.
 resource "aws_cloudwatch_event_rule" "workflow" {
   for_each = local.workflow_rules
 
@@ -31,15 +28,15 @@ resource "aws_cloudwatch_event_target" "workflow" {
   rule           = aws_cloudwatch_event_rule.workflow[each.key].name
   event_bus_name = aws_cloudwatch_event_bus.ledger.name
   target_id      = "workflow-queue"
-  arn            = aws_sqs_queue.workflow.arn
+  arn            = aws_sqs_queue.workflow[each.value.queue].arn
 
   retry_policy {
     maximum_event_age_in_seconds = 86400
     maximum_retry_attempts       = 185
   }
 
-  # Events EventBridge could not deliver land in the workflow DLQ too.
+  # Events EventBridge could not deliver land in that queue's DLQ.
   dead_letter_config {
-    arn = aws_sqs_queue.workflow_dlq.arn
+    arn = aws_sqs_queue.workflow_dlq[each.value.queue].arn
   }
 }

@@ -29,11 +29,14 @@ resource "aws_iam_role_policy" "lambda" {
 
   name = "${var.name_prefix}-${each.key}"
   role = aws_iam_role.lambda[each.key].id
-  policy = {
-    api         = data.aws_iam_policy_document.api.json
-    projections = data.aws_iam_policy_document.projections.json
-    publisher   = data.aws_iam_policy_document.publisher.json
-  }[each.key]
+  policy = merge(
+    {
+      api         = data.aws_iam_policy_document.api.json
+      projections = data.aws_iam_policy_document.projections.json
+      publisher   = data.aws_iam_policy_document.publisher.json
+    },
+    { for queue, _ in local.workflow_queues : "worker-${queue}" => data.aws_iam_policy_document.worker[queue].json },
+  )[each.key]
 }
 
 locals {
@@ -89,9 +92,9 @@ data "aws_iam_policy_document" "stream_reader" {
   }
 }
 
-data "aws_iam_policy_document" "api" {
-  source_policy_documents = [data.aws_iam_policy_document.common["api"].json]
-
+# What running ledger commands takes: reading and recording events (every save is one
+# TransactWriteItems of conditional puts) and the provider credentials.
+data "aws_iam_policy_document" "event_store" {
   statement {
     sid = "EventStore"
     actions = [
@@ -104,16 +107,23 @@ data "aws_iam_policy_document" "api" {
   }
 
   statement {
+    sid       = "ProviderCredentials"
+    actions   = ["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"]
+    resources = [aws_secretsmanager_secret.provider_credentials.arn]
+  }
+}
+
+data "aws_iam_policy_document" "api" {
+  source_policy_documents = [
+    data.aws_iam_policy_document.common["api"].json,
+    data.aws_iam_policy_document.event_store.json,
+  ]
+
+  statement {
     sid = "ReadModels"
     # Scan serves the trial balance only: a finance query over every balance shard.
     actions   = ["dynamodb:GetItem", "dynamodb:Query", "dynamodb:Scan"]
     resources = local.read_models
-  }
-
-  statement {
-    sid       = "ProviderCredentials"
-    actions   = ["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"]
-    resources = [aws_secretsmanager_secret.provider_credentials.arn]
   }
 }
 
@@ -149,5 +159,36 @@ data "aws_iam_policy_document" "publisher" {
     sid       = "PublishDomainEvents"
     actions   = ["events:PutEvents"]
     resources = [aws_cloudwatch_event_bus.ledger.arn]
+  }
+}
+
+# A worker executes its queue's workflow through the application service (the event store and
+# the provider credentials, no read models), drains its own queue (the event source mapping
+# receives and deletes; the worker delays retries) and may put follow-up work on any workflow
+# queue.
+data "aws_iam_policy_document" "worker" {
+  for_each = local.workflow_queues
+
+  source_policy_documents = [
+    data.aws_iam_policy_document.common["worker-${each.key}"].json,
+    data.aws_iam_policy_document.event_store.json,
+  ]
+
+  statement {
+    sid = "DrainOwnQueue"
+    actions = [
+      "sqs:ReceiveMessage",
+      "sqs:DeleteMessage",
+      "sqs:ChangeMessageVisibility",
+      "sqs:GetQueueAttributes",
+      "sqs:GetQueueUrl",
+    ]
+    resources = [local.workflow_queue_arns[each.key]]
+  }
+
+  statement {
+    sid       = "SendToWorkflowQueues"
+    actions   = ["sqs:SendMessage", "sqs:GetQueueUrl"]
+    resources = values(local.workflow_queue_arns)
   }
 }

@@ -1,12 +1,14 @@
-# Three functions from ONE deployment package (`make package` -> build/lambda.zip).
+# Every function from ONE deployment package (`make package` -> build/lambda.zip): the api, the
+# two stream consumers, and one workflow worker per queue of workflow_rules.json.
 locals {
-  functions = {
+  core_functions = {
     api = {
       handler              = "ledger.lambdas.api.handler"
       description          = "HTTP API (FastAPI through Mangum, API Gateway payload 2.0)"
       memory_size          = var.api_memory_mb
       timeout              = var.api_timeout_seconds
       reserved_concurrency = var.api_reserved_concurrency
+      environment          = {}
     }
     projections = {
       handler              = "ledger.lambdas.projections.handler"
@@ -14,6 +16,7 @@ locals {
       memory_size          = var.stream_memory_mb
       timeout              = var.stream_timeout_seconds
       reserved_concurrency = var.projections_reserved_concurrency
+      environment          = {}
     }
     publisher = {
       handler              = "ledger.lambdas.publisher.handler"
@@ -21,8 +24,30 @@ locals {
       memory_size          = var.stream_memory_mb
       timeout              = var.stream_timeout_seconds
       reserved_concurrency = var.publisher_reserved_concurrency
+      environment          = {}
     }
   }
+
+  # One worker per workflow queue, all with the same handler; LEDGER_WORKER_QUEUE picks the
+  # queue (and so the handler module). A run may take half the queue's visibility timeout (AWS
+  # refuses a queue whose visibility timeout is shorter than its function's timeout), so a
+  # message is never delivered again while its first run is still going. Concurrency is capped
+  # on the event source mapping (workflows.tf), not reserved here.
+  worker_functions = {
+    for queue, spec in local.workflow_queues : "worker-${queue}" => {
+      handler              = "ledger.lambdas.worker.handler"
+      description          = substr("Workflow worker of the ${queue} queue: ${spec.description}", 0, 256)
+      memory_size          = var.worker_memory_mb
+      timeout              = max(floor(spec.visibility_timeout_seconds / 2), 1)
+      reserved_concurrency = -1
+      environment = {
+        LEDGER_WORKER_QUEUE      = queue
+        LEDGER_QUEUE_NAME_PREFIX = var.name_prefix
+      }
+    }
+  }
+
+  functions = merge(local.core_functions, local.worker_functions)
 
   function_names = { for key, _ in local.functions : key => "${var.name_prefix}-${key}" }
 
@@ -40,7 +65,7 @@ locals {
 
 resource "aws_lambda_function" "this" {
   for_each = local.functions
-  #checkov:skip=CKV_AWS_116:No function DLQ: the stream consumers send failed batches to an SQS on-failure destination on their event source mappings (streams.tf), and the api is invoked synchronously, where a DLQ never applies.
+  #checkov:skip=CKV_AWS_116:No function DLQ: it applies to asynchronous invocations only, and none of these is invoked so. The stream consumers send failed batches to an SQS on-failure destination on their event source mappings (streams.tf), the workers' queues move what keeps failing to their own DLQs (sqs.tf), and the api is invoked synchronously.
   #checkov:skip=CKV_AWS_117:No VPC: the functions reach only regional AWS endpoints (DynamoDB, EventBridge, SQS, Secrets Manager); a VPC would add NAT or endpoints and cold-start cost for no isolation gain.
   #checkov:skip=CKV_AWS_272:Code signing needs an AWS Signer profile, which the offline build cannot produce; the package is built reproducibly by scripts/build_lambda_package.py instead.
 
@@ -60,13 +85,20 @@ resource "aws_lambda_function" "this" {
   kms_key_arn                    = aws_kms_key.ledger.arn
 
   environment {
-    variables = merge(local.lambda_environment, {
+    variables = merge(local.lambda_environment, each.value.environment, {
       POWERTOOLS_SERVICE_NAME = "ledger-${each.key}"
     })
   }
 
   tracing_config {
     mode = "Active"
+  }
+
+  lifecycle {
+    precondition {
+      condition     = length(local.function_names[each.key]) <= 64
+      error_message = "Function (and role) name ${local.function_names[each.key]} is longer than 64 characters: shorten name_prefix or the queue's name."
+    }
   }
 
   # The log groups exist (with retention and encryption) before the functions can write.

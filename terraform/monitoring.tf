@@ -59,7 +59,7 @@ resource "aws_cloudwatch_metric_alarm" "lambda_errors" {
   for_each = local.function_names
 
   alarm_name          = "${each.value}-errors"
-  alarm_description   = "The ${each.key} function raised errors (for stream consumers: whole-batch failures, which are retried and may end in the stream DLQ)."
+  alarm_description   = "The ${each.key} function raised errors (for stream consumers and workers: whole-batch failures, which are retried and may end in a DLQ)."
   namespace           = "AWS/Lambda"
   metric_name         = "Errors"
   dimensions          = { FunctionName = each.value }
@@ -96,10 +96,11 @@ resource "aws_cloudwatch_metric_alarm" "stream_iterator_age" {
 }
 
 resource "aws_cloudwatch_metric_alarm" "dlq_depth" {
-  for_each = {
-    workflow_dlq = aws_sqs_queue.workflow_dlq.name
-    stream_dlq   = aws_sqs_queue.stream_dlq.name
-  }
+  # Every workflow queue's DLQ, and the stream consumers' one.
+  for_each = merge(
+    { for queue, dlq in aws_sqs_queue.workflow_dlq : "${queue}-dlq" => dlq.name },
+    { stream-dlq = aws_sqs_queue.stream_dlq.name },
+  )
 
   alarm_name          = "${each.value}-depth"
   alarm_description   = "Messages are waiting in ${each.value}: something failed for good and needs a look and a redrive."

@@ -38,14 +38,29 @@ output "event_archive_name" {
   value       = aws_cloudwatch_event_archive.ledger.name
 }
 
-output "workflow_queue_url" {
-  description = "URL of the SQS queue the workflow rules deliver to."
-  value       = aws_sqs_queue.workflow.url
+output "workflow_queue_urls" {
+  description = "URLs of the workflow queues, by queue name of workflow_rules.json (named <name_prefix>-<queue>, LEDGER_QUEUE_NAME_PREFIX)."
+  value       = { for queue, q in aws_sqs_queue.workflow : queue => q.url }
 }
 
-output "workflow_dlq_url" {
-  description = "URL of the workflow queue's dead-letter queue."
-  value       = aws_sqs_queue.workflow_dlq.url
+output "workflow_dlq_urls" {
+  description = "URLs of the workflow queues' dead-letter queues, by queue name."
+  value       = { for queue, q in aws_sqs_queue.workflow_dlq : queue => q.url }
+}
+
+output "worker_function_names" {
+  description = "Names of the workflow worker functions, by the queue each drains."
+  value       = { for queue, _ in local.workflow_queues : queue => aws_lambda_function.this["worker-${queue}"].function_name }
+}
+
+output "workflow_event_source_mapping_ids" {
+  description = "UUIDs of the workers' SQS event source mappings, by queue."
+  value       = { for queue, mapping in aws_lambda_event_source_mapping.workflow : queue => mapping.uuid }
+}
+
+output "workflow_schedule_arns" {
+  description = "EventBridge Scheduler schedules of workflow_rules.json, by schedule name."
+  value       = { for name, schedule in aws_scheduler_schedule.workflow : name => schedule.arn }
 }
 
 output "stream_dlq_url" {

@@ -55,7 +55,7 @@ variable "kms_deletion_window_days" {
 
 variable "lambda_package_path" {
   type        = string
-  description = "Path of the deployment zip built by `make package` (build/lambda.zip); one package for all three functions."
+  description = "Path of the deployment zip built by `make package` (build/lambda.zip); one package for every function."
 
   validation {
     condition     = endswith(var.lambda_package_path, ".zip")
@@ -153,6 +153,42 @@ variable "metrics_namespace" {
   default     = "PaymentsLedger"
 }
 
+# ----- Workflow workers ------------------------------------------------------------------------
+
+variable "worker_memory_mb" {
+  type        = number
+  description = "Memory of the workflow worker functions in MB."
+  default     = 512
+}
+
+variable "worker_event_source_mappings_enabled" {
+  type        = bool
+  description = "Whether the workers' SQS event source mappings poll their queues. Off only on local emulators whose tests hand queue messages to the worker handler themselves: moto receives a mapped queue's messages on every send (counting deliveries), and LocalStack would run the placeholder package on them."
+  default     = true
+}
+
+variable "worker_batch_size" {
+  type        = number
+  description = "Messages per batch handed to a workflow worker (each may call a provider)."
+  default     = 5
+
+  validation {
+    condition     = var.worker_batch_size >= 1 && var.worker_batch_size <= 10
+    error_message = "worker_batch_size must be between 1 and 10."
+  }
+}
+
+variable "worker_maximum_concurrency" {
+  type        = number
+  description = "Most concurrent invocations of each worker (the SQS event source mapping's maximum concurrency): caps the load on providers and payout rails."
+  default     = 5
+
+  validation {
+    condition     = var.worker_maximum_concurrency >= 2 && var.worker_maximum_concurrency <= 1000
+    error_message = "worker_maximum_concurrency must be between 2 and 1000."
+  }
+}
+
 # ----- Stream consumers ------------------------------------------------------------------------
 
 variable "stream_batch_size" {
@@ -221,21 +257,12 @@ variable "api_throttling_rate_limit" {
 
 # ----- Queues and events -----------------------------------------------------------------------
 
-variable "workflow_queue_visibility_timeout_seconds" {
-  type        = number
-  description = "Visibility timeout of the workflow queue; longer than a worker's longest run."
-  default     = 120
-}
-
-variable "workflow_max_receive_count" {
-  type        = number
-  description = "Deliveries of a workflow message before SQS moves it to the workflow DLQ."
-  default     = 5
-}
+# Queues, their visibility timeouts and maxReceiveCounts, rules and schedules come from
+# workflow_rules.json, not from variables: the embedded runtime reads the same file.
 
 variable "restrict_dlq_redrive_sources" {
   type        = bool
-  description = "Set a redrive allow policy on the workflow DLQ so only the workflow queue can use it. moto does not store this attribute, so envs/local.tfvars turns it off."
+  description = "Set a redrive allow policy on each workflow DLQ so only its own queue can use it. moto does not store this attribute, so envs/local.tfvars turns it off."
   default     = true
 }
 

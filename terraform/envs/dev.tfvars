@@ -15,6 +15,7 @@ log_level                   = "DEBUG"
 
 api_memory_mb                    = 1024
 stream_memory_mb                 = 512
+worker_memory_mb                 = 512
 api_reserved_concurrency         = -1
 projections_reserved_concurrency = -1
 publisher_reserved_concurrency   = -1
@@ -30,3 +31,7 @@ event_archive_retention_days = 30
 enable_backup              = true
 backup_retention_days      = 7
 backup_copy_retention_days = 7
+
+# Workflow workers (queues, rules and schedules come from workflow_rules.json).
+worker_batch_size          = 5
+worker_maximum_concurrency = 2

@@ -15,6 +15,7 @@ log_retention_days          = 1
 
 api_memory_mb                    = 256
 stream_memory_mb                 = 256
+worker_memory_mb                 = 256
 api_reserved_concurrency         = 2
 projections_reserved_concurrency = 1
 publisher_reserved_concurrency   = 1
@@ -33,3 +34,11 @@ backup_copy_retention_days = 1
 
 # moto does not store an SQS queue's RedriveAllowPolicy, and the provider waits for it to appear.
 restrict_dlq_redrive_sources = false
+
+# Workflow workers (queues, rules and schedules come from workflow_rules.json). The mappings
+# exist but do not poll: the tests receive the messages and run the worker handler in process
+# (moto would otherwise receive every message of a mapped queue as it is sent, counting a
+# delivery, and LocalStack would run the placeholder package on them).
+worker_batch_size                    = 5
+worker_maximum_concurrency           = 2
+worker_event_source_mappings_enabled = false

@@ -15,6 +15,7 @@ log_level                   = "INFO"
 
 api_memory_mb                    = 1024
 stream_memory_mb                 = 512
+worker_memory_mb                 = 512
 api_reserved_concurrency         = 200
 projections_reserved_concurrency = 40
 publisher_reserved_concurrency   = 20
@@ -34,3 +35,7 @@ backup_retention_days      = 35
 backup_copy_retention_days = 90
 
 alarm_email_addresses = []
+
+# Workflow workers (queues, rules and schedules come from workflow_rules.json).
+worker_batch_size          = 5
+worker_maximum_concurrency = 10

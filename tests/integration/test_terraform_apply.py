@@ -2,16 +2,21 @@
 
 One apply per session (see tests/support/terraform.py); `terraform destroy` runs at the end.
 Emulated Lambdas run no code, so these tests check what Terraform built, not what runs in it.
+The workflow resources are checked against workflow_rules.json, the file the embedded runtime
+reads too (the workers themselves run in test_workflows_on_aws.py).
 """
 
 from __future__ import annotations
 
 import json
 import time
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 
+from ledger.adapters.embedded_workflows import schedule_message
+from ledger.workflows import rules as workflow_rules
 from tests.support.terraform import Stack
 
 # The session fixtures `terraform_stack` and `terraform_tables` (one apply per test session,
@@ -19,7 +24,10 @@ from tests.support.terraform import Stack
 pytest_plugins = ["tests.support.terraform"]
 pytestmark = pytest.mark.integration
 
-FUNCTIONS = ("api", "projections", "publisher")
+RULES = workflow_rules.load()
+CORE_FUNCTIONS = ("api", "projections", "publisher")
+WORKERS = tuple(f"worker-{queue}" for queue in RULES.queues)
+FUNCTIONS = CORE_FUNCTIONS + WORKERS
 STREAM_CONSUMERS = ("projections", "publisher")
 REQUIRED_OUTPUTS = (
     "api_url",
@@ -28,8 +36,11 @@ REQUIRED_OUTPUTS = (
     "read_models_table_name",
     "events_stream_arn",
     "event_bus_name",
-    "workflow_queue_url",
-    "workflow_dlq_url",
+    "workflow_queue_urls",
+    "workflow_dlq_urls",
+    "worker_function_names",
+    "workflow_event_source_mapping_ids",
+    "workflow_schedule_arns",
     "stream_dlq_url",
     "alarm_topic_arn",
     "api_function_name",
@@ -47,29 +58,34 @@ LAMBDA_ENVIRONMENT = (
     "POWERTOOLS_METRICS_NAMESPACE",
     "LOG_LEVEL",
 )
+WORKER_ENVIRONMENT = (*LAMBDA_ENVIRONMENT, "LEDGER_WORKER_QUEUE", "LEDGER_QUEUE_NAME_PREFIX")
 
 
-def queue_arn(stack: Stack, url_output: str) -> str:
+def function_name(stack: Stack, key: str) -> str:
+    if key.startswith("worker-"):
+        return str(stack.output("worker_function_names")[key.removeprefix("worker-")])
+    return str(stack.output(f"{key}_function_name"))
+
+
+def queue_arn(stack: Stack, url: str) -> str:
     sqs = stack.client("sqs")
-    attributes = sqs.get_queue_attributes(
-        QueueUrl=stack.output(url_output), AttributeNames=["QueueArn"]
-    )
+    attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])
     return str(attributes["Attributes"]["QueueArn"])
 
 
-def receive_one(stack: Stack, url_output: str) -> dict[str, Any]:
+def drain(stack: Stack, url: str) -> list[dict[str, Any]]:
+    """Bodies of every message on the queue now (deleted): moto delivers EventBridge targets
+    synchronously, so the first empty long poll means there is no more."""
     sqs = stack.client("sqs")
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
-        answer = sqs.receive_message(
-            QueueUrl=stack.output(url_output), MaxNumberOfMessages=1, WaitTimeSeconds=1
-        )
-        for message in answer.get("Messages", []):
-            sqs.delete_message(
-                QueueUrl=stack.output(url_output), ReceiptHandle=message["ReceiptHandle"]
-            )
-            return dict(json.loads(message["Body"]))
-    raise AssertionError(f"nothing arrived on {url_output}")
+    bodies: list[dict[str, Any]] = []
+    while True:
+        answer = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=1)
+        messages = answer.get("Messages", [])
+        if not messages:
+            return bodies
+        for message in messages:
+            sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+            bodies.append(json.loads(message["Body"]))
 
 
 def test_every_output_is_there(terraform_stack: Stack) -> None:
@@ -131,7 +147,7 @@ def test_both_stream_consumers_are_mapped_with_partial_failures_and_a_dlq(
 ) -> None:
     lambda_ = terraform_stack.client("lambda")
     stream_arn = terraform_stack.output("events_stream_arn")
-    dlq_arn = queue_arn(terraform_stack, "stream_dlq_url")
+    dlq_arn = queue_arn(terraform_stack, terraform_stack.output("stream_dlq_url"))
     mappings = lambda_.list_event_source_mappings(EventSourceArn=stream_arn)["EventSourceMappings"]
     by_function = {m["FunctionArn"].rsplit(":", 1)[-1]: m for m in mappings}
 
@@ -146,15 +162,13 @@ def test_both_stream_consumers_are_mapped_with_partial_failures_and_a_dlq(
         assert mapping["DestinationConfig"] == {"OnFailure": {"Destination": dlq_arn}}
 
 
-def test_three_functions_from_one_package_with_the_ledger_environment(
+def test_every_function_from_one_package_with_the_ledger_environment(
     terraform_stack: Stack,
 ) -> None:
     lambda_ = terraform_stack.client("lambda")
     hashes = set()
-    for name in FUNCTIONS:
-        function = lambda_.get_function(
-            FunctionName=terraform_stack.output(f"{name}_function_name")
-        )
+    for name in CORE_FUNCTIONS:
+        function = lambda_.get_function(FunctionName=function_name(terraform_stack, name))
         config = function["Configuration"]
         environment = config["Environment"]["Variables"]
         hashes.add(config["CodeSha256"])
@@ -174,45 +188,142 @@ def test_three_functions_from_one_package_with_the_ledger_environment(
             "provider_secret_arn"
         )
         assert function["Concurrency"]["ReservedConcurrentExecutions"] >= 1
+    for queue, spec in RULES.queues.items():
+        config = lambda_.get_function(
+            FunctionName=function_name(terraform_stack, f"worker-{queue}")
+        )["Configuration"]
+        environment = config["Environment"]["Variables"]
+        hashes.add(config["CodeSha256"])
+
+        assert config["Handler"] == "ledger.lambdas.worker.handler"
+        assert config["Runtime"] == "python3.12"
+        assert sorted(environment) == sorted(WORKER_ENVIRONMENT)
+        assert environment["LEDGER_WORKER_QUEUE"] == queue
+        assert environment["LEDGER_QUEUE_NAME_PREFIX"] == "ledger-local"
+        assert environment["LEDGER_EVENTS_TABLE"] == terraform_stack.output("events_table_name")
+        # AWS refuses an SQS mapping whose queue hides messages for less than a run may take.
+        assert 1 <= config["Timeout"] <= spec.visibility_timeout_seconds
     assert len(hashes) == 1
 
 
-def test_a_ledger_event_on_the_bus_reaches_the_workflow_queue(terraform_stack: Stack) -> None:
-    events = terraform_stack.client("events")
-    detail = {"payment_id": "pay_123", "amount": 1250, "currency": "USD"}
-    answer = events.put_events(
-        Entries=[
-            {
-                "EventBusName": terraform_stack.output("event_bus_name"),
-                "Source": "payments-ledger",
-                "DetailType": "PaymentCaptured",
-                "Detail": json.dumps(detail),
-            }
-        ]
-    )
-    assert answer["FailedEntryCount"] == 0
-
-    delivered = receive_one(terraform_stack, "workflow_queue_url")
-    assert delivered["source"] == "payments-ledger"
-    assert delivered["detail-type"] == "PaymentCaptured"
-    assert delivered["detail"] == detail
-
-
-def test_the_bus_is_archived_and_the_workflow_queue_redrives_to_its_dlq(
+def test_one_queue_and_dlq_per_workflow_queue_as_the_workflow_map_says(
     terraform_stack: Stack,
 ) -> None:
+    sqs = terraform_stack.client("sqs")
+    assert set(terraform_stack.output("workflow_queue_urls")) == set(RULES.queues)
+    assert set(terraform_stack.output("workflow_dlq_urls")) == set(RULES.queues)
+    for queue, spec in RULES.queues.items():
+        url = terraform_stack.queue_url(queue)
+        assert url.endswith(f"/ledger-local-{queue}")
+        assert terraform_stack.dlq_url(queue).endswith(f"/ledger-local-{queue}-dlq")
+        attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
+        redrive = json.loads(attributes["RedrivePolicy"])
+        assert redrive["deadLetterTargetArn"] == queue_arn(
+            terraform_stack, terraform_stack.dlq_url(queue)
+        )
+        assert int(redrive["maxReceiveCount"]) == spec.max_receive_count
+        assert int(attributes["VisibilityTimeout"]) == spec.visibility_timeout_seconds
+        assert attributes["KmsMasterKeyId"] == terraform_stack.output("kms_key_arn")
+        dlq = sqs.get_queue_attributes(
+            QueueUrl=terraform_stack.dlq_url(queue), AttributeNames=["All"]
+        )["Attributes"]
+        assert dlq["KmsMasterKeyId"] == terraform_stack.output("kms_key_arn")
+        assert int(dlq["MessageRetentionPeriod"]) > int(attributes["MessageRetentionPeriod"])
+
+
+def test_each_worker_drains_its_queue_with_partial_batch_responses(
+    terraform_stack: Stack,
+) -> None:
+    lambda_ = terraform_stack.client("lambda")
+    ids = terraform_stack.output("workflow_event_source_mapping_ids")
+    assert set(ids) == set(RULES.queues)
+    for queue in RULES.queues:
+        mapping = lambda_.get_event_source_mapping(UUID=ids[queue])
+        assert mapping["EventSourceArn"] == queue_arn(
+            terraform_stack, terraform_stack.queue_url(queue)
+        )
+        assert mapping["FunctionArn"].rsplit(":", 1)[-1] == function_name(
+            terraform_stack, f"worker-{queue}"
+        )
+        assert mapping["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+        assert 1 <= mapping["BatchSize"] <= 10
+        # envs/local.tfvars: the tests run the worker handler on the messages themselves.
+        assert mapping["State"] == "Disabled"
+
+
+def test_each_rule_delivers_to_its_own_queue_and_nowhere_else(terraform_stack: Stack) -> None:
+    """Rules from the workflow map: every detail type a rule names reaches that rule's queue
+    (and only it); an event no rule matches reaches no queue."""
+    events = terraform_stack.client("events")
+    bus = terraform_stack.output("event_bus_name")
+    sent: dict[str, str] = {}  # detail type -> the queue it must land on
+    for rule in RULES.rules:
+        for detail_type in rule.event_pattern["detail-type"]:
+            sent[detail_type] = rule.queue
+        targets = events.list_targets_by_rule(Rule=f"ledger-local-{rule.name}", EventBusName=bus)
+        (target,) = targets["Targets"]
+        assert target["Arn"] == queue_arn(terraform_stack, terraform_stack.queue_url(rule.queue))
+        assert target["DeadLetterConfig"]["Arn"] == queue_arn(
+            terraform_stack, terraform_stack.dlq_url(rule.queue)
+        )
+    unrouted = "Payment.Captured"
+    assert unrouted not in sent
+    probe = f"probe-{time.time_ns()}"  # other tests' messages may be on the queues too
+    entries = [
+        {
+            "EventBusName": bus,
+            "Source": "payments-ledger",
+            "DetailType": detail_type,
+            "Detail": json.dumps({"probe": probe}),
+        }
+        for detail_type in [*sent, unrouted]
+    ]
+    assert events.put_events(Entries=entries)["FailedEntryCount"] == 0
+
+    for queue in RULES.queues:
+        arrived = [
+            body
+            for body in drain(terraform_stack, terraform_stack.queue_url(queue))
+            if body["detail"] == {"probe": probe}
+        ]
+        assert all(body["source"] == "payments-ledger" for body in arrived)
+        assert sorted(body["detail-type"] for body in arrived) == sorted(
+            detail_type for detail_type, target in sent.items() if target == queue
+        ), queue
+
+
+def test_schedules_put_the_embedded_schedule_message_on_their_queue(
+    terraform_stack: Stack,
+) -> None:
+    scheduler = terraform_stack.client("scheduler")
+    arns = terraform_stack.output("workflow_schedule_arns")
+    assert set(arns) == {schedule.name for schedule in RULES.schedules}
+    for schedule in RULES.schedules:
+        found = scheduler.get_schedule(Name=f"ledger-local-{schedule.name}")
+        assert found["Arn"] == arns[schedule.name]
+        assert found["ScheduleExpression"] == schedule.expression
+        assert found["FlexibleTimeWindow"] == {"Mode": "OFF"}
+        assert found["KmsKeyArn"] == terraform_stack.output("kms_key_arn")
+        target = found["Target"]
+        assert target["Arn"] == queue_arn(
+            terraform_stack, terraform_stack.queue_url(schedule.queue)
+        )
+        assert target["DeadLetterConfig"]["Arn"] == queue_arn(
+            terraform_stack, terraform_stack.dlq_url(schedule.queue)
+        )
+        assert target["RoleArn"].endswith(":role/ledger-local-scheduler")
+        # Scheduler substitutes the placeholder as text: it must be there unescaped.
+        assert '"<aws.scheduler.scheduled-time>"' in target["Input"]
+        expected = schedule_message(schedule, datetime(2030, 1, 1, tzinfo=UTC))
+        expected["detail"]["scheduled_time"] = "<aws.scheduler.scheduled-time>"
+        assert json.loads(target["Input"]) == expected
+
+
+def test_the_bus_is_archived(terraform_stack: Stack) -> None:
     events = terraform_stack.client("events")
     bus = events.describe_event_bus(Name=terraform_stack.output("event_bus_name"))
     archives = events.list_archives(EventSourceArn=bus["Arn"])["Archives"]
     assert [a["ArchiveName"] for a in archives] == [terraform_stack.output("event_archive_name")]
-
-    sqs = terraform_stack.client("sqs")
-    attributes = sqs.get_queue_attributes(
-        QueueUrl=terraform_stack.output("workflow_queue_url"), AttributeNames=["All"]
-    )["Attributes"]
-    redrive = json.loads(attributes["RedrivePolicy"])
-    assert redrive["deadLetterTargetArn"] == queue_arn(terraform_stack, "workflow_dlq_url")
-    assert int(redrive["maxReceiveCount"]) >= 1
 
 
 def test_the_http_api_proxies_everything_to_the_api_function(terraform_stack: Stack) -> None:
@@ -247,7 +358,14 @@ def test_alarms_notify_the_alarm_topic(terraform_stack: Stack) -> None:
     metrics = sorted((a["Namespace"], a["MetricName"]) for a in alarms.values())
     assert metrics.count(("AWS/Lambda", "Errors")) == len(FUNCTIONS)
     assert metrics.count(("AWS/Lambda", "IteratorAge")) == len(STREAM_CONSUMERS)
-    assert metrics.count(("AWS/SQS", "ApproximateNumberOfMessagesVisible")) == 2
+    dlq_alarms = {
+        a["Dimensions"][0]["Value"]
+        for a in alarms.values()
+        if a["MetricName"] == "ApproximateNumberOfMessagesVisible"
+    }
+    assert dlq_alarms == {f"ledger-local-{queue}-dlq" for queue in RULES.queues} | {
+        "ledger-local-stream-dlq"
+    }
     assert ("AWS/ApiGateway", "5xx") in metrics
     latency = [a for a in alarms.values() if a["MetricName"] == "Latency"]
     assert [a["ExtendedStatistic"] for a in latency] == ["p99"]
@@ -258,7 +376,7 @@ def test_alarms_notify_the_alarm_topic(terraform_stack: Stack) -> None:
 def test_function_logs_are_kept_for_a_bounded_time(terraform_stack: Stack) -> None:
     logs = terraform_stack.client("logs")
     for name in FUNCTIONS:
-        group = f"/aws/lambda/{terraform_stack.output(f'{name}_function_name')}"
+        group = f"/aws/lambda/{function_name(terraform_stack, name)}"
         (found,) = logs.describe_log_groups(logGroupNamePrefix=group)["logGroups"]
         assert found["retentionInDays"] == 1  # envs/local.tfvars
         assert found["kmsKeyId"] == terraform_stack.output("kms_key_arn")

@@ -63,3 +63,40 @@ def stream_batch(records: list[dict[str, Any]], stream_arn: str) -> dict[str, An
     return {
         "Records": [{**_as_lambda_json(record), "eventSourceARN": stream_arn} for record in records]
     }
+
+
+def _lambda_message_attributes(attributes: dict[str, Any]) -> dict[str, Any]:
+    """ReceiveMessage's MessageAttributes as Lambda spells them (camelCase keys)."""
+    converted = {}
+    for name, value in attributes.items():
+        item: dict[str, Any] = {"dataType": value["DataType"]}
+        if "StringValue" in value:
+            item["stringValue"] = value["StringValue"]
+        if "BinaryValue" in value:
+            item["binaryValue"] = base64.b64encode(value["BinaryValue"]).decode()
+        converted[name] = item
+    return converted
+
+
+def sqs_batch(messages: list[dict[str, Any]], queue_arn: str) -> dict[str, Any]:
+    """Messages received from an SQS queue with boto3 (AttributeNames=["All"]), as the Lambda
+    service hands them to a function mapped onto that queue."""
+    region = queue_arn.split(":")[3]
+    return {
+        "Records": [
+            {
+                "messageId": message["MessageId"],
+                "receiptHandle": message["ReceiptHandle"],
+                "body": message["Body"],
+                "attributes": dict(message.get("Attributes", {})),
+                "messageAttributes": _lambda_message_attributes(
+                    message.get("MessageAttributes", {})
+                ),
+                "md5OfBody": message["MD5OfBody"],
+                "eventSource": "aws:sqs",
+                "eventSourceARN": queue_arn,
+                "awsRegion": region,
+            }
+            for message in messages
+        ]
+    }

@@ -50,7 +50,7 @@ TABLE_OUTPUTS = {
     "read_models": "read_models_table_name",
 }
 
-HANDLER_MODULES = ("api", "projections", "publisher")
+HANDLER_MODULES = ("api", "projections", "publisher", "worker")
 
 
 def provider_mirror() -> Path:
@@ -119,6 +119,14 @@ class Stack:
 
     def output(self, name: str) -> Any:
         return self.outputs[name]["value"]
+
+    def queue_url(self, queue: str) -> str:
+        """URL of a workflow queue, by its name in workflow_rules.json."""
+        return str(self.output("workflow_queue_urls")[queue])
+
+    def dlq_url(self, queue: str) -> str:
+        """URL of a workflow queue's dead-letter queue."""
+        return str(self.output("workflow_dlq_urls")[queue])
 
     def client(self, service: str) -> Any:
         return boto3.client(
