@@ -40,7 +40,8 @@ bench: $(STAMP)
 localstack-test: $(STAMP)
 	docker compose up -d --wait localstack
 	LEDGER_TEST_AWS_ENDPOINT=http://127.0.0.1:4566 $(BIN)/pytest -q \
-		tests/integration/test_terraform_apply.py tests/integration/test_aws_on_terraform.py; \
+		tests/integration/test_terraform_apply.py tests/integration/test_aws_on_terraform.py \
+		tests/integration/test_workflows_on_aws.py; \
 		status=$$?; docker compose down; exit $$status
 
 # The Lambda deployment zip (build/lambda.zip) for python3.12 on LAMBDA_ARCH (arm64 by default).

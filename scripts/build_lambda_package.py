@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""Build build/lambda.zip: the ONE deployment package of the three Lambda functions.
+"""Build build/lambda.zip: the ONE deployment package of every Lambda function (api,
+projections, publisher and one worker per workflow queue).
 
 The dependencies are installed for the Lambda runtime, not for this interpreter: wheels for
 CPython 3.12 on manylinux (glibc <= 2.34, Amazon Linux 2023) and the architecture in LAMBDA_ARCH
