@@ -16,6 +16,7 @@ from typing import Any
 import boto3
 import pytest
 
+from ledger.application.execution import execute_refund
 from ledger.bootstrap import Container, build
 from ledger.lambdas import api as api_lambda
 from ledger.lambdas import projections as projections_lambda
@@ -109,7 +110,10 @@ def test_api_lambda_records_events_and_streams_project_them(
         **{"Idempotency-Key": "r1"},
     )
     assert status == 201
-    assert refund["status"] == "succeeded"
+    assert refund["status"] == "pending"  # booked; the refund-execution worker executes it
+    assert execute_refund(container.service, refund["id"]) == "succeeded"
+    status, settled = api.call("GET", f"/v1/refunds/{refund['id']}")
+    assert settled["status"] == "succeeded"
     status, fetched = api.call("GET", f"/v1/payments/{payment['id']}")
     assert fetched["amount_refunded"] == 2500
     status, _ = api.call(
