@@ -100,3 +100,21 @@ def sqs_batch(messages: list[dict[str, Any]], queue_arn: str) -> dict[str, Any]:
             for message in messages
         ]
     }
+
+
+def http_api_raw_event(
+    method: str,
+    path: str,
+    body: bytes,
+    *,
+    headers: dict[str, str] | None = None,
+    content_type: str = "application/json",
+) -> dict[str, Any]:
+    """An API Gateway HTTP API (payload format 2.0) request whose body is these exact bytes (a
+    signed webhook: its signature covers them). API Gateway passes a UTF-8 text body as is, not
+    base64-encoded."""
+    event = http_api_event(method, path, headers=headers)
+    event["body"] = body.decode()
+    event["isBase64Encoded"] = False
+    event["headers"]["content-type"] = content_type
+    return event
