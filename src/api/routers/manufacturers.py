@@ -6,13 +6,13 @@ from starlette.responses import Response
 from api.deps import (
     AdminKey,
     AnyRead,
-    ApiError,
     ContainerDep,
     IdempotencyKeyHeader,
     ServiceDep,
     run_command,
 )
 from api.render import manufacturer_out
+from api.routers.bank_accounts import seal, vault_of
 from api.schemas import (
     BankAccountFingerprint,
     BankAccountIn,
@@ -111,16 +111,7 @@ def set_bank_account(
 ) -> Response:
     """The account ACH payouts go to (needs `admin`). The number is sealed (AES-GCM) before it
     reaches the ledger; responses and events show only its mask."""
-    if container.vault is None:
-        raise ApiError(
-            422, "bank-accounts-disabled", "bank accounts need LEDGER_BANK_VAULT_KEY to be set"
-        )
-    try:
-        token, masked = container.vault.seal(
-            body.routing_number, body.account_number, body.account_type
-        )
-    except ValueError as error:  # a routing number failing its check digit, say
-        raise ApiError(422, "invalid-bank-account", str(error)) from None
+    token, masked = seal(container, body)
     changes = {"bank_account_token": token, "bank_account_masked": masked}
     return run_command(
         request,
@@ -134,7 +125,7 @@ def set_bank_account(
         idempotency_key=idempotency_key,
         body=BankAccountFingerprint(
             routing_number=body.routing_number,
-            account_fingerprint=container.vault.fingerprint(
+            account_fingerprint=vault_of(container).fingerprint(
                 body.routing_number, body.account_number
             ),
             account_type=body.account_type,

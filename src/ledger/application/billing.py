@@ -23,12 +23,11 @@ from ledger.application.service import (
     LedgerService,
     check_payment_method,
     create_payment,
-    read_in,
+    routed_provider,
+    split_manufacturers,
 )
 from ledger.application.unit_of_work import SUBSCRIPTIONS, UnitOfWork
 from ledger.domain import ids
-from ledger.domain.errors import InvalidInput
-from ledger.domain.manufacturer import Manufacturer
 from ledger.domain.payment import Payment
 from ledger.domain.subscription import Charge, Subscription
 
@@ -42,14 +41,7 @@ def start_subscription(
     principal.require("payments:write")
 
     def command(uow: UnitOfWork) -> Subscription:
-        routed: str | None = None
-        for split in fields["splits"]:
-            manufacturer_id = split["manufacturer_id"]
-            manufacturer = read_in(uow, Manufacturer, "manufacturer", manufacturer_id)
-            if manufacturer is None or not principal.sees_manufacturer(manufacturer_id):
-                raise InvalidInput(f"unknown manufacturer '{manufacturer_id}' in splits")
-            routed = routed or manufacturer.settings["provider"]
-        provider = fields.get("provider") or routed or "sandbox"
+        provider = routed_provider(fields, split_manufacturers(uow, principal, fields["splits"]))
         # Refused now (422), not at every billing run: a provider that is not configured, or a
         # payment method it cannot take.
         check_payment_method(service.provider(provider), fields["payment_method"])

@@ -521,28 +521,21 @@ def create_payment(
     principal.require("payments:write")
 
     def command(uow: UnitOfWork) -> Payment:
-        splits = []
-        routed: str | None = None
-        for split in fields["splits"]:
-            manufacturer_id = split["manufacturer_id"]
-            manufacturer = read_in(uow, Manufacturer, "manufacturer", manufacturer_id)
-            if manufacturer is None or not principal.sees_manufacturer(manufacturer_id):
-                raise InvalidInput(f"unknown manufacturer '{manufacturer_id}' in splits")
-            routed = routed or manufacturer.settings["provider"]
-            splits.append(
-                {
-                    "manufacturer_id": manufacturer_id,
-                    "amount": split["amount"],
-                    "fee_bps": manufacturer.fee_bps,
-                    "refund_fee_policy": manufacturer.refund_fee_policy,
-                }
-            )
+        manufacturers = split_manufacturers(uow, principal, fields["splits"])
+        splits = [
+            {
+                "manufacturer_id": split["manufacturer_id"],
+                "amount": split["amount"],
+                "fee_bps": manufacturer.fee_bps,
+                "refund_fee_policy": manufacturer.refund_fee_policy,
+            }
+            for split, manufacturer in zip(fields["splits"], manufacturers, strict=True)
+        ]
         payment = Payment.initiate(
             amount=fields["amount"],
             currency_code=fields["currency"],
             customer_id=fields["customer_id"],
-            # The payment's own choice, else its first manufacturer's routing.
-            provider=fields.get("provider") or routed or "sandbox",
+            provider=routed_provider(fields, manufacturers),
             payment_method=fields["payment_method"],
             capture_method=fields["capture_method"],
             splits=splits,
@@ -578,6 +571,26 @@ def create_payment(
         return uow.add(payment)
 
     return command
+
+
+def split_manufacturers(
+    uow: UnitOfWork, principal: Principal, splits: list[dict[str, Any]]
+) -> list[Manufacturer]:
+    """The manufacturers of splits, in order, as they are now; 422 for any the key may not use."""
+    found = []
+    for split in splits:
+        manufacturer_id = split["manufacturer_id"]
+        manufacturer = read_in(uow, Manufacturer, "manufacturer", manufacturer_id)
+        if manufacturer is None or not principal.sees_manufacturer(manufacturer_id):
+            raise InvalidInput(f"unknown manufacturer '{manufacturer_id}' in splits")
+        found.append(manufacturer)
+    return found
+
+
+def routed_provider(fields: dict[str, Any], manufacturers: list[Manufacturer]) -> str:
+    """The payment's own choice, else its first manufacturer's routing."""
+    chosen: str | None = fields.get("provider")
+    return chosen or (manufacturers[0].settings["provider"] if manufacturers else "sandbox")
 
 
 def check_payment_method(provider: PaymentProvider, payment_method: str) -> None:
