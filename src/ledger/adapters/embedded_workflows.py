@@ -32,6 +32,7 @@ from ledger.workflows.runtime import Handler, WorkerContext, handler_for, proces
 log = logging.getLogger(__name__)
 BUS_POSITION = "bus"
 BATCH = 200
+ROUND_SECONDS = 0.1
 _ENVELOPE_IDS = uuid5(NAMESPACE_URL, "urn:ledger:bus-envelope")
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
@@ -70,6 +71,13 @@ class InProcessBus:
         self._queue = queue
         self._rules = rules
         self._lock = threading.Lock()
+        # Only events some rule can match are decoded (a topic ends with its detail-type).
+        self._types = rules.routed_detail_types()
+
+    def _may_route(self, topic: str) -> bool:
+        if not is_published_topic(topic):
+            return False
+        return self._types is None or topic.rpartition(":")[2] in self._types
 
     def pump(self) -> int:
         """Route every event recorded since the saved position; returns messages sent."""
@@ -84,7 +92,7 @@ class InProcessBus:
                     return sent
                 messages: list[tuple[str, str, str | None]] = []
                 for notification in notifications:
-                    if not is_published_topic(notification.topic):
+                    if not self._may_route(notification.topic):
                         continue
                     body = envelope(self._app.mapper.to_domain_event(notification))
                     for rule, queue in self._rules.route(body):
@@ -219,6 +227,9 @@ class WorkflowRunner:
                 except Exception:
                     log.exception("workflow round failed; retrying")
                 self._prompted.wait(interval)
+                # Rounds at most every ROUND_SECONDS: under load one round serves many saves
+                # instead of every save waking the runner.
+                self._stop.wait(ROUND_SECONDS)
                 self._prompted.clear()
 
         self._thread = threading.Thread(target=loop, name="workflows", daemon=True)

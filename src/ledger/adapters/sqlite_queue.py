@@ -104,6 +104,13 @@ class SqliteQueue:
     def receive(self, queue: str, *, visibility_seconds: int, limit: int = 10) -> list[Message]:
         now = self._now_ms()
         with self._lock:
+            # The common case, nothing visible, costs one read and no write transaction.
+            if not self._db.execute(
+                "SELECT 1 FROM queue_messages"
+                " WHERE queue = ? AND done = 0 AND dead = 0 AND visible_at_ms <= ? LIMIT 1",
+                (queue, now),
+            ).fetchone():
+                return []
             self._db.execute("BEGIN IMMEDIATE")
             try:
                 rows = self._db.execute(

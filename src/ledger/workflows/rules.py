@@ -85,6 +85,17 @@ class WorkflowRules:
     rules: tuple[Rule, ...]
     schedules: tuple[Schedule, ...]
 
+    def routed_detail_types(self) -> frozenset[str] | None:
+        """Every detail-type some rule can match, or None when a rule does not pin them down
+        (then every event must be looked at)."""
+        types: set[str] = set()
+        for rule in self.rules:
+            listed = rule.event_pattern.get("detail-type")
+            if not isinstance(listed, list) or not all(isinstance(v, str) for v in listed):
+                return None
+            types.update(listed)
+        return frozenset(types)
+
     def route(self, envelope: dict[str, Any]) -> list[tuple[Rule, str]]:
         """(rule, queue) for every rule the event matches."""
         return [(rule, rule.queue) for rule in self.rules if rule.matches(envelope)]
