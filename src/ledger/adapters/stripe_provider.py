@@ -243,8 +243,12 @@ class StripeProvider:
             return ProviderResult(status="failed", reference=reference, failure_reason=status)
 
     def refund(self, request: RefundRequest) -> ProviderResult:
+        """Stripe forgets idempotency keys after 24 hours, and a refund message can be redriven
+        from a dead-letter queue later than that: so a refund of this ledger refund that Stripe
+        already has (found by its metadata) is answered, never made again."""
         try:
-            refund = self._client.v1.refunds.create(
+            existing = self._existing_refund(request)
+            refund = existing or self._client.v1.refunds.create(
                 params={
                     "payment_intent": request.provider_reference,
                     "amount": to_stripe_amount(request.amount, request.currency),
@@ -257,16 +261,17 @@ class StripeProvider:
             )
         except stripe.StripeError as error:
             return _refused_or_raise(error, "refund")
-        with _understood("refund"):
-            data = refund.to_dict()
-            reference = _str(data, "id")
-            status = _str(data, "status")
-            if status == "succeeded":
-                return ProviderResult(status="succeeded", reference=reference)
-            if status in ("pending", "requires_action"):
-                return ProviderResult(status="pending", reference=reference)
-            reason = _opt_str(data, "failure_reason") or status
-            return ProviderResult(status="failed", reference=reference, failure_reason=reason)
+        return _refund_result(refund)
+
+    def _existing_refund(self, request: RefundRequest) -> Any:
+        page = self._client.v1.refunds.list(
+            params={"payment_intent": request.provider_reference, "limit": 100}
+        )
+        for refund in page.auto_paging_iter():
+            metadata = refund.to_dict().get("metadata") or {}
+            if metadata.get("ledger_refund_id") == request.refund_id:
+                return refund
+        return None
 
     # -- WebhookSource --------------------------------------------------------------------------
 
@@ -520,3 +525,16 @@ def _dispute_fee(dispute: Mapping[str, Any], currency: str) -> int | None:
 
 def _event(base: Mapping[str, Any], kind: WebhookKind, **fields: Any) -> ProviderEvent:
     return ProviderEvent(kind=kind, **base, **fields)
+
+
+def _refund_result(refund: Any) -> ProviderResult:
+    with _understood("refund"):
+        data = refund.to_dict()
+        reference = _str(data, "id")
+        status = _str(data, "status")
+        if status == "succeeded":
+            return ProviderResult(status="succeeded", reference=reference)
+        if status in ("pending", "requires_action"):
+            return ProviderResult(status="pending", reference=reference)
+        reason = _opt_str(data, "failure_reason") or status
+        return ProviderResult(status="failed", reference=reference, failure_reason=reason)
