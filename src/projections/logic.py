@@ -281,10 +281,12 @@ def _payout_requested(event: Any, at: str, ref: str) -> list[Change]:
 
 @handles("Payout.Approved")
 def _payout_approved(event: Any, at: str, ref: str) -> list[Change]:
-    # Whether this approval was the last one needed is derived at query time from the counts.
+    values: dict[str, Any] = {"updated_at": at}
+    if event.ready:
+        values["status"] = "approved"
     return [
         Increment("payouts", {"payout_id": _po(event)}, {"approvals": 1}),
-        Upsert("payouts", {"payout_id": _po(event)}, {"updated_at": at}),
+        Upsert("payouts", {"payout_id": _po(event)}, values),
     ]
 
 

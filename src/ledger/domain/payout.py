@@ -94,12 +94,14 @@ class Payout(LedgerAggregate):
             raise SelfApproval("the requester of a payout cannot approve it")
         if any(a["approver"] == approver for a in self.approvals):
             raise DuplicateApproval("this approver has already approved the payout")
-        self._approved(approver=approver)
+        ready = len(self.approvals) + 1 >= self.approvals_required
+        self._approved(approver=approver, ready=ready)
 
     @event("Approved")
-    def _approved(self, *, approver: str) -> None:
+    def _approved(self, *, approver: str, ready: bool) -> None:
+        """ready: this was the last approval needed; the payout workflow pays it."""
         self.approvals.append({"approver": approver, "at": self.event_time.isoformat()})
-        if len(self.approvals) >= self.approvals_required:
+        if ready:
             self.status = "approved"
 
     def reject(self, by: str, reason: str | None) -> None:
