@@ -162,7 +162,9 @@ def _refund_requested(event: Any, at: str, ref: str) -> list[Change]:
                 "payment_id": _pay(event),
                 "amount": event.amount,
                 "currency": currency,
-                "status": "pending_approval" if event.approvals_required else "pending",
+                "status": (
+                    "pending_approval" if getattr(event, "approvals_required", 0) else "pending"
+                ),
                 "reason": event.reason,
                 "failure_reason": None,
                 "created_at": at,
@@ -282,8 +284,9 @@ def _payout_requested(event: Any, at: str, ref: str) -> list[Change]:
 @handles("Payout.Approved")
 def _payout_approved(event: Any, at: str, ref: str) -> list[Change]:
     values: dict[str, Any] = {"updated_at": at}
-    if event.ready:
+    if getattr(event, "ready", None):
         values["status"] = "approved"
+    # (events recorded before `ready` existed leave the status to Payout.Executing)
     return [
         Increment("payouts", {"payout_id": _po(event)}, {"approvals": 1}),
         Upsert("payouts", {"payout_id": _po(event)}, values),

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 import pytest
 
 from ledger.adapters.sandbox import SandboxProvider
+from ledger.adapters.stripe_provider import StripeProvider
 from ledger.application import service as commands
 from ledger.application.billing import BillingRunIncomplete, billing_run
 from ledger.application.errors import ConcurrencyExhausted
@@ -14,7 +16,7 @@ from ledger.application.ports import PayoutRequest, ProviderResult, ProviderUnav
 from ledger.application.principal import SYSTEM
 from tests.conftest import Api, ManualClock
 from tests.unit.test_payout_workflows import payable, payout, request_payout
-from tests.unit.test_webhooks_api import deliver, intent, pay, stripe_event
+from tests.unit.test_webhooks_api import SECRET, deliver, intent, pay, stripe_event
 from tests.unit.test_webhooks_api import stripe as stripe_fixture  # noqa: F401 (a fixture)
 
 
@@ -124,29 +126,105 @@ def test_unconfigured_providers_are_refused_when_named_not_at_billing_time(
     assert api.post("/v1/subscriptions", body, admin).status_code == 422
 
 
-def test_a_provider_unreachable_for_a_day_counts_as_a_failed_attempt(
+class FlakyProvider(SandboxProvider):
+    """Takes the money but the answer is lost while `down`; remembers every charge it made."""
+
+    def __init__(self) -> None:
+        self.down = True
+        self.charged: set[str] = set()
+
+    def authorize(self, request: Any) -> ProviderResult:
+        self.charged.add(request.idempotency_key)
+        if self.down:
+            raise ProviderUnavailable("timed out after charging")
+        return super().authorize(request)
+
+
+def test_an_unreachable_provider_is_retried_with_the_same_key_never_counted_failed(
     api: Api, admin: dict[str, str], clock: ManualClock
 ) -> None:
+    provider = FlakyProvider()
+    api.container.service.register_provider("sandbox", provider)
     m = api.manufacturer(admin, fee_bps=0)
     body = {
         "customer_id": "c",
         "amount": 1000,
         "currency": "USD",
-        "payment_method": "pm_sandbox_processing_error",
+        "payment_method": "pm_x",
         "splits": [{"manufacturer_id": m, "amount": 1000}],
         "interval": "monthly",
     }
     created = api.post("/v1/subscriptions", body, admin).json()
     service = api.container.service
     today = clock.now.date()
-    with pytest.raises(BillingRunIncomplete):
-        billing_run(service, today)  # on the due day: a transient error, retried
-    later = billing_run(service, today.replace(day=today.day + 1))
-    assert later.failed == [created["id"]]
+    for day in range(3):  # days of silence: the same attempt each time, never a new one
+        with pytest.raises(BillingRunIncomplete):
+            billing_run(service, today + timedelta(days=day))
+    assert len(provider.charged) == 1
     shown = api.get(f"/v1/subscriptions/{created['id']}", admin).json()
-    assert shown["status"] == "past_due"
+    assert shown["status"] == "active"
+    provider.down = False
+    result = billing_run(service, today + timedelta(days=3))
+    assert len(result.charged) == 1
+    assert len(provider.charged) == 1  # the same provider key: the first charge, answered
+
+
+def test_a_revived_charge_for_a_period_already_paid_is_refunded(
+    api: Api, admin: dict[str, str], clock: ManualClock
+) -> None:
+    class Stripe(SandboxProvider):
+        sends_webhooks = True
+
+        def authorize(self, request: Any) -> ProviderResult:
+            if request.idempotency_key in declined:
+                return ProviderResult("failed", f"pi_{len(declined)}", "card_declined")
+            return ProviderResult("succeeded", "pi_second")
+
+    declined: set[str] = set()
+    api.container.service.register_provider("stripe", Stripe())
+    api.container.webhook_sources["stripe"] = StripeProvider("sk_test", SECRET)
+    m = api.manufacturer(admin, fee_bps=0)
+    body = {
+        "customer_id": "c",
+        "amount": 1000,
+        "currency": "USD",
+        "provider": "stripe",
+        "payment_method": "pm_x",
+        "splits": [{"manufacturer_id": m, "amount": 1000}],
+        "interval": "monthly",
+    }
+    created = api.post("/v1/subscriptions", body, admin).json()
+    service = api.container.service
+    today = clock.now.date()
+    first_key = None
+
+    original = Stripe.authorize
+
+    def decline_first(self: Any, request: Any) -> ProviderResult:
+        nonlocal first_key
+        if first_key is None:
+            first_key = request.idempotency_key
+            declined.add(first_key)
+        return original(self, request)
+
+    Stripe.authorize = decline_first  # type: ignore[method-assign]
+    billing_run(service, today)  # attempt 1 declined
+    billing_run(service, today + timedelta(days=1))  # attempt 2 paid
     invoices = api.get(f"/v1/subscriptions/{created['id']}/invoices", admin).json()["data"]
-    assert invoices[0]["attempts"][0]["reason"] == "provider_unavailable"
+    assert invoices[0]["status"] == "paid"
+    failed_payment = invoices[0]["attempts"][0]["payment_id"]
+    # Stripe later reports the first attempt paid after all (a retried 3-D Secure).
+    reference = f"pi_{len(declined)}"
+    payload = stripe_event(
+        "payment_intent.succeeded",
+        intent(reference, 1000, metadata={"ledger_payment_id": failed_payment}),
+    )
+    outcome = deliver(api, payload).json()["outcome"]
+    assert outcome == "captured and refunded: the period was already settled"
+    api.settle()
+    revived = api.get(f"/v1/payments/{failed_payment}", admin).json()
+    assert (revived["status"], revived["amount_refunded"]) == ("captured", 1000)
+    assert payable(api, admin, m) == -1000  # owed for one period, not two
 
 
 def test_an_approved_payout_rejected_before_it_starts_is_never_paid(

@@ -120,8 +120,6 @@ class EmbeddedScheduler:
     def _tick(self) -> int:
         now = self._clock()
         fired = 0
-        if not self._schedules:
-            return 0
         if self._pruned_at is None or now - self._pruned_at > timedelta(hours=1):
             self._pruned_at = now
             self._queue.prune()

@@ -50,6 +50,19 @@ class SqliteQueue:
         if path != ":memory:":
             self._db.execute("PRAGMA journal_mode = WAL")
         self._db.executescript(_SCHEMA)
+        self._migrate()
+
+    def _migrate(self) -> None:
+        """Queue files written before receipts and done rows existed gain their columns."""
+        columns = {row[1] for row in self._db.execute("PRAGMA table_info(queue_messages)")}
+        if "done" in columns:
+            return
+        self._db.execute("ALTER TABLE queue_messages ADD COLUMN done INTEGER NOT NULL DEFAULT 0")
+        self._db.execute("ALTER TABLE queue_messages ADD COLUMN receipt TEXT")
+        self._db.execute("DROP INDEX IF EXISTS queue_ready")
+        self._db.execute(
+            "CREATE INDEX queue_ready ON queue_messages (queue, done, dead, visible_at_ms)"
+        )
 
     def _now_ms(self) -> int:
         return _ms(self._clock())

@@ -15,8 +15,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from ledger.application.errors import NotFound
-from ledger.application.ports import ProviderUnavailable
+from ledger.application.errors import NotFound, ProviderNotConfigured
 from ledger.application.principal import Principal
 from ledger.application.service import (
     IdempotencyContext,
@@ -28,6 +27,7 @@ from ledger.application.service import (
 )
 from ledger.application.unit_of_work import SUBSCRIPTIONS, UnitOfWork
 from ledger.domain import ids
+from ledger.domain.errors import InvalidInput
 from ledger.domain.payment import Payment
 from ledger.domain.subscription import Charge, Subscription
 
@@ -132,14 +132,17 @@ def bill_subscription(
             continue
         try:
             payment = _charge(service, charge)
-        except ProviderUnavailable:
-            if as_of <= charge.due_on:
-                raise  # retried by the run's redelivery; the same attempt, the same key
-            # Still unreachable a day after it fell due: counted as a failed attempt, so the
-            # dunning schedule (and in the end, cancellation) applies instead of a daily loop.
-            service.execute(_record(public_id, charge, None, "failed", as_of))
+        except ProviderNotConfigured:
+            raise  # configuration, not the customer: the run is retried, nothing is counted
+        except InvalidInput as error:
+            # Refused before anything was charged (an ACH token the vault can no longer open,
+            # say): a failed attempt, so dunning applies.
+            service.execute(_record(public_id, charge, None, "failed", as_of, error.message))
             result.failed.append(public_id)
             continue
+        # ProviderUnavailable propagates: the provider may have charged without answering, so
+        # the same attempt is tried again (same payment id, same provider key) until it
+        # answers; it never counts as a failure.
         if payment.status == "captured":
             result.charged.append(ids.encode("payment", payment.id))
             outcome = "succeeded"
@@ -191,7 +194,12 @@ def _charge(service: LedgerService, charge: Charge) -> Payment:
 
 
 def _record(
-    public_id: str, charge: Charge, payment: Payment | None, outcome: str, as_of: date
+    public_id: str,
+    charge: Charge,
+    payment: Payment | None,
+    outcome: str,
+    as_of: date,
+    reason: str | None = None,
 ) -> Callable[[UnitOfWork], bool]:
     payment_id = ids.encode("payment", payment.id) if payment is not None else None
 
@@ -202,12 +210,11 @@ def _record(
                 charge.period, payment_id, charge.attempt
             )
         else:
-            reason = "provider_unavailable" if payment is None else payment.failure_reason
             changed = subscription.record_charge_failed(
                 charge.period,
                 payment_id,
                 charge.attempt,
-                reason or "declined",
+                reason or (payment.failure_reason if payment else None) or "declined",
                 failed_on=max(as_of, charge.due_on),
             )
         if subscription.status == "canceled":

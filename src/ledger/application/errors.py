@@ -1,6 +1,6 @@
 """Application errors that are not domain rules."""
 
-from ledger.domain.errors import DomainError, IllegalTransition
+from ledger.domain.errors import DomainError, IllegalTransition, InvalidInput
 
 
 class NotFound(DomainError):
@@ -38,3 +38,10 @@ class ProviderRefused(IllegalTransition):
     authorization, a void after settlement): nothing changed in the ledger."""
 
     code = "provider-refused"
+
+
+class ProviderNotConfigured(InvalidInput):
+    """A provider name this deployment has no credentials for (422 to a caller; to the billing
+    run a configuration problem, never a customer's failed attempt)."""
+
+    code = "provider-not-configured"

@@ -19,6 +19,7 @@ from ledger.domain import ids
 from ledger.domain.errors import DomainError
 from ledger.domain.payment import Payment
 from ledger.domain.provider_records import ProviderLink, WebhookReceipt
+from ledger.domain.subscription import Subscription
 
 log = logging.getLogger(__name__)
 
@@ -57,11 +58,35 @@ def _command(event: ProviderEvent) -> Callable[[UnitOfWork], str]:
         receipt_id = WebhookReceipt.create_id(event.provider, event.event_id)
         if uow.find(WebhookReceipt, receipt_id) is not None:
             return "duplicate"
-        outcome = _apply(_payment(uow, event), event)
+        payment = _payment(uow, event)
+        revived = payment.status == "failed" and event.kind == "payment_succeeded"
+        outcome = _apply(payment, event)
+        if revived and payment.status == "captured":
+            outcome = _refund_if_period_paid(uow, payment) or outcome
         uow.add(WebhookReceipt(event.provider, event.event_id, event.kind, outcome))
         return outcome
 
     return command
+
+
+def _refund_if_period_paid(uow: UnitOfWork, payment: Payment) -> str | None:
+    """A subscription charge reported paid after it was recorded failed: if its period has been
+    paid by a later attempt since (or the subscription ended), the customer was charged twice,
+    so this charge is refunded at once (the refund workflow executes it)."""
+    subscription_id = payment.metadata.get("subscription_id")
+    if not isinstance(subscription_id, str):
+        return None
+    try:
+        found = uow.read(Subscription, ids.decode("subscription", subscription_id))
+    except ids.MalformedId:
+        return None
+    period = payment.metadata.get("period")
+    if found is None or not isinstance(period, str):
+        return None
+    if found.status != "canceled" and not found.is_settled(period):
+        return None  # the billing run records it as this period's payment
+    payment.request_refund(payment.refundable, "charged twice: the period was already settled")
+    return "captured and refunded: the period was already settled"
 
 
 def _payment(uow: UnitOfWork, event: ProviderEvent) -> Payment:

@@ -356,8 +356,9 @@ class Payment(LedgerAggregate):
         reason: str | None,
         shares: list[dict[str, Any]],
         entry: JournalEntry,
-        requested_by: str,
-        approvals_required: int,
+        # Defaults: events recorded before refund approvals existed.
+        requested_by: str = "",
+        approvals_required: int = 0,
     ) -> None:
         self.refunds[refund_id] = {
             "amount": amount,
@@ -458,7 +459,7 @@ class Payment(LedgerAggregate):
 
     @event("RefundSucceeded")
     def _refund_succeeded(
-        self, *, refund_id: str, provider_reference: str | None, entry: JournalEntry
+        self, *, refund_id: str, entry: JournalEntry, provider_reference: str | None = None
     ) -> None:
         self.refunds[refund_id]["status"] = "succeeded"
         self.refunds[refund_id]["provider_reference"] = provider_reference

@@ -98,8 +98,11 @@ class Payout(LedgerAggregate):
         self._approved(approver=approver, ready=ready)
 
     @event("Approved")
-    def _approved(self, *, approver: str, ready: bool) -> None:
-        """ready: this was the last approval needed; the payout workflow pays it."""
+    def _approved(self, *, approver: str, ready: bool | None = None) -> None:
+        """ready: this was the last approval needed; the payout workflow pays it (None in
+        events recorded before the field existed: then it is counted)."""
+        if ready is None:
+            ready = len(self.approvals) + 1 >= self.approvals_required
         self.approvals.append({"approver": approver, "at": self.event_time.isoformat()})
         if ready:
             self.status = "approved"
