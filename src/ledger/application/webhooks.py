@@ -43,28 +43,36 @@ def apply_provider_event(service: LedgerService, event: ProviderEvent) -> str:
         return service.execute(_receipt_only(event, f"not applied: {error.message}"))
 
 
+def applied_once(
+    uow: UnitOfWork, provider: str, event_id: str, kind: str, apply: Callable[[], str]
+) -> str:
+    """Run apply unless this provider event already has a receipt; the receipt, with apply's
+    outcome, is saved in the same atomic write as whatever apply changed."""
+    if uow.find(WebhookReceipt, WebhookReceipt.create_id(provider, event_id)) is not None:
+        return "duplicate"
+    outcome = apply()
+    uow.add(WebhookReceipt(provider, event_id, kind, outcome))
+    return outcome
+
+
 def _receipt_only(event: ProviderEvent, outcome: str) -> Callable[[UnitOfWork], str]:
     def command(uow: UnitOfWork) -> str:
-        if uow.find(WebhookReceipt, WebhookReceipt.create_id(event.provider, event.event_id)):
-            return "duplicate"
-        uow.add(WebhookReceipt(event.provider, event.event_id, event.kind, outcome))
-        return outcome
+        return applied_once(uow, event.provider, event.event_id, event.kind, lambda: outcome)
 
     return command
 
 
 def _command(event: ProviderEvent) -> Callable[[UnitOfWork], str]:
-    def command(uow: UnitOfWork) -> str:
-        receipt_id = WebhookReceipt.create_id(event.provider, event.event_id)
-        if uow.find(WebhookReceipt, receipt_id) is not None:
-            return "duplicate"
+    def apply(uow: UnitOfWork) -> str:
         payment = _payment(uow, event)
         revived = payment.status == "failed" and event.kind == "payment_succeeded"
         outcome = _apply(payment, event)
         if revived and payment.status == "captured":
             outcome = _refund_if_period_paid(uow, payment) or outcome
-        uow.add(WebhookReceipt(event.provider, event.event_id, event.kind, outcome))
         return outcome
+
+    def command(uow: UnitOfWork) -> str:
+        return applied_once(uow, event.provider, event.event_id, event.kind, lambda: apply(uow))
 
     return command
 

@@ -44,13 +44,14 @@ from ledger.application.ports import (
 )
 from ledger.application.service import LedgerService
 from ledger.application.unit_of_work import UnitOfWork, pending_payments, pending_payouts
+from ledger.application.webhooks import applied_once
 from ledger.domain import ids
 from ledger.domain.ach_file import AchFile, AchOriginator
 from ledger.domain.errors import IllegalTransition
 from ledger.domain.manufacturer import Manufacturer
 from ledger.domain.payment import Payment
 from ledger.domain.payout import Payout
-from ledger.domain.provider_records import ProviderLink, WebhookReceipt
+from ledger.domain.provider_records import ProviderLink
 
 PROVIDER = "ach"
 # One file's entries are saved in one atomic write with the aggregates they settle; DynamoDB
@@ -329,24 +330,21 @@ def apply_returns(service: LedgerService, text: str) -> list[tuple[str, str]]:
 
 
 def _apply_return(trace: str, reason: str) -> Callable[[UnitOfWork], str]:
-    def command(uow: UnitOfWork) -> str:
-        receipt_id = WebhookReceipt.create_id(PROVIDER, f"return:{trace}")
-        if uow.find(WebhookReceipt, receipt_id) is not None:
-            return "duplicate"
+    def apply(uow: UnitOfWork) -> str:
         link = uow.read(ProviderLink, ProviderLink.create_id(PROVIDER, trace))
-        outcome = "ignored: unknown trace number"
-        if link is not None and link.target_id.startswith("po_"):
+        if link is None:
+            return "ignored: unknown trace number"
+        if link.target_id.startswith("po_"):
             payout = uow.get(Payout, ids.decode("payout", link.target_id), "payout")
-            if payout.status == "paid":
-                payout.mark_returned(reason)
-                outcome = f"payout {link.target_id} returned"
-            else:
-                outcome = f"ignored: payout is {payout.status}"
-        elif link is not None:
-            payment = uow.get(Payment, ids.decode("payment", link.target_id), "payment")
-            outcome = _return_debit(payment, link.target_id, reason)
-        uow.add(WebhookReceipt(PROVIDER, f"return:{trace}", "ach_return", outcome))
-        return outcome
+            if payout.status != "paid":
+                return f"ignored: payout is {payout.status}"
+            payout.mark_returned(reason)
+            return f"payout {link.target_id} returned"
+        payment = uow.get(Payment, ids.decode("payment", link.target_id), "payment")
+        return _return_debit(payment, link.target_id, reason)
+
+    def command(uow: UnitOfWork) -> str:
+        return applied_once(uow, PROVIDER, f"return:{trace}", "ach_return", lambda: apply(uow))
 
     return command
 
