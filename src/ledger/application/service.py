@@ -703,7 +703,7 @@ def approve_refund(
     principal.require("refunds:approve")
 
     def command(uow: UnitOfWork) -> tuple[Payment, str]:
-        payment = _refund_for_write(uow, principal, refund_id)
+        payment = _parent_for_write(uow, principal, refund_id, "re")
         payment.approve_refund(refund_id, principal.key_id)
         return payment, refund_id
 
@@ -716,7 +716,7 @@ def reject_refund(
     principal.require("refunds:approve")
 
     def command(uow: UnitOfWork) -> tuple[Payment, str]:
-        payment = _refund_for_write(uow, principal, refund_id)
+        payment = _parent_for_write(uow, principal, refund_id, "re")
         payment.reject_refund(refund_id, principal.key_id, reason)
         return payment, refund_id
 
@@ -741,13 +741,7 @@ def close_dispute(
     principal.require("payments:write")
 
     def command(uow: UnitOfWork) -> tuple[Payment, str]:
-        try:
-            payment_id = ids.parent_payment(dispute_id, "dp")
-        except ids.MalformedId:
-            raise NotFound("no such dispute") from None
-        payment = _payment_for_write(uow, principal, ids.encode("payment", payment_id))
-        if dispute_id not in payment.disputes:
-            raise NotFound("no such dispute")
+        payment = _parent_for_write(uow, principal, dispute_id, "dp")
         payment.close_dispute(dispute_id, outcome)
         return payment, dispute_id
 
@@ -841,14 +835,16 @@ def _payment_for_write(uow: UnitOfWork, principal: Principal, public_id: str) ->
     return payment
 
 
-def _refund_for_write(uow: UnitOfWork, principal: Principal, refund_id: str) -> Payment:
+def _parent_for_write(uow: UnitOfWork, principal: Principal, child_id: str, kind: str) -> Payment:
+    """The payment a refund ("re") or dispute ("dp") id belongs to; 404 unless it has it."""
+    what = "refund" if kind == "re" else "dispute"
     try:
-        payment_id = ids.parent_payment(refund_id, "re")
+        payment_id = ids.parent_payment(child_id, kind)
     except ids.MalformedId:
-        raise NotFound("no such refund") from None
+        raise NotFound(f"no such {what}") from None
     payment = _payment_for_write(uow, principal, ids.encode("payment", payment_id))
-    if refund_id not in payment.refunds:
-        raise NotFound("no such refund")
+    if child_id not in (payment.refunds if kind == "re" else payment.disputes):
+        raise NotFound(f"no such {what}")
     return payment
 
 
