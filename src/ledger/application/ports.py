@@ -146,12 +146,3 @@ class PayoutRail(Protocol):
     settles when its NACHA file goes out (a later return reverses it)."""
 
     def pay_out(self, request: PayoutRequest) -> ProviderResult: ...
-
-
-class BankAccountVault(Protocol):
-    """Seals bank account numbers: the ledger records only the token and a mask."""
-
-    def seal(self, routing_number: str, account_number: str, account_type: str) -> tuple[str, str]:
-        """Returns (token, masked) for a validated account; ValueError for an invalid one (the
-        message never contains the account number)."""
-        ...

@@ -169,10 +169,6 @@ class LedgerService(Application[UUID]):
             raise ProviderNotConfigured(f"provider '{name}' is not configured")
         return found
 
-    @property
-    def provider_names(self) -> list[str]:
-        return sorted(self._providers)
-
     def now(self) -> datetime:
         return self._clock() if self._clock is not None else datetime.now(UTC)
 
