@@ -48,6 +48,7 @@ import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -162,7 +163,7 @@ class WrkResult:
                 ints = {"requests", "sent", "late", "paced_count"}
                 ints |= {k for k in data if k.startswith("status_") or k.endswith("errors")}
                 ints.add("timeouts")
-                values = {
+                values: dict[str, Any] = {
                     name: (int(data[name]) if name in ints else data[name])
                     for name in cls.__dataclass_fields__
                 }
@@ -539,9 +540,9 @@ class Bench:
 
     def run(self) -> None:
         for round_ in range(1, self.options.rounds + 1):
-            steps = [lambda r=round_: self.bare(r), lambda r=round_: self.ledger(r)]
+            steps = [partial(self.bare, round_), partial(self.ledger, round_)]
             if round_ <= self.options.workflow_rounds:
-                steps.append(lambda r=round_: self.ledger(r, workflows=False))
+                steps.append(partial(self.ledger, round_, workflows=False))
             if round_ % 2 == 0:
                 steps.reverse()  # bare first in odd rounds, last in even ones
             for step in steps:
