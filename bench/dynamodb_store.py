@@ -26,14 +26,14 @@ from tests.support.dynamodb_tables import create_ledger_tables
 from tests.support.servers import dynamodb_local
 
 from ledger.adapters.dynamodb_store import DynamoDBAggregateRecorder, make_client
-from ledger.application import service as commands
+from ledger.application.commands import manufacturers, refunds
 from ledger.application.principal import SYSTEM
 from ledger.bootstrap import build
 from ledger.settings import Settings
-from projections.dynamodb_store import DynamoDBReadModels
 from projections.logic import is_projected, project
-from projections.sqlite_store import SqliteReadModels
 from projections.store import TrackedChanges
+from projections.stores.dynamodb import DynamoDBReadModels
+from projections.stores.sqlite import SqliteReadModels
 
 # On-demand prices, us-east-1, as published by AWS (DynamoDB after the November 2024 cut).
 PRICE_PER_MILLION_WRITE_UNITS = 0.625
@@ -119,11 +119,11 @@ def appends(client: Any, table: str, saves: int, per_save: int) -> tuple[float, 
 def history(payments: int) -> list[TrackedChanges]:
     """A realistic event history: payments split over two manufacturers, refunds, disputes."""
     container = build(Settings(persistence="popo"))
-    service = container.service
+    service = container.engine
     makers = []
     for fee, policy in ((250, "refund_fee"), (100, "keep_fee")):
         manufacturer = service.execute(
-            commands.register_manufacturer(
+            manufacturers.register(
                 SYSTEM,
                 {
                     "name": "M",
@@ -137,8 +137,7 @@ def history(payments: int) -> list[TrackedChanges]:
         makers.append(f"mfr_{manufacturer.id.hex}")
     for index in range(payments):
         payment = service.execute(
-            commands.create_payment(
-                service,
+            payments.create(
                 SYSTEM,
                 {
                     "amount": 10_000,
@@ -155,7 +154,7 @@ def history(payments: int) -> list[TrackedChanges]:
             )
         )
         if index % 3 == 0:
-            service.execute(commands.refund_payment(SYSTEM, f"pay_{payment.id.hex}", 1234, None))
+            service.execute(refunds.request(SYSTEM, f"pay_{payment.id.hex}", 1234, None))
     items = []
     for notification in service.recorder.select_notifications(start=1, limit=10**7):
         event: Any = service.mapper.to_domain_event(notification)

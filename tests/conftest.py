@@ -49,7 +49,7 @@ class Api:
         self._keys = count(1)
 
     def key(self, *scopes: str, manufacturer: str | None = None) -> dict[str, str]:
-        secret, _ = self.container.service.create_api_key(list(scopes), manufacturer)
+        secret, _ = self.container.keys.create(list(scopes), manufacturer)
         return {"Authorization": f"Bearer {secret}"}
 
     def post(self, path: str, body: Any, auth: dict[str, str], idem: str | None = "auto") -> Any:

@@ -1,28 +1,33 @@
-"""Request dependencies as Annotated aliases."""
+"""Request dependencies as Annotated aliases: who is calling (authentication only: the
+application checks scopes), the narrow parts of the application a route uses, and `Send`, which
+runs a command under the request's Idempotency-Key and answers in HTTP's terms."""
 
 from __future__ import annotations
 
 import hashlib
 import json
 import re
-from collections.abc import Awaitable, Callable
-from typing import Annotated, Any, TypeVar
+from collections.abc import Callable
+from typing import Annotated, TypeVar
 
-from fastapi import Depends, Header, Request
+from fastapi import Depends, Header, Request, params
 from pydantic import BaseModel
 from starlette.responses import Response
 
-from api.problems import PROBLEM_JSON, render_error
-from ledger.application.errors import Forbidden
-from ledger.application.principal import Principal
-from ledger.application.service import IdempotencyContext, LedgerService
-from ledger.application.unit_of_work import UnitOfWork
+from api.problems import PROBLEM_JSON, problem_body, render_error
+from ledger.application.api_keys import ApiKeys
+from ledger.application.bank_accounts import BankAccountSealer
+from ledger.application.engine import Command, Engine
+from ledger.application.ports import WebhookSource
+from ledger.application.principal import Principal, scopes_of
+from ledger.application.queries import Queries
+from ledger.application.replies import Idempotency, Reply
 from ledger.bootstrap import Container
 from ledger.domain.errors import DomainError
-from projections.store import ReadModelStore
 
 T = TypeVar("T")
 _IDEMPOTENCY_KEY = re.compile(r"^[\x21-\x7e]{1,255}$")
+REFUSED = 409  # a stored refusal is always a refused transition
 
 
 class ApiError(Exception):
@@ -35,132 +40,146 @@ class ApiError(Exception):
         self.detail = detail
 
 
-async def get_container(request: Request) -> Container:
+def _container(request: Request) -> Container:
     container: Container = request.app.state.container
     return container
 
 
-ContainerDep = Annotated[Container, Depends(get_container)]
+def _engine(request: Request) -> Engine:
+    return _container(request).engine
 
 
-async def get_service(container: ContainerDep) -> LedgerService:
-    return container.service
+def _queries(request: Request) -> Queries:
+    return _container(request).queries
 
 
-ServiceDep = Annotated[LedgerService, Depends(get_service)]
+def _keys(request: Request) -> ApiKeys:
+    return _container(request).keys
+
+
+def _vault(request: Request) -> BankAccountSealer | None:
+    return _container(request).vault
+
+
+def _webhook_sources(request: Request) -> dict[str, WebhookSource]:
+    return _container(request).webhook_sources
+
+
+EngineDep = Annotated[Engine, Depends(_engine)]
+QueriesDep = Annotated[Queries, Depends(_queries)]
+VaultDep = Annotated[BankAccountSealer | None, Depends(_vault)]
+WebhookSourcesDep = Annotated[dict[str, WebhookSource], Depends(_webhook_sources)]
 
 
 async def get_principal(
-    service: ServiceDep, request: Request, authorization: Annotated[str | None, Header()] = None
+    request: Request,
+    keys: Annotated[ApiKeys, Depends(_keys)],
+    authorization: Annotated[str | None, Header()] = None,
 ) -> Principal:
     if not authorization or not authorization.startswith("Bearer "):
         raise ApiError(401, "unauthenticated", "Send an API key as 'Authorization: Bearer <key>'.")
-    principal = service.authenticate(authorization[len("Bearer ") :].strip())
+    principal = keys.authenticate(authorization[len("Bearer ") :].strip())
     if principal is None:
         raise ApiError(401, "unauthenticated", "The API key is not valid.")
     request.state.key_id = principal.key_id
     return principal
 
 
-PrincipalDep = Annotated[Principal, Depends(get_principal)]
+Caller = Annotated[Principal, Depends(get_principal)]
 
 
-def require_scope(scope: str) -> Callable[[Principal], Awaitable[Principal]]:
-    async def check(principal: PrincipalDep) -> Principal:
-        if not principal.has(scope):
-            raise Forbidden(f"this API key lacks the '{scope}' scope")
-        return principal
+def needs(use_case: Callable[..., object]) -> params.Depends:
+    """A route dependency: the caller holds a scope the use case requires, checked before the
+    request's body is read, so a key without it learns nothing about what it sent."""
+    scopes = scopes_of(use_case)
 
-    return check
+    async def check(principal: Caller) -> None:
+        principal.require(*scopes)
 
-
-PaymentsRead = Annotated[Principal, Depends(require_scope("payments:read"))]
-
-
-async def _reads_anything(principal: PrincipalDep) -> Principal:
-    if not (principal.has("payments:read") or principal.has("finance:read")):
-        raise Forbidden("this API key lacks the 'payments:read' or 'finance:read' scope")
-    return principal
+    checked: params.Depends = Depends(check)
+    return checked
 
 
-AnyRead = Annotated[Principal, Depends(_reads_anything)]
-FinanceRead = Annotated[Principal, Depends(require_scope("finance:read"))]
-PaymentsWrite = Annotated[Principal, Depends(require_scope("payments:write"))]
-AdminKey = Annotated[Principal, Depends(require_scope("admin"))]
-PayoutsApprove = Annotated[Principal, Depends(require_scope("payouts:approve"))]
-RefundsApprove = Annotated[Principal, Depends(require_scope("refunds:approve"))]
-
-
-def _idempotency(
-    request: Request, principal: Principal, key: str | None, body: Any
-) -> IdempotencyContext:
-    if key is None:
-        raise ApiError(
-            400,
-            "idempotency-key-missing",
-            "This request moves money: send an Idempotency-Key header (a unique value per "
-            "operation, reused only to retry it).",
-        )
-    if not _IDEMPOTENCY_KEY.match(key):
-        raise ApiError(
-            400,
-            "idempotency-key-invalid",
-            "Idempotency-Key must be 1-255 visible ASCII characters.",
-        )
+def fingerprint(request: Request, body: BaseModel | None) -> str:
+    """What a keyed request said: a retry must say the same."""
     canonical = (
         json.dumps(body.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
-        if isinstance(body, BaseModel)
+        if body is not None
         else ""
     )
-    fingerprint = hashlib.sha256(
-        f"{request.method} {request.url.path}\n{canonical}".encode()
-    ).hexdigest()
-    return IdempotencyContext(api_key_id=principal.key_id, key=key, fingerprint=fingerprint)
+    return hashlib.sha256(f"{request.method} {request.url.path}\n{canonical}".encode()).hexdigest()
 
 
-def run_command(
+def answer(reply: Reply, status: int) -> Response:
+    """A reply in HTTP's terms: the route's status, or a stored refusal as its problem."""
+    headers = {"Idempotent-Replayed": "true"} if reply.replayed else {}
+    if reply.refusal is not None:
+        body = problem_body(REFUSED, reply.refusal, reply.body)
+        return Response(body, status_code=REFUSED, media_type=PROBLEM_JSON, headers=headers)
+    return Response(reply.body, status_code=status, media_type="application/json", headers=headers)
+
+
+class Sender:
+    """Runs a route's command: keyed by the request's Idempotency-Key when it has one (required
+    for money moves), its result rendered with the route's response model."""
+
+    def __init__(
+        self, engine: Engine, request: Request, principal: Principal, key: str | None
+    ) -> None:
+        self._engine = engine
+        self._request = request
+        self._principal = principal
+        self._key = key
+
+    def _idempotency(self, body: BaseModel | None) -> Idempotency:
+        if self._key is None:
+            raise ApiError(
+                400,
+                "idempotency-key-missing",
+                "This request moves money: send an Idempotency-Key header (a unique value per "
+                "operation, reused only to retry it).",
+            )
+        if not _IDEMPOTENCY_KEY.match(self._key):
+            raise ApiError(
+                400,
+                "idempotency-key-invalid",
+                "Idempotency-Key must be 1-255 visible ASCII characters.",
+            )
+        return Idempotency(self._principal.key_id, self._key, fingerprint(self._request, body))
+
+    def __call__(
+        self,
+        command: Command[T],
+        render: Callable[[T], BaseModel],
+        *,
+        status: int = 200,
+        body: BaseModel | None = None,
+        required: bool = True,
+    ) -> Response:
+        keyed = self._idempotency(body) if self._key is not None or required else None
+        try:
+            reply = self._engine.run(
+                command, lambda result: render(result).model_dump_json(), keyed
+            )
+        except DomainError as error:
+            code, text = render_error(error)
+            return Response(text, status_code=code, media_type=PROBLEM_JSON)
+        return answer(reply, status)
+
+
+async def get_sender(
     request: Request,
-    service: LedgerService,
-    principal: Principal,
-    command: Callable[[UnitOfWork], T],
-    render: Callable[[T], BaseModel],
-    *,
-    status: int,
-    idempotency_key: str | None,
-    body: BaseModel | None,
-    required: bool = True,
-) -> Response:
-    """Run a command, keyed by Idempotency-Key when given (required for money moves)."""
-    context = None
-    if idempotency_key is not None or required:
-        context = _idempotency(request, principal, idempotency_key, body)
-    try:
-        result = service.run(
-            command,
-            lambda value: (status, render(value).model_dump_json()),
-            render_error=render_error,
-            idempotency=context,
-        )
-    except DomainError as error:
-        code, text = render_error(error)
-        return Response(text, status_code=code, media_type=PROBLEM_JSON)
-    headers = {"Idempotent-Replayed": "true"} if result.replayed else {}
-    media = PROBLEM_JSON if result.status_code >= 400 else "application/json"
-    return Response(result.body, status_code=result.status_code, media_type=media, headers=headers)
+    principal: Caller,
+    idempotency_key: Annotated[
+        str | None,
+        Header(
+            alias="Idempotency-Key",
+            description="Required on requests that create or move money; a retry with the same "
+            "key and body replays the first response.",
+        ),
+    ] = None,
+) -> Sender:
+    return Sender(_engine(request), request, principal, idempotency_key)
 
 
-IdempotencyKeyHeader = Annotated[
-    str | None,
-    Header(
-        alias="Idempotency-Key",
-        description="Required on requests that create or move money; a retry with the same key "
-        "and body replays the first response.",
-    ),
-]
-
-
-def get_fresh_read_models(container: ContainerDep) -> ReadModelStore:
-    return container.fresh_read_models()
-
-
-ReadModelsDep = Annotated[ReadModelStore, Depends(get_fresh_read_models)]
+Send = Annotated[Sender, Depends(get_sender)]

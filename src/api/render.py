@@ -7,17 +7,21 @@ from typing import Any
 from api.schemas import (
     ApprovalOut,
     DisputeOut,
+    InvoiceOut,
     ManufacturerOut,
     PaymentOut,
+    PaymentSummary,
     PayoutOut,
     RefundOut,
     SplitOut,
+    SubscriptionOut,
 )
 from ledger.application.principal import Principal
 from ledger.domain import ids
 from ledger.domain.manufacturer import Manufacturer
-from ledger.domain.payment import Payment
+from ledger.domain.payment import Payment, refundable_amount
 from ledger.domain.payout import Payout
+from ledger.domain.subscription import Subscription
 
 
 def manufacturer_out(manufacturer: Manufacturer) -> ManufacturerOut:
@@ -35,7 +39,10 @@ def manufacturer_out(manufacturer: Manufacturer) -> ManufacturerOut:
     )
 
 
-def refund_out(payment: Payment, refund_id: str, refund: dict[str, Any]) -> RefundOut:
+def refund_out(of: tuple[Payment, str]) -> RefundOut:
+    """A refund of a payment, by its id."""
+    payment, refund_id = of
+    refund = payment.refunds[refund_id]
     return RefundOut(
         id=refund_id,
         payment_id=ids.encode("payment", payment.id),
@@ -53,7 +60,10 @@ def refund_out(payment: Payment, refund_id: str, refund: dict[str, Any]) -> Refu
     )
 
 
-def dispute_out(payment: Payment, dispute_id: str, dispute: dict[str, Any]) -> DisputeOut:
+def dispute_out(of: tuple[Payment, str]) -> DisputeOut:
+    """A dispute of a payment, by its id."""
+    payment, dispute_id = of
+    dispute = payment.disputes[dispute_id]
     return DisputeOut(
         id=dispute_id,
         payment_id=ids.encode("payment", payment.id),
@@ -99,8 +109,8 @@ def payment_out(payment: Payment, principal: Principal) -> PaymentOut:
         capture_method=payment.capture_method,
         splits=splits,
         metadata=payment.metadata,
-        refunds=[refund_out(payment, rid, r) for rid, r in payment.refunds.items()],
-        disputes=[dispute_out(payment, did, d) for did, d in payment.disputes.items()],
+        refunds=[refund_out((payment, refund_id)) for refund_id in payment.refunds],
+        disputes=[dispute_out((payment, dispute_id)) for dispute_id in payment.disputes],
         failure_reason=payment.failure_reason,
         created_at=payment.created_on.isoformat(),
         updated_at=payment.modified_on.isoformat(),
@@ -125,3 +135,51 @@ def payout_out(payout: Payout) -> PayoutOut:
         created_at=payout.created_on.isoformat(),
         updated_at=payout.modified_on.isoformat(),
     )
+
+
+def payment_summary(row: dict[str, Any], bound_to: str | None) -> PaymentSummary:
+    """A payments read-model row; a bound key sees only its own manufacturer in it."""
+    refundable = refundable_amount(
+        row["status"], row["amount_captured"], row["amount_refunded"], row["amount_disputed"]
+    )
+    return PaymentSummary(
+        id=row["payment_id"],
+        status=row["status"],
+        amount=row["amount"],
+        currency=row["currency"],
+        amount_captured=row["amount_captured"],
+        amount_refunded=row["amount_refunded"],
+        amount_disputed=row["amount_disputed"],
+        refundable_amount=refundable,
+        customer_id=row["customer_id"],
+        provider=row["provider"],
+        manufacturer_ids=[m for m in row["manufacturer_ids"] if bound_to in (None, m)],
+        created_at=row["created_at"],
+        updated_at=row["updated_at"],
+    )
+
+
+def subscription_out(subscription: Subscription) -> SubscriptionOut:
+    next_on = subscription.next_billing_on
+    return SubscriptionOut(
+        id=ids.encode("subscription", subscription.id),
+        customer_id=subscription.customer_id,
+        provider=subscription.provider,
+        amount=subscription.amount,
+        currency=subscription.currency,
+        splits=subscription.splits,
+        interval=subscription.interval,
+        anchor_on=subscription.anchor_on,
+        trial_ends_on=subscription.trial_ends_on,
+        dunning=list(subscription.dunning),
+        status=subscription.status,
+        next_billing_on=next_on.isoformat() if next_on is not None else None,
+        cancellation=subscription.cancellation,
+        created_at=subscription.created_on.isoformat(),
+        updated_at=subscription.modified_on.isoformat(),
+    )
+
+
+def invoice_out(invoice: dict[str, Any]) -> InvoiceOut:
+    fields = set(InvoiceOut.model_fields)
+    return InvoiceOut(**{k: v for k, v in invoice.items() if k in fields})

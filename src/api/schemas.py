@@ -74,6 +74,14 @@ class BankAccountFingerprint(BaseModel):
     account_fingerprint: str
     account_type: str
 
+    @classmethod
+    def of(cls, account: BankAccountIn, fingerprint: str) -> BankAccountFingerprint:
+        return cls(
+            routing_number=account.routing_number,
+            account_fingerprint=fingerprint,
+            account_type=account.account_type,
+        )
+
 
 class SplitIn(Strict):
     manufacturer_id: Text

@@ -1,9 +1,10 @@
-"""The composition root: builds the application, its providers, read models and workflows.
+"""The composition root: the one place adapters are built and wired to the application.
 
 Embedded (SQLite, POPO): read models in SQLite kept current by an in-process follower, and the
 workflows run in process (bus, scheduler, workers over a SQLite queue).
 AWS (DynamoDB): read models in DynamoDB kept current by the projections Lambda; workflows run
-on EventBridge, SQS and the worker Lambdas; this process only reads and records.
+on EventBridge, SQS and the worker Lambdas. Entry points (the API, the CLI, the Lambda
+handlers) call the builders here and nothing else constructs an adapter.
 """
 
 from __future__ import annotations
@@ -15,20 +16,27 @@ from typing import TYPE_CHECKING, Any
 
 from ledger.adapters.sandbox import SandboxProvider
 from ledger.adapters.secrets import with_secrets
-from ledger.application.ports import (
-    PaymentProvider,
-    PayoutRail,
-    WebhookSource,
-)
-from ledger.application.service import LedgerService
+from ledger.application.api_keys import ApiKeys
+from ledger.application.engine import Engine
+from ledger.application.ports import AchFiles, PaymentProvider, PayoutRail, WebhookSource
+from ledger.application.queries import Queries
 from ledger.settings import Settings
 from ledger.workflows import rules as workflow_rules
+from ledger.workflows.queue import DeadLetters
 from projections.follower import Follower
 from projections.store import ReadModelStore
 
-if TYPE_CHECKING:  # the embedded modules stay out of Lambda imports
+if TYPE_CHECKING:  # the embedded and provider modules stay out of Lambda imports
     from ledger.adapters.ach.sealer import VaultSealer
     from ledger.adapters.embedded_workflows import WorkflowRunner
+    from ledger.adapters.eventbridge import EventBridgePublisher
+    from ledger.adapters.sqs_queue import SqsQueue
+    from ledger.workflows.rules import QueueSpec
+    from ledger.workflows.runtime import Handler, WorkerContext
+    from projections.stores.dynamodb import DynamoDBReadModels
+    from projections.stores.dynamodb_stream import StreamProjector
+
+REGISTRY_READERS = 16  # registry shards read at once from DynamoDB
 
 
 def _system_clock() -> datetime:
@@ -38,18 +46,24 @@ def _system_clock() -> datetime:
 @dataclass
 class Container:
     settings: Settings
-    service: LedgerService
+    engine: Engine
     read_models: ReadModelStore
     follower: Follower | None
     rails: dict[str, PayoutRail] = field(default_factory=dict)
     webhook_sources: dict[str, WebhookSource] = field(default_factory=dict)
     workflows: WorkflowRunner | None = None
     vault: VaultSealer | None = None
-    extras: dict[str, Any] = field(default_factory=dict)
+    keys: ApiKeys = field(init=False)
+    queries: Queries = field(init=False)
 
-    def fresh_read_models(self) -> ReadModelStore:
-        """Read models with every event recorded so far applied (embedded runtime: a client
-        reads its writes; on AWS they trail the stream by the reported lag)."""
+    def __post_init__(self) -> None:
+        self.keys = ApiKeys(self.engine)
+        self.queries = Queries(self.engine, self)
+
+    # The read models as this runtime keeps them (the application's ReadModels port).
+    def fresh(self) -> ReadModelStore:
+        """Embedded: every event recorded so far applied, so a client reads its writes; on AWS
+        they trail the stream by the reported lag."""
         if self.follower is not None:
             self.follower.catch_up()
         return self.read_models
@@ -70,12 +84,14 @@ class Container:
         if self.follower is not None:
             self.follower.stop()
         self.read_models.close()
-        self.service.close()
+        self.engine.close()
 
 
+# ----- providers -------------------------------------------------------------------------------
 def providers_from(
     settings: Settings,
 ) -> tuple[dict[str, PaymentProvider], dict[str, WebhookSource], dict[str, PayoutRail]]:
+    """The sandbox always; every other provider whose configuration is set."""
     sandbox = SandboxProvider()
     providers: dict[str, PaymentProvider] = {"sandbox": sandbox}
     webhooks: dict[str, WebhookSource] = {}
@@ -120,6 +136,26 @@ def vault_from(settings: Settings) -> VaultSealer | None:
     return VaultSealer.from_base64_key(settings.bank_vault_key.get_secret_value())
 
 
+def _engine(
+    settings: Settings,
+    providers: dict[str, PaymentProvider],
+    clock: Callable[[], datetime] | None = None,
+) -> Engine:
+    readers = REGISTRY_READERS if settings.persistence == "dynamodb" else 1
+    return Engine(
+        env=settings.event_store_env(), providers=providers, clock=clock, parallel_reads=readers
+    )
+
+
+def _dynamodb_read_models(settings: Settings) -> DynamoDBReadModels:
+    from ledger.adapters.dynamodb_store import make_client
+    from projections.stores.dynamodb import DynamoDBReadModels
+
+    assert settings.read_models_table is not None  # checked by Settings
+    return DynamoDBReadModels(make_client(), settings.read_models_table)
+
+
+# ----- the application -------------------------------------------------------------------------
 def build(settings: Settings, *, clock: Callable[[], datetime] | None = None) -> Container:
     settings = with_secrets(settings)
     if settings.persistence == "sqlite":
@@ -129,35 +165,31 @@ def build(settings: Settings, *, clock: Callable[[], datetime] | None = None) ->
     if settings.ach_origin is not None:
         if vault is None:
             raise ValueError("LEDGER_ACH_ORIGIN needs LEDGER_BANK_VAULT_KEY (bank accounts)")
-        from ledger.adapters.ach.origination import AchProvider
+        from ledger.adapters.ach.provider import AchProvider
 
         ach = AchProvider(vault)
         providers["ach"] = ach
         rails["ach"] = ach
-    service = LedgerService(env=settings.event_store_env(), providers=providers, clock=clock)
+    engine = _engine(settings, providers, clock)
     if settings.persistence == "dynamodb":
-        from ledger.adapters.dynamodb_store import make_client
-        from projections.dynamodb_store import DynamoDBReadModels
+        read_models = _dynamodb_read_models(settings)
+        return Container(settings, engine, read_models, None, rails, webhooks, vault=vault)
+    from projections.stores.sqlite import SqliteReadModels
 
-        assert settings.read_models_table is not None  # checked by Settings
-        read_models = DynamoDBReadModels(make_client(), settings.read_models_table)
-        return Container(settings, service, read_models, None, rails, webhooks, vault=vault)
-    from projections.sqlite_store import SqliteReadModels
-
-    sqlite_models = SqliteReadModels(settings.read_model_path)
-    follower = Follower(service, sqlite_models)
-    service.after_save.append(follower.prompt)
-    container = Container(settings, service, sqlite_models, follower, rails, webhooks)
+    store = SqliteReadModels(settings.read_model_path)
+    follower = Follower(engine, store)
+    engine.after_save.append(follower.prompt)
+    container = Container(settings, engine, store, follower, rails, webhooks)
     container.vault = vault
     if settings.workflows:
-        container.workflows = _embedded_workflows(settings, service, rails, clock)
-        service.after_save.append(container.workflows.prompt)
+        container.workflows = _embedded_workflows(settings, engine, rails, clock)
+        engine.after_save.append(container.workflows.prompt)
     return container
 
 
 def _embedded_workflows(
     settings: Settings,
-    service: LedgerService,
+    engine: Engine,
     rails: dict[str, PayoutRail],
     clock: Callable[[], datetime] | None,
 ) -> WorkflowRunner:
@@ -173,10 +205,97 @@ def _embedded_workflows(
     now = clock or _system_clock
     rules = workflow_rules.load()
     queue = SqliteQueue(settings.queue_path, now)
-    context = WorkerContext(service=service, rails=rails, queue=queue, clock=now)
+    context = WorkerContext(engine=engine, rails=rails, queue=queue, clock=now)
     return WorkflowRunner(
-        InProcessBus(service, queue, rules),
+        InProcessBus(engine, queue, rules),
         EmbeddedScheduler(queue, rules, now),
         EmbeddedWorkers(queue, rules, context),
         queue,
     )
+
+
+# ----- what the Lambda handlers and the CLI run ------------------------------------------------
+def sqs_queue(settings: Settings) -> SqsQueue:
+    import boto3
+
+    from ledger.adapters.sqs_queue import SqsQueue
+
+    if not settings.queue_name_prefix:
+        raise ValueError("LEDGER_QUEUE_NAME_PREFIX must name the workflow queues")
+    return SqsQueue(boto3.client("sqs"), settings.queue_name_prefix)
+
+
+def dead_letters(container: Container) -> DeadLetters:
+    """The DLQs: SQS on AWS (persistence=dynamodb), the embedded queue otherwise."""
+    if container.settings.persistence == "dynamodb":
+        return sqs_queue(container.settings)
+    if container.workflows is None:
+        raise ValueError("the embedded workflows are off (LEDGER_WORKFLOWS=false)")
+    return container.workflows.queue
+
+
+def worker(settings: Settings) -> tuple[QueueSpec, WorkerContext, SqsQueue, Handler]:
+    """A worker Lambda's parts: its queue's spec and handler, and the context it runs in."""
+    from ledger.workflows.runtime import WorkerContext, handler_for
+
+    if not settings.worker_queue or not settings.queue_name_prefix:
+        raise ValueError(
+            "a worker needs LEDGER_WORKER_QUEUE (its queue) and LEDGER_QUEUE_NAME_PREFIX"
+        )
+    rules = workflow_rules.load()
+    spec = rules.queues.get(settings.worker_queue)
+    if spec is None:
+        raise ValueError(
+            f"LEDGER_WORKER_QUEUE={settings.worker_queue!r} is none of the workflow queues"
+            f" ({', '.join(sorted(rules.queues))})"
+        )
+    container = build(settings)
+    queue = sqs_queue(settings)
+    context = WorkerContext(
+        engine=container.engine, rails=container.rails, queue=queue, clock=_system_clock
+    )
+    return spec, context, queue, handler_for(spec)
+
+
+def publisher(settings: Settings) -> EventBridgePublisher:
+    """The stream publisher: it needs the event mapper, not providers or their secrets."""
+    import boto3
+
+    from ledger.adapters.eventbridge import EventBridgePublisher
+
+    if not settings.event_bus_name:
+        raise ValueError("LEDGER_EVENT_BUS_NAME must name the EventBridge bus")
+    mapper = _engine(settings, {}).mapper
+    return EventBridgePublisher(boto3.client("events"), settings.event_bus_name, mapper)
+
+
+def stream_projector(settings: Settings) -> StreamProjector:
+    """The projections Lambda's projector (no providers or their secrets)."""
+    from projections.stores.dynamodb_stream import StreamProjector
+
+    if settings.persistence != "dynamodb":
+        raise ValueError("the stream projector runs on DynamoDB (LEDGER_PERSISTENCE=dynamodb)")
+    return StreamProjector(_engine(settings, {}).mapper, _dynamodb_read_models(settings))
+
+
+def rebuild_read_models(container: Container) -> int:
+    """Recompute every read model from the full event history: the notification log when
+    embedded, a parallel Scan of the events table on DynamoDB."""
+    if container.follower is not None:
+        return container.follower.rebuild()
+    from ledger.adapters.dynamodb_store import make_client
+    from projections.stores.dynamodb import DynamoDBReadModels
+    from projections.stores.dynamodb_rebuild import rebuild
+
+    store = container.read_models
+    assert isinstance(store, DynamoDBReadModels)
+    events_table = str(container.settings.events_table)
+    return rebuild(make_client(), events_table, container.engine.mapper, store)
+
+
+def ach_files(container: Container) -> AchFiles:
+    from ledger.adapters.ach.files import NachaFiles, origin_from_json
+
+    if container.settings.ach_origin is None or container.vault is None:
+        raise ValueError("ACH needs LEDGER_ACH_ORIGIN and LEDGER_BANK_VAULT_KEY")
+    return NachaFiles(origin_from_json(container.settings.ach_origin), container.vault)

@@ -16,8 +16,7 @@ from uuid import UUID
 from eventsourcing.application import Application
 
 from projections.logic import is_projected_topic, project
-from projections.sqlite_store import SqliteReadModels
-from projections.store import Freshness, TrackedChanges
+from projections.store import Freshness, ReadModelStore, TrackedChanges
 
 log = logging.getLogger(__name__)
 BATCH = 500
@@ -26,7 +25,7 @@ SLICE_PAUSE_SECONDS = 0.001
 
 
 class Follower:
-    def __init__(self, app: Application[UUID], store: SqliteReadModels) -> None:
+    def __init__(self, app: Application[UUID], store: ReadModelStore) -> None:
         self._app = app
         self._store = store
         self._lock = threading.Lock()

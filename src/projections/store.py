@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -60,6 +60,10 @@ class ReadModelStore(Protocol):
     def apply(self, batch: Sequence[TrackedChanges], position: int | None) -> int:
         """Apply changes with per-aggregate version tracking in one transaction; returns how
         many events were new. Seen versions are skipped; a gap raises ProjectionGap."""
+        ...
+
+    def replace_all(self, batches: Iterator[tuple[list[TrackedChanges], int]]) -> int:
+        """Empty the read models, then apply every (batch, position); returns events applied."""
         ...
 
     def position(self) -> tuple[int, str | None]: ...

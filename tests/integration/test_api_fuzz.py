@@ -15,7 +15,7 @@ from ledger.settings import Settings
 pytestmark = pytest.mark.integration
 
 _container = build(Settings(persistence="popo"))
-_secret, _ = _container.service.create_api_key(["admin"])
+_secret, _ = _container.keys.create(["admin"])
 schema = schemathesis.openapi.from_asgi("/openapi.json", create_app(_container, follow=False))
 
 

@@ -22,8 +22,8 @@ from ledger.lambdas import api as api_lambda
 from ledger.lambdas import projections as projections_lambda
 from ledger.lambdas import publisher as publisher_lambda
 from ledger.settings import Settings
-from projections.dynamodb_store import DynamoDBReadModels
-from projections.stream_handler import StreamProjector
+from projections.stores.dynamodb import DynamoDBReadModels
+from projections.stores.dynamodb_stream import StreamProjector
 from tests.support.dynamodb_tables import create_ledger_tables, read_stream
 from tests.support.lambda_events import LambdaContext, http_api_event, stream_batch
 from tests.support.terraform import Stack, table_definition
@@ -82,7 +82,7 @@ def drain(stack: Stack, url: str, wanted: int) -> list[dict[str, Any]]:
 def test_api_stream_projections_and_bus_on_the_applied_stack(
     terraform_stack: Stack, deployed: Container
 ) -> None:
-    secret, _ = deployed.service.create_api_key(["admin"])
+    secret, _ = deployed.keys.create(["admin"])
     auth = {"Authorization": f"Bearer {secret}"}
     api = api_lambda.make_handler(deployed)
     status, manufacturer = call(
@@ -121,7 +121,7 @@ def test_api_stream_projections_and_bus_on_the_applied_stack(
     batch = stream_batch(records, stream_arn)
 
     assert isinstance(deployed.read_models, DynamoDBReadModels)
-    projector = StreamProjector(deployed.service.mapper, deployed.read_models)
+    projector = StreamProjector(deployed.engine.mapper, deployed.read_models)
     projections = projections_lambda.make_handler(projector)
     assert projections(batch, LambdaContext()) == {"batchItemFailures": []}
     status, balance = call(
@@ -147,7 +147,7 @@ def test_api_stream_projections_and_bus_on_the_applied_stack(
         EventBridgePublisher(
             boto3.client("events"),
             terraform_stack.output("event_bus_name"),
-            deployed.service.mapper,
+            deployed.engine.mapper,
         )
     )
     assert publisher(batch, LambdaContext()) == {"batchItemFailures": []}

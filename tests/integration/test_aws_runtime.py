@@ -16,14 +16,14 @@ from typing import Any
 import boto3
 import pytest
 
-from ledger.application.execution import execute_refund
+from ledger.application.processes.execution import execute_refund
 from ledger.bootstrap import Container, build
 from ledger.lambdas import api as api_lambda
 from ledger.lambdas import projections as projections_lambda
 from ledger.settings import Settings
-from projections.dynamodb_rebuild import rebuild
-from projections.dynamodb_store import DynamoDBReadModels
-from projections.stream_handler import StreamProjector
+from projections.stores.dynamodb import DynamoDBReadModels
+from projections.stores.dynamodb_rebuild import rebuild
+from projections.stores.dynamodb_stream import StreamProjector
 from tests.support.dynamodb_tables import create_ledger_tables, read_stream
 from tests.support.lambda_events import LambdaContext, http_api_event, stream_batch
 
@@ -71,7 +71,7 @@ def _read_models(store: DynamoDBReadModels) -> list[Any]:
 
 def _project(aws: dict[str, Any], records: list[dict[str, Any]]) -> dict[str, Any]:
     container = aws["container"]
-    projector = StreamProjector(container.service.mapper, container.read_models)
+    projector = StreamProjector(container.engine.mapper, container.read_models)
     handle = projections_lambda.make_handler(projector)
     return handle(stream_batch(records, aws["tables"]["stream_arn"]), LambdaContext())
 
@@ -80,7 +80,7 @@ def test_api_lambda_records_events_and_streams_project_them(
     aws: dict[str, Any], capsys: pytest.CaptureFixture[str]
 ) -> None:
     container: Container = aws["container"]
-    secret, _ = container.service.create_api_key(["admin"])
+    secret, _ = container.keys.create(["admin"])
     api = ApiClient(container, secret)
     status, manufacturer = api.call(
         "POST",
@@ -111,7 +111,7 @@ def test_api_lambda_records_events_and_streams_project_them(
     )
     assert status == 201
     assert refund["status"] == "pending"  # booked; the refund-execution worker executes it
-    assert execute_refund(container.service, refund["id"]) == "succeeded"
+    assert execute_refund(container.engine, refund["id"]) == "succeeded"
     status, settled = api.call("GET", f"/v1/refunds/{refund['id']}")
     assert settled["status"] == "succeeded"
     status, fetched = api.call("GET", f"/v1/payments/{payment['id']}")
@@ -160,7 +160,7 @@ def test_api_lambda_records_events_and_streams_project_them(
 
 def test_a_record_before_its_predecessor_is_reported_failed(aws: dict[str, Any]) -> None:
     container: Container = aws["container"]
-    secret, _ = container.service.create_api_key(["admin"])
+    secret, _ = container.keys.create(["admin"])
     api = ApiClient(container, secret)
     _, manufacturer = api.call("POST", "/v1/manufacturers", {"name": "A", "fee_bps": 0})
     body = {
@@ -183,7 +183,7 @@ def test_a_record_before_its_predecessor_is_reported_failed(aws: dict[str, Any])
 
 def test_rebuild_from_the_events_table_equals_the_stream_projection(aws: dict[str, Any]) -> None:
     container: Container = aws["container"]
-    secret, _ = container.service.create_api_key(["admin"])
+    secret, _ = container.keys.create(["admin"])
     api = ApiClient(container, secret)
     _, m1 = api.call("POST", "/v1/manufacturers", {"name": "A", "fee_bps": 300})
     _, m2 = api.call(
@@ -211,7 +211,7 @@ def test_rebuild_from_the_events_table_equals_the_stream_projection(aws: dict[st
     store: DynamoDBReadModels = container.read_models  # type: ignore[assignment]
     incremental = _read_models(store)
     client = boto3.client("dynamodb", endpoint_url=aws["endpoint"])
-    applied = rebuild(client, aws["tables"]["events"], container.service.mapper, store)
+    applied = rebuild(client, aws["tables"]["events"], container.engine.mapper, store)
     assert applied > 0
     rebuilt = _read_models(store)
     assert rebuilt == incremental
@@ -237,7 +237,7 @@ def test_keys_create_works_against_dynamodb(aws: dict[str, Any]) -> None:
     )
     assert result.returncode == 0, result.stderr
     secret = result.stdout.strip()
-    principal = aws["container"].service.authenticate(secret)
+    principal = aws["container"].keys.authenticate(secret)
     assert principal is not None
     assert principal.scopes == frozenset({"finance:read"})
 
@@ -261,7 +261,7 @@ def test_lists_on_dynamodb_page_through_every_day(aws: dict[str, Any]) -> None:
         ),
         clock=clock,
     )
-    secret, _ = container.service.create_api_key(["admin"])
+    secret, _ = container.keys.create(["admin"])
     api = ApiClient(container, secret)
     _, manufacturer = api.call("POST", "/v1/manufacturers", {"name": "A", "fee_bps": 0})
     made = []

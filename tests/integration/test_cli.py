@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from ledger.application import service as commands
+from ledger.application.commands import payments, refunds
 from ledger.application.principal import SYSTEM
 from ledger.bootstrap import build
 from ledger.settings import Settings
@@ -43,7 +43,7 @@ def test_keys_create_prints_only_the_key_and_stores_only_its_hash(tmp_path: Path
     assert len(secret) > 40
     assert secret.encode() not in db.read_bytes()
     container = build(Settings(db=db))
-    principal = container.service.authenticate(secret)
+    principal = container.keys.authenticate(secret)
     assert principal is not None
     assert principal.scopes == frozenset({"payments:read", "finance:read"})
     container.close()
@@ -69,13 +69,12 @@ def test_keys_create_refuses_unknown_scopes_and_manufacturers(tmp_path: Path) ->
 
 def _seed(db: Path) -> str:
     container = build(Settings(db=db))
-    service = container.service
+    service = container.engine
     manufacturer = register(service, fee_bps=250, refund_fee_policy="refund_fee")
     m = f"mfr_{manufacturer.id.hex}"
     for amount in (1000, 2500, 700):
         payment = service.execute(
-            commands.create_payment(
-                service,
+            payments.create(
                 SYSTEM,
                 {
                     "amount": amount,
@@ -88,7 +87,7 @@ def _seed(db: Path) -> str:
                 },
             )
         )
-        service.execute(commands.refund_payment(SYSTEM, f"pay_{payment.id.hex}", 100, None))
+        service.execute(refunds.request(SYSTEM, f"pay_{payment.id.hex}", 100, None))
     container.close()
     return m
 
@@ -97,7 +96,7 @@ def test_projections_rebuild_reproduces_the_read_models(tmp_path: Path) -> None:
     db = tmp_path / "l.sqlite3"
     _seed(db)
     before = build(Settings(db=db))
-    incremental = before.fresh_read_models().dump()
+    incremental = before.fresh().dump()
     before.close()
     assert incremental["postings"]
     result = ledger("projections", "rebuild", "--db", str(db))
@@ -141,7 +140,7 @@ def test_keys_create_takes_scopes_and_binding_from_the_environment(tmp_path: Pat
     )
     assert result.returncode == 0, result.stderr
     container = build(Settings(db=db))
-    principal = container.service.authenticate(result.stdout.strip())
+    principal = container.keys.authenticate(result.stdout.strip())
     container.close()
     assert principal is not None
     assert principal.manufacturer_id == m

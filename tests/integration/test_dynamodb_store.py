@@ -29,11 +29,12 @@ from ledger.adapters.dynamodb_store import (
     make_client,
 )
 from ledger.adapters.sandbox import SandboxProvider
-from ledger.application import service as commands
-from ledger.application.execution import execute_refund
+from ledger.application.commands import payments, refunds
+from ledger.application.engine import Engine
 from ledger.application.principal import SYSTEM
-from ledger.application.service import LedgerService
+from ledger.application.processes.execution import execute_refund
 from ledger.domain.errors import DomainError
+from ledger.domain.payment import Payment
 from tests.support.seed import register
 
 pytestmark = pytest.mark.integration
@@ -119,8 +120,8 @@ def test_there_is_no_global_order(dynamodb_endpoint: str, tables: tuple[str, str
         recorder.select_notifications(start=1, limit=10)
 
 
-def _service(endpoint: str, tables: tuple[str, str]) -> LedgerService:
-    return LedgerService(
+def _service(endpoint: str, tables: tuple[str, str]) -> Engine:
+    return Engine(
         env={
             "PERSISTENCE_MODULE": "ledger.adapters.dynamodb_store",
             "DYNAMODB_EVENTS_TABLE": tables[0],
@@ -131,11 +132,10 @@ def _service(endpoint: str, tables: tuple[str, str]) -> LedgerService:
     )
 
 
-def _payment(service: LedgerService, amount: int) -> str:
+def _payment(service: Engine, amount: int) -> str:
     manufacturer = register(service, fee_bps=250, refund_fee_policy="refund_fee")
     payment = service.execute(
-        commands.create_payment(
-            service,
+        payments.create(
             SYSTEM,
             {
                 "amount": amount,
@@ -154,11 +154,11 @@ def _payment(service: LedgerService, amount: int) -> str:
 def test_the_ledger_runs_on_dynamodb(dynamodb_endpoint: str, tables: tuple[str, str]) -> None:
     service = _service(dynamodb_endpoint, tables)
     payment_id = _payment(service, 1000)
-    refund = service.execute(commands.refund_payment(SYSTEM, payment_id, 400, None))
+    refund = service.execute(refunds.request(SYSTEM, payment_id, 400, None))
     # What the refund-execution worker does with the message: execute it once, then no more.
     assert execute_refund(service, refund[1]) == "succeeded"
     assert execute_refund(_service(dynamodb_endpoint, tables), refund[1]) == "skipped"
-    fresh = _service(dynamodb_endpoint, tables).payment(SYSTEM, payment_id)
+    fresh = _service(dynamodb_endpoint, tables).find(Payment, "payment", payment_id)
     assert fresh.amount_refunded == 400
     assert fresh.refunds[refund[1]]["status"] == "succeeded"
     assert [type(e).__name__ for e in service.events.get(fresh.id)] == [
@@ -185,9 +185,7 @@ def test_concurrent_refunds_never_over_refund_on_dynamodb(
         start.wait()
         for _ in range(8):
             try:
-                _, refund_id = service.execute(
-                    commands.refund_payment(SYSTEM, payment_id, 1000, None)
-                )
+                _, refund_id = service.execute(refunds.request(SYSTEM, payment_id, 1000, None))
                 result = "ok"
                 with lock:
                     acknowledged.append(refund_id)
@@ -201,7 +199,7 @@ def test_concurrent_refunds_never_over_refund_on_dynamodb(
         thread.start()
     for thread in threads:
         thread.join(120)
-    payment = _service(dynamodb_endpoint, tables).payment(SYSTEM, payment_id)
+    payment = _service(dynamodb_endpoint, tables).find(Payment, "payment", payment_id)
     assert outcomes["ok"] == 10, outcomes
     assert outcomes["exceeds-refundable"] == 86, outcomes
     assert payment.amount_refunded == 10_000

@@ -10,13 +10,14 @@ from typing import Any
 
 import pytest
 
-from ledger.application import service as commands
+from ledger.application.commands import manufacturers, payments, refunds
 from ledger.application.ports import ProviderResult
 from ledger.application.principal import SYSTEM
-from ledger.application.service import IdempotencyContext
+from ledger.application.replies import Idempotency
 from ledger.bootstrap import build
 from ledger.domain.errors import DomainError
 from ledger.settings import Settings
+from tests.support.providers import ScriptedProviderBase
 from tests.support.seed import register
 
 pytestmark = pytest.mark.integration
@@ -24,11 +25,10 @@ pytestmark = pytest.mark.integration
 
 def _setup(db: Path) -> str:
     container = build(Settings(db=db))
-    service = container.service
+    service = container.engine
     manufacturer = register(service, fee_bps=250, refund_fee_policy="refund_fee")
     payment = service.execute(
-        commands.create_payment(
-            service,
+        payments.create(
             SYSTEM,
             {
                 "amount": 10_000,
@@ -54,11 +54,11 @@ def test_concurrent_refunds_never_exceed_captured(tmp_path: Path) -> None:
     start = threading.Barrier(16)
 
     def refund(worker: int) -> None:
-        service = instances[worker % len(instances)].service
+        service = instances[worker % len(instances)].engine
         start.wait()
         for _ in range(10):
             try:
-                service.execute(commands.refund_payment(SYSTEM, payment_id, 70, None))
+                service.execute(refunds.request(SYSTEM, payment_id, 70, None))
                 result = "ok"
             except DomainError as error:
                 result = error.code
@@ -72,7 +72,7 @@ def test_concurrent_refunds_never_exceed_captured(tmp_path: Path) -> None:
         thread.join(60)
 
     fresh = build(Settings(db=db))
-    payment = fresh.service.payment(SYSTEM, payment_id)
+    payment = fresh.queries.payment(SYSTEM, payment_id)
     # 160 attempts of 70 against 10,000: exactly 142 fit (9,940), the rest are refused.
     assert outcomes["ok"] == 142
     assert outcomes["exceeds-refundable"] == 18, outcomes
@@ -89,17 +89,17 @@ def test_concurrent_requests_with_one_idempotency_key_make_one_refund(tmp_path: 
     db = tmp_path / "ledger.sqlite3"
     payment_id = _setup(db)
     instances = [build(Settings(db=db)) for _ in range(4)]
-    context = IdempotencyContext(api_key_id="key_1", key="refund-once", fingerprint="f")
+    context = Idempotency(account="key_1", key="refund-once", fingerprint="f")
     bodies: list[str] = []
     start = threading.Barrier(4)
 
     def refund(index: int) -> None:
-        service = instances[index].service
+        service = instances[index].engine
         start.wait()
         response = service.run(
-            commands.refund_payment(SYSTEM, payment_id, 500, None),
-            lambda result: (201, result[1]),
-            idempotency=context,
+            refunds.request(SYSTEM, payment_id, 500, None),
+            lambda result: result[1],
+            context,
         )
         bodies.append(response.body)
 
@@ -111,7 +111,7 @@ def test_concurrent_requests_with_one_idempotency_key_make_one_refund(tmp_path: 
     assert len(bodies) == 4
     assert len(set(bodies)) == 1
     fresh = build(Settings(db=db))
-    assert fresh.service.payment(SYSTEM, payment_id).amount_refunded == 500
+    assert fresh.queries.payment(SYSTEM, payment_id).amount_refunded == 500
     for container in [*instances, fresh]:
         container.close()
 
@@ -121,10 +121,9 @@ def test_a_refusal_is_checked_against_the_store_not_a_stale_cache(tmp_path: Path
     (and store the refusal under its Idempotency-Key) on that stale copy."""
     db = tmp_path / "ledger.sqlite3"
     a, b = build(Settings(db=db)), build(Settings(db=db))
-    manufacturer = register(a.service, fee_bps=0, refund_fee_policy="keep_fee")
-    payment = a.service.execute(
-        commands.create_payment(
-            a.service,
+    manufacturer = register(a.engine, fee_bps=0, refund_fee_policy="keep_fee")
+    payment = a.engine.execute(
+        payments.create(
             SYSTEM,
             {
                 "amount": 100,
@@ -139,15 +138,15 @@ def test_a_refusal_is_checked_against_the_store_not_a_stale_cache(tmp_path: Path
     )
     payment_id = f"pay_{payment.id.hex}"
     with pytest.raises(DomainError):  # loads the authorized payment into B's cache
-        b.service.execute(commands.capture_payment(b.service, SYSTEM, payment_id, 101))
-    a.service.execute(commands.capture_payment(a.service, SYSTEM, payment_id, None))
-    refund = b.service.run(
-        commands.refund_payment(SYSTEM, payment_id, 10, None),
-        lambda result: (201, result[1]),
-        idempotency=IdempotencyContext(api_key_id="k", key="r1", fingerprint="f"),
+        b.engine.execute(payments.capture(SYSTEM, payment_id, 101))
+    a.engine.execute(payments.capture(SYSTEM, payment_id, None))
+    refund = b.engine.run(
+        refunds.request(SYSTEM, payment_id, 10, None),
+        lambda result: result[1],
+        Idempotency(account="k", key="r1", fingerprint="f"),
     )
-    assert refund.status_code == 201
-    assert a.service.payment(SYSTEM, payment_id).amount_refunded == 10
+    assert refund.refusal is None
+    assert a.queries.payment(SYSTEM, payment_id).amount_refunded == 10
     a.close()
     b.close()
 
@@ -157,13 +156,12 @@ def test_terms_changed_by_another_process_apply_to_the_next_payment(tmp_path: Pa
     payment must use the new fee (read-only aggregates are read from the store)."""
     db = tmp_path / "ledger.sqlite3"
     a, b = build(Settings(db=db)), build(Settings(db=db))
-    manufacturer = register(a.service, fee_bps=250, refund_fee_policy="keep_fee")
+    manufacturer = register(a.engine, fee_bps=250, refund_fee_policy="keep_fee")
     m = f"mfr_{manufacturer.id.hex}"
 
     def pay() -> int:
-        payment = b.service.execute(
-            commands.create_payment(
-                b.service,
+        payment = b.engine.execute(
+            payments.create(
                 SYSTEM,
                 {
                     "amount": 1000,
@@ -179,13 +177,13 @@ def test_terms_changed_by_another_process_apply_to_the_next_payment(tmp_path: Pa
         return int(payment.captured_shares[0]["fee"])
 
     assert pay() == 25
-    a.service.execute(commands.change_manufacturer(SYSTEM, m, {"fee_bps": 1000}))
+    a.engine.execute(manufacturers.change_terms(SYSTEM, m, {"fee_bps": 1000}))
     assert pay() == 100
     a.close()
     b.close()
 
 
-class _RendezvousProvider:
+class _RendezvousProvider(ScriptedProviderBase):
     """Records authorize calls; both racers meet inside the call before either may finish."""
 
     def __init__(self, calls: list[str], meet: threading.Barrier) -> None:
@@ -209,11 +207,11 @@ def test_one_idempotency_key_raced_from_two_processes_authorizes_with_one_provid
 ) -> None:
     db = tmp_path / "ledger.sqlite3"
     a, b = build(Settings(db=db)), build(Settings(db=db))
-    manufacturer = register(a.service, fee_bps=0, refund_fee_policy="keep_fee")
+    manufacturer = register(a.engine, fee_bps=0, refund_fee_policy="keep_fee")
     calls: list[str] = []
     meet = threading.Barrier(2, timeout=10)
     for container in (a, b):
-        container.service.register_provider("racer", _RendezvousProvider(calls, meet))
+        container.engine.register_provider("racer", _RendezvousProvider(calls, meet))
     fields = {
         "amount": 500,
         "currency": "USD",
@@ -223,14 +221,14 @@ def test_one_idempotency_key_raced_from_two_processes_authorizes_with_one_provid
         "capture_method": "automatic",
         "splits": [{"manufacturer_id": f"mfr_{manufacturer.id.hex}", "amount": 500}],
     }
-    context = IdempotencyContext(api_key_id="key_1", key="order-9", fingerprint="f")
+    context = Idempotency(account="key_1", key="order-9", fingerprint="f")
     bodies: list[str] = []
 
     def create(container: Any) -> None:
-        response = container.service.run(
-            commands.create_payment(container.service, SYSTEM, fields),
-            lambda payment: (201, f"pay_{payment.id.hex}"),
-            idempotency=context,
+        response = container.engine.run(
+            payments.create(SYSTEM, fields),
+            lambda payment: f"pay_{payment.id.hex}",
+            context,
         )
         bodies.append(response.body)
 
@@ -244,6 +242,6 @@ def test_one_idempotency_key_raced_from_two_processes_authorizes_with_one_provid
     assert len(bodies) == 2
     assert len(set(bodies)) == 1
     fresh = build(Settings(db=db))
-    assert fresh.service.payment(SYSTEM, bodies[0]).amount_captured == 500
+    assert fresh.queries.payment(SYSTEM, bodies[0]).amount_captured == 500
     for container in (a, b, fresh):
         container.close()

@@ -40,11 +40,13 @@ from ledger.adapters.sqs_queue import SqsQueue
 from ledger.application.ports import (
     AuthorizationRequest,
     CaptureRequest,
+    ProviderCapabilities,
     ProviderResult,
     ProviderUnavailable,
     RefundRequest,
     VoidRequest,
 )
+from ledger.application.queries import payable as payable_of
 from ledger.bootstrap import Container, build
 from ledger.domain import ids
 from ledger.domain.provider_records import WebhookReceipt
@@ -61,6 +63,7 @@ from tests.support.lambda_events import (
     sqs_batch,
     stream_batch,
 )
+from tests.support.providers import ScriptedProviderBase
 from tests.support.terraform import Stack
 
 pytest_plugins = ["tests.support.terraform"]
@@ -110,7 +113,7 @@ def deployed(terraform_stack: Stack) -> Iterator[Deployed]:
         patch.setattr(worker_lambda, "_handler", None)  # a cold start in this environment
 
         container = build(Settings())
-        secret, _ = container.service.create_api_key(["admin"])
+        secret, _ = container.keys.create(["admin"])
         auth = {"Authorization": f"Bearer {secret}"}
         api = api_lambda.make_handler(container)
         status, manufacturer = call(
@@ -202,7 +205,7 @@ def publish(deployed: Deployed, payment_id: str) -> None:
         EventBridgePublisher(
             boto3.client("events"),
             deployed.stack.output("event_bus_name"),
-            deployed.container.service.mapper,
+            deployed.container.engine.mapper,
         )
     )
     assert publisher(stream_batch(records, stream_arn), LambdaContext()) == {
@@ -260,7 +263,7 @@ def refund_status(deployed: Deployed, refund_id: str) -> str:
 
 
 def payment_event_types(deployed: Deployed, payment_id: str) -> list[str]:
-    events = deployed.container.service.events.get(ids.decode("payment", payment_id))
+    events = deployed.container.engine.events.get(ids.decode("payment", payment_id))
     return [type(event).__qualname__ for event in events]
 
 
@@ -510,7 +513,7 @@ def test_the_daily_billing_schedule_charges_a_due_subscription_once(
     # The run of the day before: not due yet, nothing charged.
     billing.fire(at_six(start_on - timedelta(days=1)))
     assert invoices() == []
-    assert deployed.container.service.payable(manufacturer_id, "USD") is None
+    assert payable_of(deployed.container.engine, manufacturer_id, "USD") is None
 
     # The run of the due day pays the first period.
     due_run = billing.message(at_six(start_on))
@@ -535,7 +538,7 @@ def test_the_daily_billing_schedule_charges_a_due_subscription_once(
     assert payment["metadata"]["subscription_id"] == subscription["id"]
     _, after = call(deployed.api, "GET", path, deployed.auth)
     assert after["next_billing_on"] > start_on.isoformat()
-    payable = deployed.container.service.payable(manufacturer_id, "USD")
+    payable = payable_of(deployed.container.engine, manufacturer_id, "USD")
     assert payable is not None
     assert payable.balance == 2000 - 50  # 250 bps kept as the platform's fee
     paid = (payable.balance, payable.version)
@@ -546,7 +549,7 @@ def test_the_daily_billing_schedule_charges_a_due_subscription_once(
     assert invoices() == [invoice]
     _, again = call(deployed.api, "GET", path, deployed.auth)
     assert again == after
-    payable = deployed.container.service.payable(manufacturer_id, "USD")
+    payable = payable_of(deployed.container.engine, manufacturer_id, "USD")
     assert payable is not None
     assert (payable.balance, payable.version) == paid
 
@@ -594,7 +597,7 @@ def test_the_payout_sweep_rejects_a_payout_left_unapproved_past_its_window(
     path = f"/v1/payouts/{payout['id']}"
 
     def available() -> int:
-        payable = deployed.container.service.payable(manufacturer_id, "USD")
+        payable = payable_of(deployed.container.engine, manufacturer_id, "USD")
         assert payable is not None
         return payable.available
 
@@ -643,11 +646,11 @@ def stripe_event(event_id: str, kind: str, obj: dict[str, Any]) -> bytes:
     ).encode()
 
 
-class PendingStripe:
+class PendingStripe(ScriptedProviderBase):
     """Stripe as a payment that waits for 3-D Secure answers: pending, under a PaymentIntent id
     chosen by the test; Stripe's webhook says how it ended."""
 
-    sends_webhooks = True
+    capabilities = ProviderCapabilities(sends_webhooks=True)
 
     def __init__(self, intent_id: str) -> None:
         self.intent_id = intent_id
@@ -698,7 +701,7 @@ def run_stripe_webhooks(deployed: Deployed, built: list[Container]) -> None:
 
     def receipt(event_id: str) -> bool:
         receipt_id = WebhookReceipt.create_id("stripe", event_id)
-        return bool(deployed.container.service.recorder.select_events(receipt_id))
+        return bool(deployed.container.engine.recorder.select_events(receipt_id))
 
     succeeded = stripe_event(
         unique("evt_ok"),
@@ -748,7 +751,7 @@ def run_stripe_webhooks(deployed: Deployed, built: list[Container]) -> None:
 
     # The payment, pending at Stripe, recorded through the same Lambda (Stripe faked for it).
     (container,) = built  # the api Lambda's one cold start
-    container.service.register_provider("stripe", PendingStripe(intent_id))
+    container.engine.register_provider("stripe", PendingStripe(intent_id))
     manufacturer_id = new_manufacturer(deployed, fee_bps=0)
     status, payment = call(
         api_lambda.handler,

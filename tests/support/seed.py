@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from ledger.application import service as commands
+from ledger.application.commands import manufacturers
+from ledger.application.engine import Engine
 from ledger.application.principal import SYSTEM
-from ledger.application.service import LedgerService
 from ledger.domain.manufacturer import Manufacturer
 
 
 def register(
-    service: LedgerService,
+    service: Engine,
     *,
     name: str = "A",
     fee_bps: int,
@@ -18,7 +18,7 @@ def register(
     payout_approvals_required: int = 0,
 ) -> Manufacturer:
     return service.execute(
-        commands.register_manufacturer(
+        manufacturers.register(
             SYSTEM,
             {
                 "name": name,

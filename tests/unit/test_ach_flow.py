@@ -12,11 +12,12 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.app import create_app
+from ledger.adapters.ach.files import NachaFiles
 from ledger.adapters.ach.nacha import Entry, Origin, parse_file, write_returns_file
-from ledger.adapters.ach.origination import apply_returns, originate
 from ledger.adapters.ach.sealer import VaultSealer
 from ledger.adapters.ach.vault import BankAccountVault
-from ledger.bootstrap import Container, build
+from ledger.application.processes.ach import apply_returns, originate
+from ledger.bootstrap import Container, ach_files, build
 from ledger.settings import Settings
 from tests.conftest import Api, ManualClock
 
@@ -47,7 +48,7 @@ def ach(clock: ManualClock) -> Iterator[tuple[Api, Container]]:
 
 
 def _states(container: Container) -> bytes:
-    rows = container.service.recorder.select_notifications(start=1, limit=100_000)
+    rows = container.engine.recorder.select_notifications(start=1, limit=100_000)
     return b"".join(row.state for row in rows)
 
 
@@ -91,7 +92,7 @@ def test_ach_payouts_and_debits_go_out_in_one_file_and_returns_reverse_them(
     submitted = api.get(f"/v1/payouts/{payout.json()['id']}", admin).json()
     assert submitted["status"] == "submitted"
 
-    files = originate(container.service, ORIGIN, container.vault, container.service.now())
+    files = originate(container.engine, ach_files(container), container.engine.now())
     assert [(f.payouts, f.debits) for f in files] == [(1, 1)]
     parsed = parse_file(files[0].text)
     credit, debit_entry = (e for b in parsed.batches for e in b.batch.entries)
@@ -112,19 +113,19 @@ def test_ach_payouts_and_debits_go_out_in_one_file_and_returns_reverse_them(
     collected = api.get(f"/v1/payments/{debit['id']}", admin).json()
     assert collected["status"] == "captured"
     # Nothing pending is left: a second run makes no file, and the same text renders again.
-    assert originate(container.service, ORIGIN, container.vault, container.service.now()) == []
+    assert originate(container.engine, ach_files(container), container.engine.now()) == []
 
     traces = [t for b in parsed.batches for t in b.trace_numbers]
     returns = write_returns_file(
         ORIGIN,
         [(credit, traces[0], "R02"), (debit_entry, traces[1], "R10")],
-        created_at=container.service.now().replace(tzinfo=None),
+        created_at=container.engine.now().replace(tzinfo=None),
         file_id_modifier="A",
     )
-    outcomes = dict(apply_returns(container.service, returns))
+    outcomes = dict(apply_returns(container.engine, ach_files(container), returns))
     assert outcomes[traces[0]].startswith("payout")
     assert outcomes[traces[1]].startswith("payment")
-    assert dict(apply_returns(container.service, returns)) == {
+    assert dict(apply_returns(container.engine, ach_files(container), returns)) == {
         traces[0]: "duplicate",
         traces[1]: "duplicate",
     }
@@ -199,11 +200,11 @@ def test_returns_file_entries_must_match_an_originated_trace(ach: tuple[Api, Con
     returns = write_returns_file(
         ORIGIN,
         [(stray, "091000010000999", "R03")],
-        created_at=container.service.now().replace(tzinfo=None),
+        created_at=container.engine.now().replace(tzinfo=None),
         file_id_modifier="B",
         effective_date=date(2026, 3, 11),
     )
-    assert apply_returns(container.service, returns) == [
+    assert apply_returns(container.engine, ach_files(container), returns) == [
         ("091000010000999", "ignored: unknown trace number")
     ]
 
@@ -229,7 +230,7 @@ def test_an_entry_that_cannot_be_written_fails_instead_of_blocking_the_file(
     container.rails["ach"].sealer = rotated  # type: ignore[attr-defined]
     later = rotated.seal(routing, account, kind)[0]
     fine = api.payment(admin, [(m, 300)], provider="ach", payment_method=later)
-    files = originate(container.service, ORIGIN, rotated, container.service.now())
+    files = originate(container.engine, NachaFiles(ORIGIN, rotated), container.engine.now())
     assert [(f.payouts, f.debits) for f in files] == [(0, 1)]
     assert [e.amount_cents for b in parse_file(files[0].text).batches for e in b.batch.entries] == [
         300
@@ -237,4 +238,4 @@ def test_an_entry_that_cannot_be_written_fails_instead_of_blocking_the_file(
     failed = api.get(f"/v1/payments/{stranded['id']}", admin).json()
     assert (failed["status"], failed["failure_reason"]) == ("failed", "invalid_bank_account")
     assert api.get(f"/v1/payments/{fine['id']}", admin).json()["status"] == "captured"
-    assert originate(container.service, ORIGIN, rotated, container.service.now()) == []
+    assert originate(container.engine, NachaFiles(ORIGIN, rotated), container.engine.now()) == []

@@ -6,6 +6,7 @@ import csv
 import io
 from typing import Any
 
+from ledger.application.queries import payable as payable_of
 from tests.conftest import Api, ManualClock
 
 
@@ -263,4 +264,4 @@ def test_a_payout_approved_after_a_refund_cannot_overdraw(api: Api) -> None:
 
 
 def service_payable(api: Api, manufacturer_id: str) -> Any:
-    return api.container.service.payable(manufacturer_id, "USD")
+    return payable_of(api.container.engine, manufacturer_id, "USD")

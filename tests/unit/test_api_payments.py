@@ -7,6 +7,7 @@ import pytest
 
 from ledger.application.ports import ProviderResult
 from tests.conftest import Api, ManualClock
+from tests.support.providers import ScriptedProviderBase
 
 
 def test_create_payment_authorizes_and_captures(api: Api, admin: dict[str, str]) -> None:
@@ -51,7 +52,7 @@ def test_capture_after_void_is_409(api: Api, admin: dict[str, str]) -> None:
 
 
 def _event_count(api: Api) -> int:
-    return api.container.service.recorder.max_notification_id() or 0
+    return api.container.engine.recorder.max_notification_id() or 0
 
 
 @pytest.mark.parametrize(
@@ -176,7 +177,7 @@ def test_events_history_is_the_immutable_record(api: Api, admin: dict[str, str])
     assert events[2]["data"]["entry"]
 
 
-class BlockingProvider:
+class BlockingProvider(ScriptedProviderBase):
     """Authorizes only when the test says so, to hold a request in flight."""
 
     def __init__(self) -> None:
@@ -210,7 +211,7 @@ class DecliningProvider(BlockingProvider):
 
 
 def test_declined_payment_is_failed_and_moves_no_money(api: Api, admin: dict[str, str]) -> None:
-    api.container.service.register_provider("declines", DecliningProvider())
+    api.container.engine.register_provider("declines", DecliningProvider())
     m = api.manufacturer(admin)
     payment = api.payment(admin, [(m, 700)], provider="declines")
     assert payment["status"] == "failed"
@@ -222,7 +223,7 @@ def test_request_racing_an_in_flight_one_with_the_same_key_is_409(
     api: Api, admin: dict[str, str]
 ) -> None:
     provider = BlockingProvider()
-    api.container.service.register_provider("slow", provider)
+    api.container.engine.register_provider("slow", provider)
     m = api.manufacturer(admin)
     body = {
         "amount": 100,
@@ -252,8 +253,8 @@ def test_request_racing_an_in_flight_one_with_the_same_key_is_409(
 def test_failed_refund_at_provider_is_recorded_and_releases_the_amount(
     api: Api, admin: dict[str, str]
 ) -> None:
-    api.container.service.register_provider("declines", DecliningProvider())
-    service = api.container.service
+    api.container.engine.register_provider("declines", DecliningProvider())
+    service = api.container.engine
     m = api.manufacturer(admin)
     # Authorize with the sandbox, then route refunds to a provider that refuses them.
     payment = api.payment(admin, [(m, 1000)])

@@ -16,9 +16,9 @@ def test_requests_without_a_valid_key_are_401(api: Api) -> None:
 
 
 def test_only_hashes_of_keys_are_stored(api: Api) -> None:
-    secret, key = api.container.service.create_api_key(["payments:read"])
+    secret, key = api.container.keys.create(["payments:read"])
     stored = b"".join(
-        n.state for n in api.container.service.recorder.select_notifications(start=1, limit=1000)
+        n.state for n in api.container.engine.recorder.select_notifications(start=1, limit=1000)
     )
     assert secret.encode() not in stored
     assert key.key_hash in stored.decode()

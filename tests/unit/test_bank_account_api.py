@@ -37,7 +37,7 @@ def put_account(api: Api, manufacturer_id: str, auth: dict[str, str], **fields: 
 
 
 def stored_states(api: Api) -> list[bytes]:
-    notifications = api.container.service.recorder.select_notifications(start=1, limit=100_000)
+    notifications = api.container.engine.recorder.select_notifications(start=1, limit=100_000)
     return [n.state for n in notifications]
 
 
@@ -56,8 +56,8 @@ def test_the_account_is_sealed_and_only_its_mask_is_shown(
     assert shown.json()["settings"]["bank_account_masked"] == "****1111"
 
     # The ledger holds a token the vault opens to the account; no event holds the number.
-    manufacturer = api.container.service.manufacturer(
-        api.container.service.authenticate(admin["Authorization"][7:]),  # type: ignore[arg-type]
+    manufacturer = api.container.queries.manufacturer(
+        api.container.keys.authenticate(admin["Authorization"][7:]),  # type: ignore[arg-type]
         m,
     )
     token = manufacturer.settings["bank_account_token"]
@@ -73,7 +73,7 @@ def test_the_account_is_sealed_and_only_its_mask_is_shown(
     for state in states:
         assert ACCOUNT.encode() not in state
         assert ACCOUNT[-8:].encode() not in state
-    events = api.container.service.recorder.select_notifications(start=1, limit=100_000)
+    events = api.container.engine.recorder.select_notifications(start=1, limit=100_000)
     assert any(n.topic.endswith(":Manufacturer.SettingsChanged") for n in events)
 
 

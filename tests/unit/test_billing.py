@@ -9,10 +9,10 @@ from typing import Any
 import pytest
 
 from ledger.adapters.sandbox import UNAVAILABLE, SandboxProvider
-from ledger.application import billing
-from ledger.application.billing import BillingRunIncomplete, billing_run
 from ledger.application.ports import AuthorizationRequest, ProviderResult
-from ledger.application.unit_of_work import SUBSCRIPTIONS
+from ledger.application.processes import billing
+from ledger.application.processes.billing import BillingRunIncomplete, billing_run
+from ledger.application.registries import SUBSCRIPTIONS
 from ledger.domain.billing_schedule import days_in_month
 from tests.conftest import Api, ManualClock
 
@@ -38,7 +38,7 @@ class CountingSandbox(SandboxProvider):
 @pytest.fixture
 def provider(api: Api) -> CountingSandbox:
     counting = CountingSandbox()
-    api.container.service.register_provider("sandbox", counting)
+    api.container.engine.register_provider("sandbox", counting)
     return counting
 
 
@@ -81,7 +81,7 @@ def invoices(api: Api, auth: dict[str, str], sub_id: str) -> list[dict[str, Any]
 
 def charges(api: Api, sub_id: str) -> list[str]:
     """Payment ids created for the subscription, oldest first (from the event log)."""
-    service = api.container.service
+    service = api.container.engine
     found = []
     for notification in service.recorder.select_notifications(start=1, limit=100_000):
         if notification.topic.endswith(":Payment.Initiated"):
@@ -92,12 +92,12 @@ def charges(api: Api, sub_id: str) -> list[str]:
 
 
 def subscription_events(api: Api) -> int:
-    notifications = api.container.service.recorder.select_notifications(start=1, limit=100_000)
+    notifications = api.container.engine.recorder.select_notifications(start=1, limit=100_000)
     return sum(1 for n in notifications if ":Subscription." in n.topic)
 
 
 def run(api: Api, day: date) -> billing.RunResult:
-    return billing_run(api.container.service, day)
+    return billing_run(api.container.engine, day)
 
 
 def payable(api: Api, admin: dict[str, str], manufacturer_id: str) -> int:
@@ -142,7 +142,7 @@ def test_invalid_subscriptions_are_422_and_nothing_is_stored(
     response = subscribe(api, admin, [(m, 1000)], **change)
     assert response.status_code == 422, response.text
     assert subscription_events(api) == 0
-    assert api.container.service.registry_members(SUBSCRIPTIONS) == []
+    assert api.container.engine.registry_members(SUBSCRIPTIONS) == []
 
 
 def test_an_unknown_manufacturer_is_422(api: Api, admin: dict[str, str]) -> None:
@@ -224,7 +224,7 @@ def test_the_same_idempotency_key_starts_one_subscription(api: Api, admin: dict[
     assert first.status_code == again.status_code == 201
     assert again.headers.get("Idempotent-Replayed") == "true"
     assert again.json() == first.json()
-    assert api.container.service.registry_members(SUBSCRIPTIONS) == [first.json()["id"]]
+    assert api.container.engine.registry_members(SUBSCRIPTIONS) == [first.json()["id"]]
 
 
 def test_cancel_stops_all_charges(
@@ -247,7 +247,7 @@ def test_cancel_stops_all_charges(
         assert result.charged == result.failed == []
     assert charges(api, sub["id"]) == []
     assert provider.authorized == []
-    assert api.container.service.registry_members(SUBSCRIPTIONS) == []
+    assert api.container.engine.registry_members(SUBSCRIPTIONS) == []
     assert subscription(api, admin, sub["id"])["status"] == "canceled"
     assert api.post("/v1/subscriptions/sub_" + "0" * 32 + "/cancel", None, admin).status_code == 404
 
@@ -453,7 +453,7 @@ def test_declined_charges_follow_the_dunning_schedule_then_cancel(
     assert run(api, date(2026, 4, 12)).failed == []  # canceled: never charged again
     assert len(provider.authorized) == 4
     assert payable(api, admin, m) == 0
-    assert api.container.service.registry_members(SUBSCRIPTIONS) == []
+    assert api.container.engine.registry_members(SUBSCRIPTIONS) == []
 
 
 def test_an_unavailable_provider_fails_the_run_for_that_subscription_only(

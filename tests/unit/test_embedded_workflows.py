@@ -27,11 +27,12 @@ from ledger.bootstrap import Container, build
 from ledger.domain import ids
 from ledger.settings import Settings
 from tests.conftest import Api, ManualClock
+from tests.support.providers import ScriptedProviderBase
 
 QUEUE = "refund-execution"
 
 
-class ScriptedProvider:
+class ScriptedProvider(ScriptedProviderBase):
     """The sandbox, counting refund calls; its refunds raise ProviderUnavailable while
     `unavailable` is above zero (one fewer per call)."""
 
@@ -58,7 +59,7 @@ class ScriptedProvider:
 
 
 def install(api: Api, provider: ScriptedProvider) -> ScriptedProvider:
-    api.container.service.register_provider("sandbox", provider)
+    api.container.engine.register_provider("sandbox", provider)
     return provider
 
 
@@ -99,7 +100,7 @@ def payable(api: Api, admin: dict[str, str], manufacturer_id: str) -> int:
 
 
 def refund_requested_envelope(api: Api, payment_id: str) -> dict[str, Any]:
-    history = api.container.service.events.get(ids.decode("payment", payment_id))
+    history = api.container.engine.events.get(ids.decode("payment", payment_id))
     (requested,) = [e for e in history if type(e).__name__ == "RefundRequested"]
     return envelope(requested)
 

@@ -17,15 +17,16 @@ from hypothesis.stateful import (
     rule,
 )
 
-from ledger.application import service as commands
+from ledger.application.commands import disputes, manufacturers, payments, payouts, refunds
 from ledger.application.principal import Principal
+from ledger.application.queries import payable as payable_of
 from ledger.bootstrap import build
 from ledger.domain import accounts
 from ledger.domain.errors import DomainError
 from ledger.domain.journal import assert_balanced
 from ledger.settings import Settings
 from projections.follower import Follower
-from projections.sqlite_store import SqliteReadModels
+from projections.stores.sqlite import SqliteReadModels
 
 ADMIN = Principal("key_requester", frozenset({"admin"}))
 APPROVERS = [
@@ -44,7 +45,7 @@ class LedgerMachine(RuleBasedStateMachine):
     def __init__(self) -> None:
         super().__init__()
         self.container = build(Settings(persistence="popo"))
-        self.service = self.container.service
+        self.engine = self.container.engine
         self.manufacturers: list[str] = []
         self.refused: dict[str, int] = defaultdict(int)
 
@@ -62,8 +63,8 @@ class LedgerMachine(RuleBasedStateMachine):
     )
     def register(self, terms: list[tuple[int, str, int, int]]) -> None:
         for fee_bps, policy, threshold, approvals in terms:
-            manufacturer = self.service.execute(
-                commands.register_manufacturer(
+            manufacturer = self.engine.execute(
+                manufacturers.register(
                     ADMIN,
                     {
                         "name": "M",
@@ -78,7 +79,7 @@ class LedgerMachine(RuleBasedStateMachine):
 
     def _try(self, command: Any) -> Any:
         try:
-            return self.service.execute(command)
+            return self.engine.execute(command)
         except DomainError as error:
             self.refused[error.code] += 1
             return None
@@ -95,9 +96,8 @@ class LedgerMachine(RuleBasedStateMachine):
             st.lists(st.sampled_from(self.manufacturers), min_size=1, unique=True), "splits"
         )
         splits = [{"manufacturer_id": m, "amount": data.draw(amounts)} for m in chosen]
-        payment = self.service.execute(
-            commands.create_payment(
-                self.service,
+        payment = self.engine.execute(
+            payments.create(
                 ADMIN,
                 {
                     "amount": sum(s["amount"] for s in splits),
@@ -114,23 +114,22 @@ class LedgerMachine(RuleBasedStateMachine):
 
     @rule(payment=payments, amount=st.none() | amounts)
     def capture(self, payment: str, amount: int | None) -> None:
-        self._try(commands.capture_payment(self.service, ADMIN, payment, amount))
+        self._try(payments.capture(ADMIN, payment, amount))
 
     @rule(payment=payments)
     def void(self, payment: str) -> None:
-        self._try(commands.void_payment(self.service, ADMIN, payment))
+        self._try(payments.void(ADMIN, payment))
 
     @rule(target=refunds, payment=payments, amount=amounts)
     def refund(self, payment: str, amount: int) -> str:
-        result = self._try(commands.refund_payment(ADMIN, payment, amount, None))
+        result = self._try(refunds.request(ADMIN, payment, amount, None))
         return result[1] if result else "re_missing"
 
     @rule(manufacturer_index=st.integers(0, 2), threshold=amounts, approvals=st.integers(0, 2))
     def refund_policy(self, manufacturer_index: int, threshold: int, approvals: int) -> None:
         manufacturer = self.manufacturers[manufacturer_index % len(self.manufacturers)]
-        self.service.execute(
-            commands.change_manufacturer_settings(
-                self.service,
+        self.engine.execute(
+            manufacturers.change_settings(
                 ADMIN,
                 manufacturer,
                 {"refund_approval_threshold": threshold, "refund_approvals_required": approvals},
@@ -139,58 +138,58 @@ class LedgerMachine(RuleBasedStateMachine):
 
     @rule(refund=refunds, approver=st.sampled_from(APPROVERS))
     def approve_refund(self, refund: str, approver: Principal) -> None:
-        self._try(commands.approve_refund(approver, refund))
+        self._try(refunds.approve(approver, refund))
 
     @rule(refund=refunds)
     def reject_refund(self, refund: str) -> None:
-        self._try(commands.reject_refund(APPROVERS[0], refund, "no"))
+        self._try(refunds.reject(APPROVERS[0], refund, "no"))
 
     @rule()
     def run_workflows(self) -> None:
         """Refunds and payouts are executed by the workflows, whenever they get to run."""
         self.container.settle()
-        for row in self.container.fresh_read_models().dump()["payouts"]:
-            payout = self.service.payout(ADMIN, row[0])
-            payable = self.service.payable(payout.manufacturer_id, payout.currency)
+        for row in self.container.fresh().dump()["payouts"]:
+            payout = self.container.queries.payout(ADMIN, row[0])
+            payable = payable_of(self.engine, payout.manufacturer_id, payout.currency)
             assert payable is not None
             reserved = payout.status in ("pending_approval", "approved", "executing", "submitted")
             assert (ids_of(payable.reservations)).count(row[0]) == int(reserved), payout.status
 
     @rule(target=disputes, payment=payments, amount=amounts)
     def open_dispute(self, payment: str, amount: int) -> str:
-        result = self._try(commands.open_dispute(ADMIN, payment, amount, None))
+        result = self._try(disputes.open_(ADMIN, payment, amount, None))
         return result[1] if result else "dp_missing"
 
     @rule(dispute=consumes(disputes), outcome=st.sampled_from(["won", "lost"]))
     def close_dispute(self, dispute: str, outcome: str) -> None:
-        self._try(commands.close_dispute(ADMIN, dispute, outcome))
+        self._try(disputes.close(ADMIN, dispute, outcome))
 
     @rule(target=payouts, data=st.data(), currency=st.sampled_from(["USD", "JPY", "BHD"]))
     def request_payout(self, data: st.DataObject, currency: str) -> str:
         manufacturer = data.draw(st.sampled_from(self.manufacturers))
-        payable = self.service.payable(manufacturer, currency)
+        payable = payable_of(self.engine, manufacturer, currency)
         # Ask for amounts around what is available, so both sides of the rule get exercised.
         available = payable.available if payable else 0
         amount = data.draw(st.integers(1, max(1, available + 100)))
-        payout = self._try(commands.request_payout(ADMIN, manufacturer, amount, currency))
+        payout = self._try(payouts.request(ADMIN, manufacturer, amount, currency))
         return f"po_{payout.id.hex}" if payout else "po_missing"
 
     @rule(payout=payouts, approver=st.sampled_from(APPROVERS))
     def approve(self, payout: str, approver: Principal) -> None:
-        self._try(commands.approve_payout(approver, payout))
+        self._try(payouts.approve(approver, payout))
 
     @rule(payout=payouts)
     def reject(self, payout: str) -> None:
-        self._try(commands.reject_payout(APPROVERS[0], payout, "no"))
+        self._try(payouts.reject(APPROVERS[0], payout, "no"))
 
     # ----- invariants ------------------------------------------------------------------------
     @invariant()
     def journal_entries_balance_and_payments_stay_within_captured(self) -> None:
-        for notification in self.service.recorder.select_notifications(start=1, limit=10**6):
-            event: Any = self.service.mapper.to_domain_event(notification)
+        for notification in self.engine.recorder.select_notifications(start=1, limit=10**6):
+            event: Any = self.engine.mapper.to_domain_event(notification)
             assert_balanced(getattr(event, "entry", None) or [])
         for row in (
-            self.container.fresh_read_models()
+            self.container.fresh()
             .payments(
                 manufacturer_id=None,
                 status=None,
@@ -201,7 +200,7 @@ class LedgerMachine(RuleBasedStateMachine):
             )
             .rows
         ):
-            payment = self.service.payment(ADMIN, row["payment_id"])
+            payment = self.container.queries.payment(ADMIN, row["payment_id"])
             assert payment.amount_refunded + payment.amount_dispute_lost <= payment.amount_captured
             for index, share in enumerate(payment.captured_shares):
                 # no manufacturer gives back more than it was paid on this payment
@@ -211,11 +210,11 @@ class LedgerMachine(RuleBasedStateMachine):
     @invariant()
     def trial_balance_is_zero_per_currency_and_mirrors_agree(self) -> None:
         totals: dict[str, int] = defaultdict(int)
-        for row in self.container.fresh_read_models().trial_balance(None):
+        for row in self.container.fresh().trial_balance(None):
             totals[row["currency"]] += row["debits"] - row["credits"]
             if accounts.is_manufacturer_payable(row["account"]):
-                payable = self.service.payable(
-                    accounts.manufacturer_of(row["account"]), row["currency"]
+                payable = payable_of(
+                    self.engine, accounts.manufacturer_of(row["account"]), row["currency"]
                 )
                 assert payable is not None
                 assert payable.balance == row["credits"] - row["debits"]
@@ -227,7 +226,7 @@ class LedgerMachine(RuleBasedStateMachine):
         expected: dict[tuple[str, str], int] = defaultdict(int)
         owed: dict[str, int] = defaultdict(int)  # payables + fees, per currency
         rows = (
-            self.container.fresh_read_models()
+            self.container.fresh()
             .payments(
                 manufacturer_id=None,
                 status=None,
@@ -239,7 +238,7 @@ class LedgerMachine(RuleBasedStateMachine):
             .rows
         )
         for row in rows:
-            p = self.service.payment(ADMIN, row["payment_id"])
+            p = self.container.queries.payment(ADMIN, row["payment_id"])
             cur = p.currency
             succeeded = sum(r["amount"] for r in p.refunds.values() if r["status"] == "succeeded")
             pending = sum(
@@ -256,12 +255,12 @@ class LedgerMachine(RuleBasedStateMachine):
             expected[("provider:sandbox:disputed", cur)] += held
             owed[cur] += p.amount_captured - succeeded - pending - lost
         for payout_id in self._paid_payouts():
-            payout = self.service.payout(ADMIN, payout_id)
+            payout = self.container.queries.payout(ADMIN, payout_id)
             expected[(accounts.PLATFORM_CASH, payout.currency)] -= payout.amount
             owed[payout.currency] -= payout.amount
         actual = {
             (r["account"], r["currency"]): r["debits"] - r["credits"]
-            for r in self.container.fresh_read_models().trial_balance(None)
+            for r in self.container.fresh().trial_balance(None)
         }
         for key, value in expected.items():
             assert actual.get(key, 0) == value, key
@@ -277,14 +276,14 @@ class LedgerMachine(RuleBasedStateMachine):
             )
 
     def _paid_payouts(self) -> list[str]:
-        db = self.container.fresh_read_models()
+        db = self.container.fresh()
         return [row[0] for row in db.dump()["payouts"] if row[4] == "paid"]
 
     def teardown(self) -> None:
         try:
             rebuilt = SqliteReadModels(":memory:")
-            Follower(self.service, rebuilt).rebuild()
-            assert rebuilt.dump() == self.container.fresh_read_models().dump()
+            Follower(self.engine, rebuilt).rebuild()
+            assert rebuilt.dump() == self.container.fresh().dump()
             rebuilt.close()
         finally:
             self.container.close()

@@ -7,8 +7,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from ledger.adapters.sandbox import SandboxProvider
-from ledger.application.payout_schedule import EXPIRY, SCHEDULER
 from ledger.application.ports import PayoutRequest, ProviderResult, ProviderUnavailable
+from ledger.application.processes.payout_sweep import EXPIRY, SCHEDULER
 from ledger.domain import ids
 from tests.conftest import Api, ManualClock
 
@@ -73,7 +73,7 @@ def payable(api: Api, admin: dict[str, str], manufacturer_id: str) -> int:
 
 def requested_payouts(api: Api, manufacturer_id: str) -> list[str]:
     """Every payout requested for the manufacturer, oldest first (from the event log)."""
-    service = api.container.service
+    service = api.container.engine
     found = []
     for notification in service.recorder.select_notifications(start=1, limit=100_000):
         if notification.topic.endswith(":Payout.Requested"):

@@ -4,23 +4,22 @@ from typing import Any
 
 import pytest
 
-from ledger.application import service as commands
+from ledger.application.commands import payments, refunds
 from ledger.application.principal import SYSTEM
 from ledger.bootstrap import Container
 from projections.follower import Follower
 from projections.logic import project
-from projections.sqlite_store import SqliteReadModels
 from projections.store import ProjectionGap, TrackedChanges
+from projections.stores.sqlite import SqliteReadModels
 from tests.support.seed import register
 
 
 def _seed(container: Container) -> str:
-    service = container.service
+    service = container.engine
     manufacturer = register(service, fee_bps=250, refund_fee_policy="refund_fee")
     m = f"mfr_{manufacturer.id.hex}"
     payment = service.execute(
-        commands.create_payment(
-            service,
+        payments.create(
             SYSTEM,
             {
                 "amount": 1000,
@@ -33,14 +32,14 @@ def _seed(container: Container) -> str:
             },
         )
     )
-    service.execute(commands.refund_payment(SYSTEM, f"pay_{payment.id.hex}", 300, None))
+    service.execute(refunds.request(SYSTEM, f"pay_{payment.id.hex}", 300, None))
     return m
 
 
 def _tracked(container: Container) -> list[TrackedChanges]:
     items = []
-    for notification in container.service.recorder.select_notifications(start=1, limit=1000):
-        event: Any = container.service.mapper.to_domain_event(notification)
+    for notification in container.engine.recorder.select_notifications(start=1, limit=1000):
+        event: Any = container.engine.mapper.to_domain_event(notification)
         if type(event).__qualname__.split(".")[0] in ("Payment", "Manufacturer"):
             items.append(
                 TrackedChanges(str(event.originator_id), event.originator_version, project(event))
@@ -73,7 +72,7 @@ def test_rebuild_equals_incremental(container: Container) -> None:
     _seed(container)
     container.follower.catch_up()
     rebuilt = SqliteReadModels(":memory:")
-    Follower(container.service, rebuilt).rebuild()
+    Follower(container.engine, rebuilt).rebuild()
     assert rebuilt.dump() == container.read_models.dump()
     assert container.read_models.dump()["postings"]
 
@@ -88,9 +87,9 @@ def test_freshness_reports_lag(container: Container) -> None:
 
 def test_projection_logic_posts_exactly_the_journal_entry(container: Container) -> None:
     _seed(container)
-    notification = container.service.recorder.select_notifications(start=1, limit=100)
+    notification = container.engine.recorder.select_notifications(start=1, limit=100)
     captured = next(
-        container.service.mapper.to_domain_event(n)
+        container.engine.mapper.to_domain_event(n)
         for n in notification
         if n.topic.endswith("Payment.Captured")
     )

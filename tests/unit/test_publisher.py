@@ -5,7 +5,7 @@ import json
 from typing import Any
 
 from ledger.adapters.eventbridge import EventBridgePublisher
-from ledger.application import service as commands
+from ledger.application.commands import payments, refunds
 from ledger.application.principal import SYSTEM
 from ledger.bootstrap import Container
 from tests.support.seed import register
@@ -38,12 +38,11 @@ class FakeEventBridge:
 
 
 def _records(container: Container) -> list[dict[str, Any]]:
-    service = container.service
+    service = container.engine
     manufacturer = register(service, fee_bps=100, refund_fee_policy="refund_fee")
     for amount in (100, 200, 300, 400):
         payment = service.execute(
-            commands.create_payment(
-                service,
+            payments.create(
                 SYSTEM,
                 {
                     "amount": amount,
@@ -56,7 +55,7 @@ def _records(container: Container) -> list[dict[str, Any]]:
                 },
             )
         )
-        service.execute(commands.refund_payment(SYSTEM, f"pay_{payment.id.hex}", 10, None))
+        service.execute(refunds.request(SYSTEM, f"pay_{payment.id.hex}", 10, None))
     container.settle()  # the refund workflow executes the refunds
     records = []
     for n in service.recorder.select_notifications(start=1, limit=1000):
@@ -81,7 +80,7 @@ def test_publishes_ledger_events_in_batches_of_ten(container: Container) -> None
     bus = FakeEventBridge()
     records = _records(container)
     failed = EventBridgePublisher(
-        bus, "ledger-bus", container.service.mapper, sleep=lambda _: None
+        bus, "ledger-bus", container.engine.mapper, sleep=lambda _: None
     ).publish(records)
     assert failed == []
     types = [entry["DetailType"] for entry in bus.published]
@@ -116,18 +115,18 @@ def test_rejected_entries_are_retried_then_reported(container: Container) -> Non
         publisher_records[0]["dynamodb"]["NewImage"]["version"]["N"],
     )
     flaky = FakeEventBridge(reject={first_id}, times=2)
-    publisher = EventBridgePublisher(flaky, "bus", container.service.mapper, sleep=lambda _: None)
+    publisher = EventBridgePublisher(flaky, "bus", container.engine.mapper, sleep=lambda _: None)
     assert publisher.publish(records) == []
     assert flaky.seen[first_id] == 3
     broken = FakeEventBridge(reject={first_id}, times=99)
-    publisher = EventBridgePublisher(broken, "bus", container.service.mapper, sleep=lambda _: None)
+    publisher = EventBridgePublisher(broken, "bus", container.engine.mapper, sleep=lambda _: None)
     assert publisher.publish(records) == [publisher_records[0]["dynamodb"]["SequenceNumber"]]
 
 
 def test_requests_stay_under_the_put_events_size_limit(container: Container) -> None:
     records = _records(container)
     bus = FakeEventBridge()
-    publisher = EventBridgePublisher(bus, "bus", container.service.mapper, sleep=lambda _: None)
+    publisher = EventBridgePublisher(bus, "bus", container.engine.mapper, sleep=lambda _: None)
     big = "x" * 60_000
     original = publisher.entry
 

@@ -22,7 +22,7 @@ class CountingSandbox(SandboxProvider):
 
 def key(api: Api, *scopes: str) -> tuple[dict[str, str], str]:
     """Headers for a new key, and the key's id (what approvals record)."""
-    secret, record = api.container.service.create_api_key(list(scopes))
+    secret, record = api.container.keys.create(list(scopes))
     return {"Authorization": f"Bearer {secret}"}, ids.encode("api_key", record.id)
 
 
@@ -69,7 +69,7 @@ def setup(
 ) -> tuple[dict[str, str], str, Any, CountingSandbox]:
     admin = api.key("admin")
     provider = CountingSandbox()
-    api.container.service.register_provider("sandbox", provider)
+    api.container.engine.register_provider("sandbox", provider)
     m = api.manufacturer(admin, fee_bps=0)
     policy(api, admin, m, threshold, required)
     payment = api.payment(admin, [(m, 1000)])

@@ -9,11 +9,16 @@ import pytest
 
 from ledger.adapters.sandbox import SandboxProvider
 from ledger.adapters.stripe_provider import StripeProvider
-from ledger.application import service as commands
-from ledger.application.billing import BillingRunIncomplete, billing_run
+from ledger.application.commands import payouts
 from ledger.application.errors import ConcurrencyExhausted
-from ledger.application.ports import PayoutRequest, ProviderResult, ProviderUnavailable
+from ledger.application.ports import (
+    PayoutRequest,
+    ProviderCapabilities,
+    ProviderResult,
+    ProviderUnavailable,
+)
 from ledger.application.principal import SYSTEM
+from ledger.application.processes.billing import BillingRunIncomplete, billing_run
 from tests.conftest import Api, ManualClock
 from tests.unit.test_payout_workflows import payable, payout, request_payout
 from tests.unit.test_webhooks_api import SECRET, deliver, intent, pay, stripe_event
@@ -76,7 +81,7 @@ def test_a_webhook_that_meets_a_conflict_is_retried_not_dropped(
     m = api.manufacturer(admin, fee_bps=0)
     payment = pay(api, admin, m, 500, method="pm_pending")
     payload = stripe_event("payment_intent.succeeded", intent("pi_test_1", 500))
-    service = api.container.service
+    service = api.container.engine
     real = service.execute
 
     def contended(command: Any) -> Any:
@@ -144,7 +149,7 @@ def test_an_unreachable_provider_is_retried_with_the_same_key_never_counted_fail
     api: Api, admin: dict[str, str], clock: ManualClock
 ) -> None:
     provider = FlakyProvider()
-    api.container.service.register_provider("sandbox", provider)
+    api.container.engine.register_provider("sandbox", provider)
     m = api.manufacturer(admin, fee_bps=0)
     body = {
         "customer_id": "c",
@@ -155,7 +160,7 @@ def test_an_unreachable_provider_is_retried_with_the_same_key_never_counted_fail
         "interval": "monthly",
     }
     created = api.post("/v1/subscriptions", body, admin).json()
-    service = api.container.service
+    service = api.container.engine
     today = clock.now.date()
     for day in range(3):  # days of silence: the same attempt each time, never a new one
         with pytest.raises(BillingRunIncomplete):
@@ -173,7 +178,7 @@ def test_a_revived_charge_for_a_period_already_paid_is_refunded(
     api: Api, admin: dict[str, str], clock: ManualClock
 ) -> None:
     class Stripe(SandboxProvider):
-        sends_webhooks = True
+        capabilities = ProviderCapabilities(sends_webhooks=True)
 
         def authorize(self, request: Any) -> ProviderResult:
             if request.idempotency_key in declined:
@@ -181,7 +186,7 @@ def test_a_revived_charge_for_a_period_already_paid_is_refunded(
             return ProviderResult("succeeded", "pi_second")
 
     declined: set[str] = set()
-    api.container.service.register_provider("stripe", Stripe())
+    api.container.engine.register_provider("stripe", Stripe())
     api.container.webhook_sources["stripe"] = StripeProvider("sk_test", SECRET)
     m = api.manufacturer(admin, fee_bps=0)
     body = {
@@ -194,7 +199,7 @@ def test_a_revived_charge_for_a_period_already_paid_is_refunded(
         "interval": "monthly",
     }
     created = api.post("/v1/subscriptions", body, admin).json()
-    service = api.container.service
+    service = api.container.engine
     today = clock.now.date()
     first_key = None
 
@@ -233,8 +238,8 @@ def test_an_approved_payout_rejected_before_it_starts_is_never_paid(
     m = api.manufacturer(admin, fee_bps=0)
     api.payment(admin, [(m, 1000)])
     requested = request_payout(api, admin, m, 1000).json()
-    service = api.container.service
-    service.execute(commands.reject_payout(SYSTEM, requested["id"], "changed our mind"))
+    service = api.container.engine
+    service.execute(payouts.reject(SYSTEM, requested["id"], "changed our mind"))
     api.settle()
     assert payout(api, admin, requested["id"])["status"] == "rejected"
     assert payable(api, admin, m) == -1000

@@ -39,12 +39,12 @@ def test_unavailable_provider_is_503_records_nothing_and_can_be_retried(
         "payment_method": token,
         "splits": [{"manufacturer_id": m, "amount": 500}],
     }
-    before = api.container.service.recorder.max_notification_id()
+    before = api.container.engine.recorder.max_notification_id()
     first = api.post("/v1/payments", body, admin, idem="retry-me")
     assert first.status_code == 503
     assert first.headers["retry-after"] == "2"
     assert first.json()["type"] == "urn:ledger:problem:provider-unavailable"
-    assert api.container.service.recorder.max_notification_id() == before
+    assert api.container.engine.recorder.max_notification_id() == before
     # Nothing was stored under the key, so a retry runs again (and a fixed token succeeds).
     again = api.post("/v1/payments", {**body, "payment_method": "pm_ok"}, admin, idem="retry-me")
     assert again.status_code == 201

@@ -16,23 +16,25 @@ from ledger.adapters.stripe_provider import StripeProvider
 from ledger.application.ports import (
     AuthorizationRequest,
     CaptureRequest,
+    ProviderCapabilities,
     ProviderResult,
     RefundRequest,
     VoidRequest,
 )
 from ledger.domain.provider_records import WebhookReceipt
 from tests.conftest import Api
+from tests.support.providers import ScriptedProviderBase
 
 SECRET = "whsec_test"
 _events = count(1)
 
 
-class FakeStripe:
+class FakeStripe(ScriptedProviderBase):
     """Answers like Stripe would, offline: PaymentIntent ids as references; "pm_pending"
     leaves the payment processing (3-D Secure), anything else succeeds; refunds stay pending
     until Stripe's webhook says how they ended."""
 
-    sends_webhooks = True
+    capabilities = ProviderCapabilities(sends_webhooks=True)
 
     def __init__(self) -> None:
         self.intents = count(1)
@@ -61,7 +63,7 @@ class FakeStripe:
 def stripe(api: Api) -> FakeStripe:
     fake = FakeStripe()
     api.container.webhook_sources["stripe"] = StripeProvider("sk_test", SECRET)
-    api.container.service.register_provider("stripe", fake)
+    api.container.engine.register_provider("stripe", fake)
     return fake
 
 
@@ -150,7 +152,7 @@ def payable(api: Api, admin: dict[str, str], m: str) -> int:
 
 
 def receipt_recorded(api: Api, event_id: str) -> bool:
-    events = api.container.service.recorder.select_events(
+    events = api.container.engine.recorder.select_events(
         WebhookReceipt.create_id("stripe", event_id)
     )
     return bool(events)

@@ -4,12 +4,12 @@ from typing import Any
 
 from fastapi import APIRouter
 
-from api.deps import ContainerDep
+from api.deps import QueriesDep
 
 router = APIRouter(tags=["health"])
 
 
 @router.get("/healthz")
-def healthz(container: ContainerDep) -> dict[str, Any]:
+def healthz(queries: QueriesDep) -> dict[str, Any]:
     """Liveness plus how far the read models trail the event store."""
-    return {"status": "ok", "projections": container.freshness()}
+    return {"status": "ok", "projections": queries.freshness()}

@@ -5,8 +5,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from api.deps import ApiError, ContainerDep, FinanceRead, ReadModelsDep
-from api.routers.payments import parse_time
+from api.deps import Caller, QueriesDep, needs
 from api.schemas import (
     BalanceOut,
     FreshnessOut,
@@ -14,32 +13,23 @@ from api.schemas import (
     TrialBalanceLine,
     TrialBalanceOut,
 )
-from ledger.domain.errors import UnknownCurrency
-from ledger.domain.money import currency as lookup_currency
+from ledger.application.queries import Queries
 
 router = APIRouter(prefix="/v1", tags=["ledger"])
 
 
-@router.get("/accounts/{name}/balance", response_model=BalanceOut)
+@router.get(
+    "/accounts/{name}/balance", response_model=BalanceOut, dependencies=[needs(Queries.balance)]
+)
 def account_balance(
     name: str,
-    principal: FinanceRead,
-    container: ContainerDep,
-    read_models: ReadModelsDep,
+    principal: Caller,
+    queries: QueriesDep,
     currency: Annotated[str, Query(min_length=3, max_length=3)],
     as_of: Annotated[str | None, Query(description="ISO 8601 date-time with zone")] = None,
 ) -> BalanceOut:
     """An account's balance (debits - credits), now or as of a moment in the past."""
-    if principal.manufacturer_id is not None and not name.startswith(
-        f"manufacturer:{principal.manufacturer_id}:"
-    ):
-        raise ApiError(404, "not-found", "no such account")
-    try:
-        lookup_currency(currency)
-    except UnknownCurrency as error:
-        raise ApiError(422, error.code, error.message) from None
-    moment = parse_time(as_of, "as_of")
-    debits, credits = read_models.balance(name, currency, moment)
+    debits, credits, moment = queries.balance(principal, name, currency, as_of)
     return BalanceOut(
         account=name,
         currency=currency,
@@ -47,20 +37,19 @@ def account_balance(
         credits=credits,
         balance=debits - credits,
         as_of=moment,
-        freshness=FreshnessOut(**container.freshness()),
+        freshness=FreshnessOut(**queries.freshness()),
     )
 
 
-@router.get("/ledger/trial-balance", response_model=TrialBalanceOut)
-def trial_balance(
-    principal: FinanceRead, container: ContainerDep, read_models: ReadModelsDep
-) -> TrialBalanceOut:
+@router.get(
+    "/ledger/trial-balance",
+    response_model=TrialBalanceOut,
+    dependencies=[needs(Queries.trial_balance)],
+)
+def trial_balance(principal: Caller, queries: QueriesDep) -> TrialBalanceOut:
     """Every account's balance per currency; each currency's balances sum to zero."""
-    prefix = None
-    if principal.manufacturer_id is not None:
-        prefix = f"manufacturer:{principal.manufacturer_id}:"
-    freshness = FreshnessOut(**container.freshness())
-    rows = read_models.trial_balance(prefix)
+    rows = queries.trial_balance(principal)
+    freshness = FreshnessOut(**queries.freshness())
     grouped: dict[str, list[TrialBalanceLine]] = defaultdict(list)
     for row in rows:
         grouped[row["currency"]].append(

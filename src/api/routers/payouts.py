@@ -1,89 +1,42 @@
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter
 from starlette.responses import Response
 
-from api.deps import (
-    IdempotencyKeyHeader,
-    PaymentsRead,
-    PaymentsWrite,
-    PayoutsApprove,
-    ServiceDep,
-    run_command,
-)
+from api.deps import Caller, QueriesDep, Send, needs
 from api.render import payout_out
 from api.schemas import PayoutIn, PayoutOut, PayoutRejectIn
-from ledger.application import service as commands
+from ledger.application.commands import payouts
+from ledger.application.queries import Queries
 
 router = APIRouter(prefix="/v1/payouts", tags=["payouts"])
 
 
-@router.post("", status_code=201, response_model=PayoutOut)
-def request_payout(
-    body: PayoutIn,
-    request: Request,
-    principal: PaymentsWrite,
-    service: ServiceDep,
-    idempotency_key: IdempotencyKeyHeader = None,
-) -> Response:
+@router.post("", status_code=201, response_model=PayoutOut, dependencies=[needs(payouts.request)])
+def request_payout(body: PayoutIn, principal: Caller, send: Send) -> Response:
     """Pay a manufacturer from its payable balance (the amount is reserved at once). At or above
     its threshold the payout waits for approvals from distinct approvers; once approved the
     payout-execution workflow pays it on the manufacturer's rail."""
-    return run_command(
-        request,
-        service,
-        principal,
-        commands.request_payout(principal, body.manufacturer_id, body.amount, body.currency),
-        payout_out,
-        status=201,
-        idempotency_key=idempotency_key,
-        body=body,
-    )
+    command = payouts.request(principal, body.manufacturer_id, body.amount, body.currency)
+    return send(command, payout_out, status=201, body=body)
 
 
-@router.post("/{payout_id}/approve", response_model=PayoutOut)
-def approve_payout(
-    payout_id: str,
-    request: Request,
-    principal: PayoutsApprove,
-    service: ServiceDep,
-    idempotency_key: IdempotencyKeyHeader = None,
-) -> Response:
+@router.post(
+    "/{payout_id}/approve", response_model=PayoutOut, dependencies=[needs(payouts.approve)]
+)
+def approve_payout(payout_id: str, principal: Caller, send: Send) -> Response:
     """Approve (needs `payouts:approve`; never the requester's key)."""
-    return run_command(
-        request,
-        service,
-        principal,
-        commands.approve_payout(principal, payout_id),
-        payout_out,
-        status=200,
-        idempotency_key=idempotency_key,
-        body=None,
-    )
+    return send(payouts.approve(principal, payout_id), payout_out)
 
 
-@router.post("/{payout_id}/reject", response_model=PayoutOut)
+@router.post("/{payout_id}/reject", response_model=PayoutOut, dependencies=[needs(payouts.reject)])
 def reject_payout(
-    payout_id: str,
-    request: Request,
-    principal: PayoutsApprove,
-    service: ServiceDep,
-    body: PayoutRejectIn | None = None,
-    idempotency_key: IdempotencyKeyHeader = None,
+    payout_id: str, principal: Caller, send: Send, body: PayoutRejectIn | None = None
 ) -> Response:
     body = body or PayoutRejectIn()
-    return run_command(
-        request,
-        service,
-        principal,
-        commands.reject_payout(principal, payout_id, body.reason),
-        payout_out,
-        status=200,
-        idempotency_key=idempotency_key,
-        body=body,
-    )
+    return send(payouts.reject(principal, payout_id, body.reason), payout_out, body=body)
 
 
-@router.get("/{payout_id}", response_model=PayoutOut)
-def get_payout(payout_id: str, principal: PaymentsRead, service: ServiceDep) -> PayoutOut:
-    return payout_out(service.payout(principal, payout_id))
+@router.get("/{payout_id}", response_model=PayoutOut, dependencies=[needs(Queries.payout)])
+def get_payout(payout_id: str, principal: Caller, queries: QueriesDep) -> PayoutOut:
+    return payout_out(queries.payout(principal, payout_id))

@@ -2,122 +2,64 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Query
 from starlette.responses import Response
 
-from api.deps import (
-    ApiError,
-    ContainerDep,
-    IdempotencyKeyHeader,
-    PaymentsRead,
-    ReadModelsDep,
-    RefundsApprove,
-    ServiceDep,
-    run_command,
-)
+from api.deps import Caller, QueriesDep, Send, needs
 from api.render import refund_out
 from api.schemas import FreshnessOut, PayoutRejectIn, RefundList, RefundOut, RefundSummary
-from ledger.application import service as commands
-from ledger.domain.payment import Payment
-from projections.cursor import BadCursor
+from ledger.application.commands import refunds
+from ledger.application.queries import Queries
 
 router = APIRouter(prefix="/v1/refunds", tags=["refunds"])
 
 
-@router.get("/{refund_id}", response_model=RefundOut)
-def get_refund(refund_id: str, principal: PaymentsRead, service: ServiceDep) -> RefundOut:
+@router.get("/{refund_id}", response_model=RefundOut, dependencies=[needs(Queries.refund)])
+def get_refund(refund_id: str, principal: Caller, queries: QueriesDep) -> RefundOut:
     """Read from the event store: always current."""
-    payment, refund = service.refund(principal, refund_id)
-    return refund_out(payment, refund_id, refund)
+    payment, _ = queries.refund(principal, refund_id)
+    return refund_out((payment, refund_id))
 
 
-@router.get("", response_model=RefundList)
+@router.get("", response_model=RefundList, dependencies=[needs(Queries.refunds_page)])
 def list_refunds(
-    principal: PaymentsRead,
-    container: ContainerDep,
-    read_models: ReadModelsDep,
+    principal: Caller,
+    queries: QueriesDep,
     payment_id: str | None = None,
     status: str | None = None,
     cursor: str | None = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 25,
 ) -> RefundList:
     """Refunds newest first, from the read model (see `freshness`)."""
-    try:
-        page = read_models.refunds(
-            manufacturer_id=principal.manufacturer_id,
-            payment_id=payment_id,
-            status=status,
-            cursor=cursor,
-            limit=limit,
-            exclusive=principal.manufacturer_id is not None,
-        )
-    except BadCursor:
-        raise ApiError(422, "invalid-cursor", "cursor is not one this API returned") from None
+    page = queries.refunds_page(
+        principal, payment_id=payment_id, status=status, cursor=cursor, limit=limit
+    )
     return RefundList(
         data=[
             RefundSummary(
                 id=row["refund_id"],
-                payment_id=row["payment_id"],
-                amount=row["amount"],
-                currency=row["currency"],
-                status=row["status"],
-                reason=row["reason"],
-                failure_reason=row["failure_reason"],
-                created_at=row["created_at"],
-                updated_at=row["updated_at"],
+                **{field: row[field] for field in RefundSummary.model_fields if field != "id"},
             )
             for row in page.rows
         ],
         next_cursor=page.next_cursor,
-        freshness=FreshnessOut(**container.freshness()),
+        freshness=FreshnessOut(**queries.freshness()),
     )
 
 
-def _refund(result: tuple[Payment, str]) -> RefundOut:
-    payment, refund_id = result
-    return refund_out(payment, refund_id, payment.refunds[refund_id])
-
-
-@router.post("/{refund_id}/approve", response_model=RefundOut)
-def approve_refund(
-    refund_id: str,
-    request: Request,
-    principal: RefundsApprove,
-    service: ServiceDep,
-    idempotency_key: IdempotencyKeyHeader = None,
-) -> Response:
+@router.post(
+    "/{refund_id}/approve", response_model=RefundOut, dependencies=[needs(refunds.approve)]
+)
+def approve_refund(refund_id: str, principal: Caller, send: Send) -> Response:
     """Approve a refund awaiting approval (needs `refunds:approve`; never the requester's key).
     The last approval needed sends it to the provider."""
-    return run_command(
-        request,
-        service,
-        principal,
-        commands.approve_refund(principal, refund_id),
-        _refund,
-        status=200,
-        idempotency_key=idempotency_key,
-        body=None,
-    )
+    return send(refunds.approve(principal, refund_id), refund_out)
 
 
-@router.post("/{refund_id}/reject", response_model=RefundOut)
+@router.post("/{refund_id}/reject", response_model=RefundOut, dependencies=[needs(refunds.reject)])
 def reject_refund(
-    refund_id: str,
-    request: Request,
-    principal: RefundsApprove,
-    service: ServiceDep,
-    body: PayoutRejectIn | None = None,
-    idempotency_key: IdempotencyKeyHeader = None,
+    refund_id: str, principal: Caller, send: Send, body: PayoutRejectIn | None = None
 ) -> Response:
     """Reject a refund awaiting approval: its booking is reversed, nothing goes to the provider."""
     body = body or PayoutRejectIn()
-    return run_command(
-        request,
-        service,
-        principal,
-        commands.reject_refund(principal, refund_id, body.reason),
-        _refund,
-        status=200,
-        idempotency_key=idempotency_key,
-        body=body,
-    )
+    return send(refunds.reject(principal, refund_id, body.reason), refund_out, body=body)

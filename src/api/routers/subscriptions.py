@@ -1,109 +1,58 @@
 from __future__ import annotations
 
-from typing import Any
-
-from fastapi import APIRouter, Request
+from fastapi import APIRouter
 from starlette.responses import Response
 
-from api.deps import (
-    IdempotencyKeyHeader,
-    PaymentsRead,
-    PaymentsWrite,
-    ServiceDep,
-    run_command,
-)
-from api.schemas import CancelIn, InvoiceList, InvoiceOut, SubscriptionIn, SubscriptionOut
-from ledger.application import billing
-from ledger.domain import ids
-from ledger.domain.subscription import Subscription
+from api.deps import Caller, QueriesDep, Send, needs
+from api.render import invoice_out, subscription_out
+from api.schemas import CancelIn, InvoiceList, SubscriptionIn, SubscriptionOut
+from ledger.application.commands import subscriptions
+from ledger.application.queries import Queries
 
 router = APIRouter(prefix="/v1/subscriptions", tags=["subscriptions"])
 
 
-def subscription_out(subscription: Subscription) -> SubscriptionOut:
-    next_on = subscription.next_billing_on
-    return SubscriptionOut(
-        id=ids.encode("subscription", subscription.id),
-        customer_id=subscription.customer_id,
-        provider=subscription.provider,
-        amount=subscription.amount,
-        currency=subscription.currency,
-        splits=subscription.splits,
-        interval=subscription.interval,
-        anchor_on=subscription.anchor_on,
-        trial_ends_on=subscription.trial_ends_on,
-        dunning=list(subscription.dunning),
-        status=subscription.status,
-        next_billing_on=next_on.isoformat() if next_on is not None else None,
-        cancellation=subscription.cancellation,
-        created_at=subscription.created_on.isoformat(),
-        updated_at=subscription.modified_on.isoformat(),
-    )
-
-
-def _invoice_out(invoice: dict[str, Any]) -> InvoiceOut:
-    fields = set(InvoiceOut.model_fields)
-    return InvoiceOut(**{k: v for k, v in invoice.items() if k in fields})
-
-
-@router.post("", status_code=201, response_model=SubscriptionOut)
-def start_subscription(
-    body: SubscriptionIn,
-    request: Request,
-    principal: PaymentsWrite,
-    service: ServiceDep,
-    idempotency_key: IdempotencyKeyHeader = None,
-) -> Response:
+@router.post(
+    "", status_code=201, response_model=SubscriptionOut, dependencies=[needs(subscriptions.start)]
+)
+def start_subscription(body: SubscriptionIn, principal: Caller, send: Send) -> Response:
     """Bill a customer every interval from the anchor (start_on + trial_days), split across
     manufacturers; the billing run charges each period exactly once."""
     fields = body.model_dump(exclude_none=True)
     fields["splits"] = [split.model_dump() for split in body.splits]
-    return run_command(
-        request,
-        service,
-        principal,
-        billing.start_subscription(service, principal, fields),
-        subscription_out,
-        status=201,
-        idempotency_key=idempotency_key,
-        body=body,
-    )
+    command = subscriptions.start(principal, fields)
+    return send(command, subscription_out, status=201, body=body)
 
 
-@router.get("/{subscription_id}", response_model=SubscriptionOut)
+@router.get(
+    "/{subscription_id}", response_model=SubscriptionOut, dependencies=[needs(Queries.subscription)]
+)
 def get_subscription(
-    subscription_id: str, principal: PaymentsRead, service: ServiceDep
+    subscription_id: str, principal: Caller, queries: QueriesDep
 ) -> SubscriptionOut:
-    return subscription_out(billing.subscription(service, principal, subscription_id))
+    return subscription_out(queries.subscription(principal, subscription_id))
 
 
-@router.post("/{subscription_id}/cancel", response_model=SubscriptionOut)
+@router.post(
+    "/{subscription_id}/cancel",
+    response_model=SubscriptionOut,
+    dependencies=[needs(subscriptions.cancel)],
+)
 def cancel_subscription(
-    subscription_id: str,
-    request: Request,
-    principal: PaymentsWrite,
-    service: ServiceDep,
-    body: CancelIn | None = None,
-    idempotency_key: IdempotencyKeyHeader = None,
+    subscription_id: str, principal: Caller, send: Send, body: CancelIn | None = None
 ) -> Response:
     """Cancel at once: no further charges; an invoice waiting for a retry is voided."""
     body = body or CancelIn()
-    return run_command(
-        request,
-        service,
-        principal,
-        billing.cancel_subscription(principal, subscription_id, body.reason),
-        subscription_out,
-        status=200,
-        idempotency_key=idempotency_key,
-        body=body,
-    )
+    command = subscriptions.cancel(principal, subscription_id, body.reason)
+    return send(command, subscription_out, body=body)
 
 
-@router.get("/{subscription_id}/invoices", response_model=InvoiceList)
-def list_invoices(
-    subscription_id: str, principal: PaymentsRead, service: ServiceDep
-) -> InvoiceList:
+@router.get(
+    "/{subscription_id}/invoices",
+    response_model=InvoiceList,
+    dependencies=[needs(Queries.subscription)],
+)
+def list_invoices(subscription_id: str, principal: Caller, queries: QueriesDep) -> InvoiceList:
     """Invoices oldest first, with every attempt and its payment."""
-    found = billing.subscription(service, principal, subscription_id)
-    return InvoiceList(data=[_invoice_out(invoice) for invoice in found.invoice_list()])
+    found = queries.subscription(principal, subscription_id)
+    return InvoiceList(data=[invoice_out(invoice) for invoice in found.invoice_list()])

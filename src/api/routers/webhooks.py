@@ -7,22 +7,23 @@ import logging
 from fastapi import APIRouter, Request
 from starlette.concurrency import run_in_threadpool
 
-from api.deps import ApiError, ContainerDep
+from api.deps import ApiError, EngineDep, WebhookSourcesDep
 from api.schemas import WebhookOut
-from ledger.application.errors import ConcurrencyExhausted, IdempotencyKeyInFlight
 from ledger.application.ports import WebhookRejected
-from ledger.application.webhooks import PaymentNotYetKnown, apply_provider_event
+from ledger.application.processes.provider_events import TRANSIENT, apply_provider_event
 
 router = APIRouter(prefix="/v1/webhooks", tags=["webhooks"])
 log = logging.getLogger(__name__)
 
 
 @router.post("/{provider}", response_model=WebhookOut)
-async def receive_webhook(provider: str, request: Request, container: ContainerDep) -> WebhookOut:
+async def receive_webhook(
+    provider: str, request: Request, sources: WebhookSourcesDep, engine: EngineDep
+) -> WebhookOut:
     """Stripe (`Stripe-Signature`) and PayPal (`PAYPAL-TRANSMISSION-*`, checked with PayPal's
     verify-webhook-signature call). 400: bad signature, nothing recorded. 503: the payment is
     not known yet (the provider retries). 200: applied, or already applied (duplicate)."""
-    source = container.webhook_sources.get(provider)
+    source = sources.get(provider)
     if source is None:
         raise ApiError(404, "not-found", f"no webhooks are configured for '{provider}'")
     payload = await request.body()
@@ -34,8 +35,8 @@ async def receive_webhook(provider: str, request: Request, container: ContainerD
     if event is None:
         return WebhookOut(outcome="ignored: not an event the ledger acts on")
     try:
-        outcome = await run_in_threadpool(apply_provider_event, container.service, event)
-    except (PaymentNotYetKnown, ConcurrencyExhausted, IdempotencyKeyInFlight) as error:
+        outcome = await run_in_threadpool(apply_provider_event, engine, event)
+    except TRANSIENT as error:
         raise ApiError(503, error.code, error.message) from None
     log.info("webhook %s %s %s: %s", provider, event.event_id, event.kind, outcome)
     return WebhookOut(outcome=outcome, event_id=event.event_id, kind=event.kind)

@@ -19,6 +19,7 @@ Table layout: partition key `aggregate_id` (S), sort key `version` (N), attribut
 
 from __future__ import annotations
 
+import base64
 import os
 from collections.abc import Sequence
 from datetime import UTC, datetime
@@ -66,6 +67,33 @@ def make_client(endpoint_url: str | None = None, region: str | None = None) -> A
     )
 
 
+def event_item(event: StoredEvent) -> dict[str, Any]:
+    """A stored event as an events-table item."""
+    return {
+        "aggregate_id": {"S": str(event.originator_id)},
+        "version": {"N": str(event.originator_version)},
+        "topic": {"S": event.topic},
+        "state": {"B": event.state},
+        "recorded_at": {"S": _now()},
+    }
+
+
+def stored_event(item: dict[str, Any], *, uuid_ids: bool = True) -> StoredEvent:
+    """An events-table item (from a query, a Scan, or a stream record's NewImage) as the
+    library's stored event. Stream records carry binary attributes base64-encoded; boto3 gives
+    bytes."""
+    state = item["state"]["B"]
+    if isinstance(state, str):
+        state = base64.b64decode(state)
+    originator_id = item["aggregate_id"]["S"]
+    return StoredEvent(
+        originator_id=UUID(originator_id) if uuid_ids else originator_id,
+        originator_version=int(item["version"]["N"]),
+        topic=item["topic"]["S"],
+        state=bytes(state),
+    )
+
+
 class DynamoDBAggregateRecorder(AggregateRecorder):
     def __init__(self, client: Any, table: str, *, uuid_ids: bool = True) -> None:
         self.client = client
@@ -73,15 +101,6 @@ class DynamoDBAggregateRecorder(AggregateRecorder):
         self.uuid_ids = uuid_ids
 
     # ----- writes ----------------------------------------------------------------------------
-    def item(self, stored_event: StoredEvent) -> dict[str, Any]:
-        return {
-            "aggregate_id": {"S": str(stored_event.originator_id)},
-            "version": {"N": str(stored_event.originator_version)},
-            "topic": {"S": stored_event.topic},
-            "state": {"B": stored_event.state},
-            "recorded_at": {"S": _now()},
-        }
-
     def insert_events(
         self, stored_events: Sequence[StoredEvent], **kwargs: Any
     ) -> Sequence[int] | None:
@@ -100,7 +119,7 @@ class DynamoDBAggregateRecorder(AggregateRecorder):
                     {
                         "Put": {
                             "TableName": self.table,
-                            "Item": self.item(event),
+                            "Item": event_item(event),
                             "ConditionExpression": "attribute_not_exists(aggregate_id)",
                         }
                     }
@@ -166,21 +185,11 @@ class DynamoDBAggregateRecorder(AggregateRecorder):
                 page = self.client.query(**request)
             except ClientError as error:
                 raise self._translate(error) from error
-            events += [self.stored_event(item) for item in page.get("Items", [])]
+            items = page.get("Items", [])
+            events += [stored_event(item, uuid_ids=self.uuid_ids) for item in items]
             if (limit is not None and len(events) >= limit) or "LastEvaluatedKey" not in page:
                 return events
             request["ExclusiveStartKey"] = page["LastEvaluatedKey"]
-
-    def stored_event(self, item: dict[str, Any]) -> StoredEvent:
-        return StoredEvent(
-            originator_id=self.originator_id(item["aggregate_id"]["S"]),
-            originator_version=int(item["version"]["N"]),
-            topic=item["topic"]["S"],
-            state=bytes(item["state"]["B"]),
-        )
-
-    def originator_id(self, text: str) -> UUID | str:
-        return UUID(text) if self.uuid_ids else text
 
 
 class DynamoDBSnapshotRecorder(DynamoDBAggregateRecorder):
@@ -190,9 +199,9 @@ class DynamoDBSnapshotRecorder(DynamoDBAggregateRecorder):
     def insert_events(
         self, stored_events: Sequence[StoredEvent], **kwargs: Any
     ) -> Sequence[int] | None:
-        for stored_event in stored_events:
+        for snapshot in stored_events:
             try:
-                self.client.put_item(TableName=self.table, Item=self.item(stored_event))
+                self.client.put_item(TableName=self.table, Item=event_item(snapshot))
             except ClientError as error:
                 raise self._translate(error) from error
         return None

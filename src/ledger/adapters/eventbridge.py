@@ -17,13 +17,13 @@ from typing import Any
 
 from eventsourcing.persistence import Mapper
 
+from ledger.adapters.dynamodb_store import stored_event
 from ledger.application.event_json import (
     SOURCE,
     detail_type,
     event_detail,
     is_published_topic,
 )
-from projections.stream_records import stored_event_from_image
 
 MAX_ENTRIES = 10
 MAX_REQUEST_BYTES = 256 * 1024  # PutEvents: all entries of one request together
@@ -57,7 +57,7 @@ class EventBridgePublisher:
         image = record["dynamodb"]["NewImage"]
         if not is_published_topic(image["topic"]["S"]):
             return None
-        event: Any = self.mapper.to_domain_event(stored_event_from_image(image))
+        event: Any = self.mapper.to_domain_event(stored_event(image))
         return {
             "Source": SOURCE,
             "DetailType": detail_type(event),

@@ -64,6 +64,7 @@ from paypalserversdk.paypal_serversdk_client import PaypalServersdkClient
 from ledger.application.ports import (
     AuthorizationRequest,
     CaptureRequest,
+    ProviderCapabilities,
     ProviderEvent,
     ProviderResult,
     ProviderUnavailable,
@@ -267,7 +268,10 @@ class PayPalProvider:
     """
 
     # Payments are linked to the provider's ids, so webhooks naming only those find them.
-    sends_webhooks = True
+    capabilities = ProviderCapabilities(sends_webhooks=True)
+
+    def check_payment_method(self, payment_method: str) -> str | None:
+        return None  # the provider itself refuses a token it does not know
 
     provider = PROVIDER
 

@@ -22,6 +22,7 @@ from ledger.application.ports import (
     AuthorizationRequest,
     CaptureRequest,
     PayoutRequest,
+    ProviderCapabilities,
     ProviderResult,
     ProviderUnavailable,
     RefundRequest,
@@ -44,6 +45,11 @@ def _reference(prefix: str, key: str) -> str:
 
 
 class SandboxProvider:
+    capabilities = ProviderCapabilities()
+
+    def check_payment_method(self, payment_method: str) -> str | None:
+        return None
+
     def authorize(self, request: AuthorizationRequest) -> ProviderResult:
         if request.payment_method in UNAVAILABLE:
             raise ProviderUnavailable(UNAVAILABLE[request.payment_method])

@@ -92,6 +92,7 @@ import stripe
 from ledger.application.ports import (
     AuthorizationRequest,
     CaptureRequest,
+    ProviderCapabilities,
     ProviderEvent,
     ProviderResult,
     ProviderUnavailable,
@@ -142,7 +143,10 @@ class StripeProvider:
     """PaymentProvider and WebhookSource backed by Stripe (see the module docstring)."""
 
     # Payments are linked to the provider's ids, so webhooks naming only those find them.
-    sends_webhooks = True
+    capabilities = ProviderCapabilities(sends_webhooks=True)
+
+    def check_payment_method(self, payment_method: str) -> str | None:
+        return None  # the provider itself refuses a token it does not know
 
     def __init__(
         self,

@@ -45,3 +45,15 @@ class ProviderNotConfigured(InvalidInput):
     run a configuration problem, never a customer's failed attempt)."""
 
     code = "provider-not-configured"
+
+
+class InvalidQuery(InvalidInput):
+    """A read's parameter is malformed (a date, a period, a range)."""
+
+    code = "invalid-query"
+
+
+class InvalidCursor(InvalidInput):
+    """A pagination cursor this API did not hand out."""
+
+    code = "invalid-cursor"

@@ -1,12 +1,17 @@
 """Ports the application needs from the outside world: payment providers (authorize, capture,
-void, refund, and their webhooks) and payout rails (sandbox, ACH)."""
+void, refund, and their webhooks), payout rails (sandbox, ACH), NACHA files, and the read
+models."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Literal, Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol
+
+if TYPE_CHECKING:
+    from ledger.domain.ach_file import AchFile
+    from projections.store import ReadModelStore
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,13 +122,25 @@ class WebhookRejected(Exception):
     """A webhook whose signature is missing, wrong or too old: answered 400, nothing recorded."""
 
 
+@dataclass(frozen=True, slots=True)
+class ProviderCapabilities:
+    """sends_webhooks: each payment is linked to the provider's own ids (its webhooks may name
+    only those). batches: a payment stays pending until a batch run collects it (ACH files)."""
+
+    sends_webhooks: bool = False
+    batches: bool = False
+
+
 class PaymentProvider(Protocol):
     """What the ledger asks of a payment provider. Idempotency keys derive from ledger ids, so a
-    retried call can never charge, capture or refund twice.
+    retried call can never charge, capture or refund twice."""
 
-    Optional class attributes: `sends_webhooks = True` links each payment to the provider's ids
-    (webhooks may name only those); `batches = True` lists its pending payments for a batch run
-    (ACH files)."""
+    capabilities: ProviderCapabilities
+
+    def check_payment_method(self, payment_method: str) -> str | None:
+        """Why this payment method is refused before anything is recorded (ACH takes only vault
+        tokens, so a raw account number is never stored); None when it is fine."""
+        ...
 
     def authorize(self, request: AuthorizationRequest) -> ProviderResult: ...
 
@@ -146,3 +163,55 @@ class PayoutRail(Protocol):
     settles when its NACHA file goes out (a later return reverses it)."""
 
     def pay_out(self, request: PayoutRequest) -> ProviderResult: ...
+
+
+@dataclass(frozen=True, slots=True)
+class OriginatedFile:
+    """A recorded NACHA file's text, ready to deliver to the bank."""
+
+    file_number: int
+    text: str
+    payouts: int
+    debits: int
+
+
+@dataclass(frozen=True, slots=True)
+class ReturnedEntry:
+    original_trace_number: str
+    reason: str  # "<return code>: <description>"
+
+
+class AchFileUnwritable(Exception):
+    """A recorded file could not be rendered (an entry the format or the vault refuses)."""
+
+
+class AchFiles(Protocol):
+    """NACHA files for the ACH use cases: the format and the sealed bank accounts it needs."""
+
+    def entry_name(self, text: str) -> str:
+        """A name as an entry may carry it (the format's characters and length)."""
+        ...
+
+    def unusable(self, amount: int, token: str | None) -> str | None:
+        """Why an entry of amount to the sealed account token cannot go into a file, or None."""
+        ...
+
+    def trace_number(self, sequence: int) -> str: ...
+
+    def render(self, ach_file: AchFile) -> OriginatedFile:
+        """The text of a recorded file, the same every time (raises AchFileUnwritable)."""
+        ...
+
+    def returns(self, text: str) -> list[ReturnedEntry]:
+        """The entries of a returns file (raises ValueError for one that is not)."""
+        ...
+
+
+class ReadModels(Protocol):
+    """The read models as this runtime keeps them: fresh() has every event recorded so far
+    applied where the runtime can (embedded: a client reads its writes; on AWS they trail the
+    stream), freshness() says how current they are."""
+
+    def fresh(self) -> ReadModelStore: ...
+
+    def freshness(self) -> dict[str, Any]: ...

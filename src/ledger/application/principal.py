@@ -1,10 +1,18 @@
-"""Who is calling: an authenticated API key's identity, scopes and manufacturer binding."""
+"""Who is calling: an authenticated API key's identity, scopes and manufacturer binding, and the
+scopes each use case needs, declared once with `requires` on the command or query itself."""
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import ParamSpec, TypeVar
 
 from ledger.application.errors import Forbidden
+
+P = ParamSpec("P")
+R = TypeVar("R")
+_SCOPES = "__ledger_scopes__"
 
 
 @dataclass(frozen=True, slots=True)
@@ -16,9 +24,11 @@ class Principal:
     def has(self, scope: str) -> bool:
         return "admin" in self.scopes or scope in self.scopes
 
-    def require(self, scope: str) -> None:
-        if not self.has(scope):
-            raise Forbidden(f"this API key lacks the '{scope}' scope")
+    def require(self, *scopes: str) -> None:
+        """Any one of scopes will do."""
+        if not any(self.has(scope) for scope in scopes):
+            names = " or ".join(f"'{scope}'" for scope in scopes)
+            raise Forbidden(f"this API key lacks the {names} scope")
 
     def sees_manufacturer(self, manufacturer_id: str) -> bool:
         return self.manufacturer_id is None or self.manufacturer_id == manufacturer_id
@@ -30,3 +40,29 @@ class Principal:
 
 
 SYSTEM = Principal(key_id="system", scopes=frozenset({"admin"}))
+
+
+def requires(*scopes: str) -> Callable[[Callable[P, R]], Callable[P, R]]:
+    """Declare the scopes a use case needs (any one of them will do); they are checked whenever
+    it is called with its principal (the first Principal among its arguments). A transport may
+    check them earlier, before it reads a request's body (see scopes_of)."""
+
+    def declare(use_case: Callable[P, R]) -> Callable[P, R]:
+        @functools.wraps(use_case)
+        def checked(*args: P.args, **kwargs: P.kwargs) -> R:
+            principal = next(arg for arg in args if isinstance(arg, Principal))
+            principal.require(*scopes)
+            return use_case(*args, **kwargs)
+
+        setattr(checked, _SCOPES, scopes)
+        return checked
+
+    return declare
+
+
+def scopes_of(use_case: Callable[..., object]) -> tuple[str, ...]:
+    """The scopes a use case declared with requires."""
+    declared: tuple[str, ...] | None = getattr(use_case, _SCOPES, None)
+    if declared is None:
+        raise TypeError(f"{use_case.__qualname__} declares no scopes")
+    return declared

@@ -1,4 +1,5 @@
-"""A unit of work: the aggregates one command loads or creates, saved together atomically."""
+"""A unit of work: the aggregates one command loads or creates, saved together atomically, and
+the ports a command may call (payment providers, outside the command lock)."""
 
 from __future__ import annotations
 
@@ -8,28 +9,21 @@ from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError
 
-from ledger.application.errors import NotFound
+from ledger.application.aggregates import Manufacturers, Payments, Payouts, Subscriptions
+from ledger.application.errors import NotFound, ProviderNotConfigured
+from ledger.application.ports import PaymentProvider
+from ledger.application.registries import PAYABLES
 from ledger.domain import accounts
 from ledger.domain.base import LedgerAggregate
 from ledger.domain.payable import ManufacturerPayable
 from ledger.domain.registry import Registry, shard_of
 
 A = TypeVar("A", bound=LedgerAggregate)
-# Registry kinds (see ledger.domain.registry).
-PAYABLES = "payables"
-SUBSCRIPTIONS = "subscriptions"
-PAYOUTS_AWAITING_APPROVAL = "payouts-awaiting-approval"
-SCHEDULED_PAYOUTS = "scheduled-payouts"
+T = TypeVar("T")
 
 
-def pending_payouts(rail: str) -> str:
-    """Registry kind of the payouts a batching rail (ACH) still has to send."""
-    return f"{rail}:pending-payouts"
-
-
-def pending_payments(provider: str) -> str:
-    """Registry kind of the payments a batching provider (ACH debits) still has to collect."""
-    return f"{provider}:pending-payments"
+def _no_providers(name: str) -> PaymentProvider:
+    raise ProviderNotConfigured(f"provider '{name}' is not configured")
 
 
 class UnitOfWork:
@@ -37,17 +31,35 @@ class UnitOfWork:
         self,
         load: Callable[[UUID], Any],
         current: Callable[[UUID], Any] | None = None,
+        *,
         seed: str | None = None,
+        providers: Callable[[str], PaymentProvider] = _no_providers,
+        outside_lock: Callable[[Callable[[], Any]], Any] = lambda call: call(),
     ) -> None:
         self._load = load
         self._current = current or load
         self._seed = seed
+        self._providers = providers
+        self._outside_lock = outside_lock
         self._aggregates: dict[UUID, LedgerAggregate] = {}
+        self.payments = Payments(self.find, self.read)
+        self.payouts = Payouts(self.find, self.read)
+        self.manufacturers = Manufacturers(self.find, self.read)
+        self.subscriptions = Subscriptions(self.find, self.read)
 
     def seed(self, purpose: str) -> str | None:
         """A stable seed for ids and provider idempotency keys of this request (from its
         Idempotency-Key), so every attempt and every retry of it derives the same ones."""
         return f"{self._seed}:{purpose}" if self._seed else None
+
+    def provider(self, name: str) -> PaymentProvider:
+        """A configured payment provider (ProviderNotConfigured, a 422, for any other)."""
+        return self._providers(name)
+
+    def outside_lock(self, call: Callable[[], T]) -> T:
+        """Run a slow call (a provider's) without holding up other commands of this process."""
+        result: T = self._outside_lock(call)
+        return result
 
     def find(self, cls: type[A], aggregate_id: UUID) -> A | None:
         if aggregate_id in self._aggregates:

@@ -1,6 +1,6 @@
-"""Idempotency records: the first response to a keyed request, saved in the same atomic save as
-the events it guards. The id derives from (API key, Idempotency-Key), so a second request with
-the same key collides on version 1 exactly like any optimistic-concurrency conflict."""
+"""Idempotency records: the first reply to a keyed request, saved in the same atomic save as the
+events it guards. The id derives from (account, Idempotency-Key), so a second request with the
+same key collides on version 1 exactly like any optimistic-concurrency conflict."""
 
 from __future__ import annotations
 
@@ -20,10 +20,20 @@ class IdempotencyRecord(LedgerAggregate):
 
     @event("Recorded")
     def __init__(
-        self, api_key_id: str, key: str, fingerprint: str, status_code: int, body: str
+        self,
+        api_key_id: str,
+        key: str,
+        fingerprint: str,
+        body: str,
+        refusal: str | None = None,
+        status_code: int | None = None,
     ) -> None:
+        """body: the rendered reply, or the refusing rule's message when refusal (its code) is
+        set. status_code: only in records made before replies were kept apart from HTTP, whose
+        body is the HTTP body (a problem document when the status was 400 or more)."""
         self.api_key_id = api_key_id
         self.key = key
         self.fingerprint = fingerprint
-        self.status_code = status_code
         self.body = body
+        self.refusal = refusal
+        self.status_code = status_code

@@ -17,27 +17,29 @@ from ledger.domain.errors import (
     IllegalTransition,
     InvalidInput,
     SelfApproval,
-    SplitsMismatch,
 )
 from ledger.domain.ids import dispute_id, refund_id
 from ledger.domain.journal import JournalEntry, entry, reverse
 from ledger.domain.money import allocate, currency, fee_for, require_amount
+from ledger.domain.payment_parts import Approval, CapturedShare, Dispute, Refund, ReversalShare
+from ledger.domain.splits import MAX_AMOUNT, MAX_SPLITS, Split, bounded_amount, checked_splits
+
+__all__ = ["MAX_AMOUNT", "MAX_SPLITS", "Payment", "refundable_amount"]
 
 CaptureMethod = Literal["automatic", "manual"]
 CAPTURE_METHODS: tuple[str, ...] = get_args(CaptureMethod)
-MAX_AMOUNT = 10**12
-# One projected event must fit a DynamoDB transaction (100 items): 20 splits stay well under.
-MAX_SPLITS = 20
-_PROVIDER = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
+PROVIDER_NAME = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
 # Refund states whose amount is free again (their booking was reversed).
 REFUND_RELEASED = ("failed", "rejected")
+_SPLIT_TERMS = frozenset({"fee_bps", "refund_fee_policy"})
 
 
-def _bounded(amount: object, field: str) -> int:
-    value = require_amount(amount, field=field)
-    if value > MAX_AMOUNT:
-        raise InvalidInput(f"{field} must not exceed {MAX_AMOUNT} minor units")
-    return value
+def refundable_amount(status: str, captured: int, refunded: int, disputed: int) -> int:
+    """What may still be refunded or disputed: the payment's rule, also applied to read-model
+    rows that carry these four figures."""
+    if status != "captured":
+        return 0
+    return captured - refunded - disputed
 
 
 class Payment(LedgerAggregate):
@@ -57,7 +59,7 @@ class Payment(LedgerAggregate):
         provider: str,
         payment_method: str,
         capture_method: str,
-        splits: list[dict[str, Any]],
+        splits: list[Split],
         metadata: dict[str, Any],
         id_seed: str | None = None,
     ) -> None:
@@ -74,9 +76,9 @@ class Payment(LedgerAggregate):
         self.capture_reference: str | None = None
         self.failure_reason: str | None = None
         self.amount_captured = 0
-        self.captured_shares: list[dict[str, Any]] = []
-        self.refunds: dict[str, dict[str, Any]] = {}
-        self.disputes: dict[str, dict[str, Any]] = {}
+        self.captured_shares: list[CapturedShare] = []
+        self.refunds: dict[str, Refund] = {}
+        self.disputes: dict[str, Dispute] = {}
         # Fee already returned per split index, so returns never exceed the fee taken.
         self.fee_returned: list[int] = [0 for _ in splits]
         self.amount_reversed_per_split: list[int] = [0 for _ in splits]
@@ -91,33 +93,22 @@ class Payment(LedgerAggregate):
         provider: str,
         payment_method: str,
         capture_method: str,
-        splits: list[dict[str, Any]],
+        splits: list[Split],
         metadata: dict[str, Any],
         id_seed: str | None = None,
     ) -> Payment:
         """splits: [{manufacturer_id, amount, fee_bps, refund_fee_policy}], terms in force now."""
-        _bounded(amount, "amount")
+        bounded_amount(amount, "amount")
         currency(currency_code)
         if not customer_id.strip():
             raise InvalidInput("customer_id must not be blank")
-        if not _PROVIDER.match(provider):
+        if not PROVIDER_NAME.match(provider):
             raise InvalidInput("provider must be a lowercase provider name")
         if not payment_method.strip():
             raise InvalidInput("payment_method must be a provider token")
         if capture_method not in CAPTURE_METHODS:
             raise InvalidInput(f"capture_method must be one of {', '.join(CAPTURE_METHODS)}")
-        if not splits:
-            raise SplitsMismatch("a payment needs at least one split")
-        if len(splits) > MAX_SPLITS:
-            raise SplitsMismatch(f"a payment may have at most {MAX_SPLITS} splits")
-        seen = set()
-        for index, split in enumerate(splits):
-            _bounded(split["amount"], f"splits[{index}].amount")
-            if split["manufacturer_id"] in seen:
-                raise SplitsMismatch("each manufacturer may appear in only one split")
-            seen.add(split["manufacturer_id"])
-        if sum(s["amount"] for s in splits) != amount:
-            raise SplitsMismatch("split amounts must sum to the payment amount")
+        checked_splits(splits, amount, what="payment", terms=_SPLIT_TERMS)
         return cls(
             amount=amount,
             currency=currency_code,
@@ -147,13 +138,30 @@ class Payment(LedgerAggregate):
 
     @property
     def refundable(self) -> int:
-        if self.status != "captured":
-            return 0
-        return self.amount_captured - self.amount_refunded - self.amount_disputed
+        return refundable_amount(
+            self.status, self.amount_captured, self.amount_refunded, self.amount_disputed
+        )
 
     @property
     def manufacturer_ids(self) -> list[str]:
         return [s["manufacturer_id"] for s in self.splits]
+
+    @property
+    def is_pending(self) -> bool:
+        return self.status == "pending"
+
+    @property
+    def is_captured(self) -> bool:
+        return self.status == "captured"
+
+    @property
+    def has_failed(self) -> bool:
+        return self.status == "failed"
+
+    def refund_awaits_provider(self, refund_id: str) -> bool:
+        """Booked and approved, not yet settled by the provider."""
+        refund = self.refunds.get(refund_id)
+        return refund is not None and refund["status"] == "pending"
 
     # ----- authorization ---------------------------------------------------------------------
     def authorize(self, provider_reference: str) -> None:
@@ -189,8 +197,12 @@ class Payment(LedgerAggregate):
         self.status = "failed"
         self.failure_reason = reason
 
-    def void(self) -> None:
+    def check_void(self) -> None:
+        """Raises unless the payment may be voided (checked before the provider is asked)."""
         self._require_status("authorized", "void")
+
+    def void(self) -> None:
+        self.check_void()
         self._voided()
 
     @event("Voided")
@@ -198,6 +210,17 @@ class Payment(LedgerAggregate):
         self.status = "voided"
 
     # ----- capture ---------------------------------------------------------------------------
+    def capture_amount(self, amount: int | None = None) -> int:
+        """What a capture of amount (None: all of it) takes; raises unless it is allowed.
+        Checked before the provider is asked, and again when the capture is recorded."""
+        self._require_status("authorized", "capture")
+        value = self.amount if amount is None else require_amount(amount)
+        if value > self.amount:
+            raise ExceedsCapturable(
+                f"capture of {value} exceeds the authorized amount {self.amount}"
+            )
+        return value
+
     def capture(
         self,
         amount: int | None = None,
@@ -206,19 +229,12 @@ class Payment(LedgerAggregate):
     ) -> None:
         """provider_fee: what the provider kept for this capture, when it reports it; booked
         to the platform's provider-fee expense out of the provider receivable."""
-        self._require_status("authorized", "capture")
-        value = self.amount if amount is None else require_amount(amount)
-        if value > self.amount:
-            raise ExceedsCapturable(
-                f"capture of {value} exceeds the authorized amount {self.amount}"
-            )
+        value = self.capture_amount(amount)
         parts = allocate(value, [s["amount"] for s in self.splits])
         shares = [
-            {
-                "manufacturer_id": s["manufacturer_id"],
-                "amount": part,
-                "fee": fee_for(part, s["fee_bps"]),
-            }
+            CapturedShare(
+                manufacturer_id=s["manufacturer_id"], amount=part, fee=fee_for(part, s["fee_bps"])
+            )
             for s, part in zip(self.splits, parts, strict=True)
         ]
         lines: list[tuple[str, int]] = [(accounts.provider_receivable(self.provider), value)]
@@ -244,7 +260,7 @@ class Payment(LedgerAggregate):
         self,
         *,
         amount: int,
-        shares: list[dict[str, Any]],
+        shares: list[CapturedShare],
         entry: JournalEntry,
         provider_reference: str | None = None,
     ) -> None:
@@ -258,7 +274,7 @@ class Payment(LedgerAggregate):
     # ----- reversals (refunds and lost disputes share the booking rule) ---------------------
     def _reversal(
         self, amount: int, credit_account: str
-    ) -> tuple[list[dict[str, Any]], JournalEntry]:
+    ) -> tuple[list[ReversalShare], JournalEntry]:
         """Allocate amount over the splits and book it back from each manufacturer.
 
         Under refund_fee the platform returns the fee on the share (never more than it took);
@@ -278,11 +294,9 @@ class Payment(LedgerAggregate):
                 else:
                     fee_returned = min(fee_for(part, split["fee_bps"]), left)
             shares.append(
-                {
-                    "manufacturer_id": split["manufacturer_id"],
-                    "amount": part,
-                    "fee_returned": fee_returned,
-                }
+                ReversalShare(
+                    manufacturer_id=split["manufacturer_id"], amount=part, fee_returned=fee_returned
+                )
             )
             lines.append(
                 (accounts.manufacturer_payable(split["manufacturer_id"]), part - fee_returned)
@@ -311,7 +325,7 @@ class Payment(LedgerAggregate):
         extra = allocate(excess, spare)
         return [part + more for part, more in zip(parts, extra, strict=True)]
 
-    def _apply_reversal_shares(self, shares: list[dict[str, Any]], sign: int) -> None:
+    def _apply_reversal_shares(self, shares: list[ReversalShare], sign: int) -> None:
         for index, share in enumerate(shares):
             self.fee_returned[index] += sign * share["fee_returned"]
             self.amount_reversed_per_split[index] += sign * share["amount"]
@@ -354,29 +368,29 @@ class Payment(LedgerAggregate):
         refund_id: str,
         amount: int,
         reason: str | None,
-        shares: list[dict[str, Any]],
+        shares: list[ReversalShare],
         entry: JournalEntry,
         # Defaults: events recorded before refund approvals existed.
         requested_by: str = "",
         approvals_required: int = 0,
     ) -> None:
-        self.refunds[refund_id] = {
-            "amount": amount,
-            "status": "pending_approval" if approvals_required else "pending",
-            "requested_by": requested_by,
-            "approvals_required": approvals_required,
-            "approvals": [],
-            "provider_reference": None,
-            "reason": reason,
-            "shares": shares,
-            "entry": entry,
-            "failure_reason": None,
-            "created_at": self.event_time.isoformat(),
-            "updated_at": self.event_time.isoformat(),
-        }
+        self.refunds[refund_id] = Refund(
+            amount=amount,
+            status="pending_approval" if approvals_required else "pending",
+            requested_by=requested_by,
+            approvals_required=approvals_required,
+            approvals=[],
+            provider_reference=None,
+            reason=reason,
+            shares=shares,
+            entry=entry,
+            failure_reason=None,
+            created_at=self.event_time.isoformat(),
+            updated_at=self.event_time.isoformat(),
+        )
         self._apply_reversal_shares(shares, 1)
 
-    def _refund_in(self, refund_id: str, status: str) -> dict[str, Any]:
+    def _refund_in(self, refund_id: str, status: str) -> Refund:
         refund = self.refunds.get(refund_id)
         if refund is None:
             raise IllegalTransition(f"unknown refund {refund_id}")
@@ -384,7 +398,7 @@ class Payment(LedgerAggregate):
             raise IllegalTransition(f"refund {refund_id} is {refund['status']}, not {status}")
         return refund
 
-    def _pending_refund(self, refund_id: str) -> dict[str, Any]:
+    def _pending_refund(self, refund_id: str) -> Refund:
         return self._refund_in(refund_id, "pending")
 
     def approve_refund(self, refund_id: str, approver: str) -> None:
@@ -400,7 +414,7 @@ class Payment(LedgerAggregate):
     def _refund_approved(self, *, refund_id: str, approver: str, ready: bool) -> None:
         """ready: this was the last approval needed; the refund goes to the provider."""
         refund = self.refunds[refund_id]
-        refund["approvals"].append({"approver": approver, "at": self.event_time.isoformat()})
+        refund["approvals"].append(Approval(approver=approver, at=self.event_time.isoformat()))
         if ready:
             refund["status"] = "pending"
         refund["updated_at"] = self.event_time.isoformat()
@@ -422,7 +436,7 @@ class Payment(LedgerAggregate):
         refund_id: str,
         by: str,
         reason: str | None,
-        shares: list[dict[str, Any]],
+        shares: list[ReversalShare],
         entry: JournalEntry,
     ) -> None:
         refund = self.refunds[refund_id]
@@ -476,7 +490,7 @@ class Payment(LedgerAggregate):
 
     @event("RefundFailed")
     def _refund_failed(
-        self, *, refund_id: str, reason: str, shares: list[dict[str, Any]], entry: JournalEntry
+        self, *, refund_id: str, reason: str, shares: list[ReversalShare], entry: JournalEntry
     ) -> None:
         refund = self.refunds[refund_id]
         refund["status"] = "failed"
@@ -532,14 +546,14 @@ class Payment(LedgerAggregate):
         entry: JournalEntry,
         provider_reference: str | None = None,
     ) -> None:
-        self.disputes[dispute_id] = {
-            "amount": amount,
-            "provider_reference": provider_reference,
-            "status": "open",
-            "reason": reason,
-            "created_at": self.event_time.isoformat(),
-            "updated_at": self.event_time.isoformat(),
-        }
+        self.disputes[dispute_id] = Dispute(
+            amount=amount,
+            provider_reference=provider_reference,
+            status="open",
+            reason=reason,
+            created_at=self.event_time.isoformat(),
+            updated_at=self.event_time.isoformat(),
+        )
 
     def close_dispute(self, dispute_id: str, outcome: str) -> None:
         dispute = self.disputes.get(dispute_id)
@@ -570,12 +584,94 @@ class Payment(LedgerAggregate):
 
     @event("DisputeLost")
     def _dispute_lost(
-        self, *, dispute_id: str, shares: list[dict[str, Any]], entry: JournalEntry
+        self, *, dispute_id: str, shares: list[ReversalShare], entry: JournalEntry
     ) -> None:
         self.disputes[dispute_id]["status"] = "lost"
         self.disputes[dispute_id]["shares"] = shares
         self.disputes[dispute_id]["updated_at"] = self.event_time.isoformat()
         self._apply_reversal_shares(shares, 1)
+
+    # ----- what providers report (webhooks, ACH returns) -----------------------------------
+    # Reports may come late, twice or out of order: each says what it changed, or why nothing.
+    def provider_succeeded(self, reference: str, fee: int | None) -> str:
+        if self.status in ("pending", "failed"):
+            # A failed attempt can be followed by a successful one on the same provider payment
+            # (Stripe: a new confirmation after a failed 3-D Secure): the money decides.
+            self.authorize(reference)
+        if self.status == "authorized" and self.capture_method == "automatic":
+            self.capture(provider_fee=fee)
+            return "captured"
+        return "authorized" if self.status == "authorized" else "already recorded"
+
+    def provider_failed(self, reason: str | None) -> str:
+        if self.status != "pending":
+            return f"ignored: the payment is {self.status}"
+        self.fail(reason or "failed at the provider")
+        return "failed"
+
+    def provider_refund(
+        self,
+        *,
+        succeeded: bool,
+        refund_id: str | None,
+        reference: str | None,
+        amount: int | None,
+        reason: str | None,
+    ) -> str:
+        if refund_id is None and reference is not None:
+            refund_id = self.refund_by_reference(reference)
+        if refund_id is None or refund_id not in self.refunds:
+            if not succeeded or not amount:
+                return "ignored: unknown refund"
+            # A refund made at the provider directly (its dashboard): book it as it happened.
+            refund_id = self.request_refund(amount, "refunded at the provider")
+        status = self.refunds[refund_id]["status"]
+        if status == "succeeded" and not succeeded:
+            # Rare (the customer's account closed after the refund was sent): the money came
+            # back to the provider. Not reversed automatically; reported for an operator.
+            return "needs attention: the refund failed after it had succeeded"
+        if status != "pending":
+            return f"already {status}"
+        if succeeded:
+            self.complete_refund(refund_id, reference)
+            return "refund succeeded"
+        self.fail_refund(refund_id, reason or "failed at the provider")
+        return "refund failed"
+
+    def provider_dispute(
+        self,
+        *,
+        closed: bool,
+        reference: str,
+        amount: int | None,
+        reason: str | None,
+        outcome: str | None,
+        fee: int | None,
+    ) -> str:
+        dispute_id = self.dispute_by_reference(reference)
+        if dispute_id is None:
+            if not amount:
+                return "ignored: dispute without an amount"
+            dispute_id = self.open_dispute(amount, reason, reference, provider_fee=fee)
+            if not closed:
+                return "dispute opened"
+        status = self.disputes[dispute_id]["status"]
+        if not closed or status != "open":
+            return f"already {status}"
+        self.close_dispute(dispute_id, outcome or "lost")
+        return f"dispute {outcome or 'lost'}"
+
+    def debit_returned(self, public_id: str, reason: str) -> str:
+        """A returned bank debit (ACH) never reached the platform: what is still held is taken
+        back from the manufacturers like a lost chargeback (refunds already made stay)."""
+        if self.status == "pending":
+            self.fail(reason)
+            return f"payment {public_id} failed"
+        if self.status != "captured" or self.refundable == 0:
+            return f"ignored: payment is {self.status} with nothing left to return"
+        dispute_id = self.open_dispute(self.refundable, reason, f"return:{public_id}")
+        self.close_dispute(dispute_id, "lost")
+        return f"payment {public_id} returned"
 
     def _require_status(self, expected: str, action: str) -> None:
         if self.status != expected:

@@ -13,6 +13,7 @@ from ledger.domain.base import LedgerAggregate, seeded_id
 from ledger.domain.errors import DuplicateApproval, IllegalTransition, SelfApproval
 from ledger.domain.journal import JournalEntry, entry
 from ledger.domain.money import currency, require_amount
+from ledger.domain.payment_parts import Approval
 
 
 class Payout(LedgerAggregate):
@@ -48,7 +49,7 @@ class Payout(LedgerAggregate):
         self.currency = currency
         self.requested_by = requested_by
         self.approvals_required = approvals_required
-        self.approvals: list[dict[str, Any]] = []
+        self.approvals: list[Approval] = []
         self.status = "pending_approval" if approvals_required else "approved"
         self.rejection: dict[str, Any] | None = None
 
@@ -80,6 +81,33 @@ class Payout(LedgerAggregate):
             id_seed=id_seed,
         )
 
+    @property
+    def awaiting_approval(self) -> bool:
+        return self.status == "pending_approval"
+
+    @property
+    def is_approved(self) -> bool:
+        """Approved and not yet started on a rail: the payout workflow may pay it."""
+        return self.status == "approved"
+
+    @property
+    def is_executing(self) -> bool:
+        return self.status == "executing"
+
+    @property
+    def is_submitted(self) -> bool:
+        """Handed to a batching rail (ACH), waiting for its file."""
+        return self.status == "submitted"
+
+    @property
+    def is_paid(self) -> bool:
+        return self.status == "paid"
+
+    @property
+    def is_unsettled(self) -> bool:
+        """Approved or executing: its money has neither left nor been refused yet."""
+        return self.status in ("approved", "executing")
+
     def approval_expired(self, at: datetime) -> bool:
         return (
             self.status == "pending_approval"
@@ -103,7 +131,7 @@ class Payout(LedgerAggregate):
         events recorded before the field existed: then it is counted)."""
         if ready is None:
             ready = len(self.approvals) + 1 >= self.approvals_required
-        self.approvals.append({"approver": approver, "at": self.event_time.isoformat()})
+        self.approvals.append(Approval(approver=approver, at=self.event_time.isoformat()))
         if ready:
             self.status = "approved"
 

@@ -38,8 +38,9 @@ from ledger.domain.billing_schedule import (
     period_start,
     validate_dunning,
 )
-from ledger.domain.errors import IllegalTransition, InvalidInput, SplitsMismatch
-from ledger.domain.payment import _PROVIDER, MAX_SPLITS, _bounded
+from ledger.domain.errors import IllegalTransition, InvalidInput
+from ledger.domain.payment import PROVIDER_NAME
+from ledger.domain.splits import bounded_amount, checked_splits
 
 SubscriptionStatus = Literal["active", "past_due", "canceled"]
 SUBSCRIPTION_STATUSES: tuple[str, ...] = get_args(SubscriptionStatus)
@@ -51,7 +52,6 @@ DUNNING_EXHAUSTED = "dunning_exhausted"
 SYSTEM = "system"
 MAX_START_AHEAD_DAYS = 366
 MAX_TEXT = 255
-_SPLIT_KEYS = frozenset({"manufacturer_id", "amount"})
 _SEPARATORS = re.compile(r"[ \-]")
 
 
@@ -108,29 +108,6 @@ def _require_payment_method(value: object) -> str:
     if digits.isdigit() and 12 <= len(digits) <= 19:
         raise InvalidInput("payment_method must be a provider token, never a card number")
     return token
-
-
-def _validate_splits(splits: Sequence[Mapping[str, Any]], amount: int) -> list[dict[str, Any]]:
-    if not splits:
-        raise SplitsMismatch("a subscription needs at least one split")
-    if len(splits) > MAX_SPLITS:
-        raise SplitsMismatch(f"a subscription may have at most {MAX_SPLITS} splits")
-    clean: list[dict[str, Any]] = []
-    seen: set[str] = set()
-    for index, split in enumerate(splits):
-        if not isinstance(split, Mapping) or set(split) != _SPLIT_KEYS:
-            raise SplitsMismatch(f"splits[{index}] must have exactly manufacturer_id and amount")
-        manufacturer_id = _require_text(
-            split["manufacturer_id"], f"splits[{index}].manufacturer_id"
-        )
-        if manufacturer_id in seen:
-            raise SplitsMismatch("each manufacturer may appear in only one split")
-        seen.add(manufacturer_id)
-        share = _bounded(split["amount"], f"splits[{index}].amount")
-        clean.append({"manufacturer_id": manufacturer_id, "amount": share})
-    if sum(s["amount"] for s in clean) != amount:
-        raise SplitsMismatch("split amounts must sum to the subscription amount")
-    return clean
 
 
 class Subscription(LedgerAggregate):
@@ -200,12 +177,12 @@ class Subscription(LedgerAggregate):
         backdated start would charge the missed periods at once.
         """
         _require_text(customer_id, "customer_id")
-        if not isinstance(provider, str) or not _PROVIDER.match(provider):
+        if not isinstance(provider, str) or not PROVIDER_NAME.match(provider):
             raise InvalidInput("provider must be a lowercase provider name")
         _require_payment_method(payment_method)
-        _bounded(amount, "amount")
+        bounded_amount(amount, "amount")
         money.currency(currency_code)
-        clean_splits = _validate_splits(splits, amount)
+        clean_splits = checked_splits(splits, amount, what="subscription")
         if interval not in INTERVALS:
             raise InvalidInput(f"interval must be one of {', '.join(INTERVALS)}")
         if type(trial_days) is not int or not 0 <= trial_days <= MAX_TRIAL_DAYS:
@@ -233,6 +210,14 @@ class Subscription(LedgerAggregate):
         )
 
     # ----- queries ---------------------------------------------------------------------------
+    @property
+    def is_canceled(self) -> bool:
+        return self.status == "canceled"
+
+    @property
+    def manufacturer_ids(self) -> list[str]:
+        return [split["manufacturer_id"] for split in self.splits]
+
     @property
     def anchor(self) -> date:
         return date.fromisoformat(self.anchor_on)

@@ -4,7 +4,8 @@ models, reporting partial batch failures (ReportBatchItemFailures)."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from datetime import UTC, datetime
+from typing import Any, Protocol
 
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.batch import (
@@ -14,11 +15,9 @@ from aws_lambda_powertools.utilities.batch import (
 )
 from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
 
-from ledger.bootstrap import build
+from ledger.bootstrap import stream_projector
 from ledger.lambdas.observability import logger, metrics, tracer
 from ledger.settings import Settings
-from projections.dynamodb_store import DynamoDBReadModels
-from projections.stream_handler import StreamProjector, record_age_seconds
 
 # Report every failed record even when all fail: the stream retries from the first one either
 # way, and the response keeps one shape.
@@ -32,11 +31,30 @@ BUSINESS_METRICS = {
     "Payment.DisputeOpened": "DisputesOpened",
     "Payout.Paid": "PayoutsPaid",
 }
+
+
+class Projector(Protocol):
+    """What the handler asks of the stream projector."""
+
+    def apply(self, record: dict[str, Any]) -> str | None: ...
+
+    def finish_batch(self) -> None: ...
+
+
+def record_age_seconds(record: dict[str, Any], now: datetime | None = None) -> float:
+    """How long ago the stream captured the record: the projection lag for this record."""
+    created = record.get("dynamodb", {}).get("ApproximateCreationDateTime")
+    if created is None:
+        return 0.0
+    current = (now or datetime.now(UTC)).timestamp()
+    return max(current - float(created), 0.0)
+
+
 Handler = Callable[[dict[str, Any], Any], dict[str, Any]]
 _handler: Handler | None = None
 
 
-def make_handler(projector: StreamProjector) -> Handler:
+def make_handler(projector: Projector) -> Handler:
     def record_handler(record: DynamoDBRecord) -> None:
         raw = record.raw_event
         logger.append_keys(aggregate_id=raw["dynamodb"].get("Keys", {}).get("aggregate_id"))
@@ -75,7 +93,5 @@ def make_handler(projector: StreamProjector) -> Handler:
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     global _handler
     if _handler is None:
-        container = build(Settings())
-        assert isinstance(container.read_models, DynamoDBReadModels)
-        _handler = make_handler(StreamProjector(container.service.mapper, container.read_models))
+        _handler = make_handler(stream_projector(Settings()))
     return _handler(event, context)

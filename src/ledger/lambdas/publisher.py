@@ -2,22 +2,29 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import Any, Protocol
 
-import boto3
 from aws_lambda_powertools.metrics import MetricUnit
 
-from ledger.adapters.eventbridge import EventBridgePublisher
-from ledger.bootstrap import build
+from ledger.bootstrap import publisher as build_publisher
 from ledger.lambdas.observability import logger, metrics, tracer
 from ledger.settings import Settings
+
+
+class Publisher(Protocol):
+    """What the handler asks of the EventBridge publisher."""
+
+    published: int
+
+    def publish(self, records: Sequence[dict[str, Any]]) -> list[str]: ...
+
 
 Handler = Callable[[dict[str, Any], Any], dict[str, Any]]
 _handler: Handler | None = None
 
 
-def make_handler(publisher: EventBridgePublisher) -> Handler:
+def make_handler(publisher: Publisher) -> Handler:
     @metrics.log_metrics(raise_on_empty_metrics=False)
     @logger.inject_lambda_context(clear_state=True)
     @tracer.capture_lambda_handler
@@ -36,13 +43,5 @@ def make_handler(publisher: EventBridgePublisher) -> Handler:
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     global _handler
     if _handler is None:
-        settings = Settings()
-        if not settings.event_bus_name:
-            raise RuntimeError("LEDGER_EVENT_BUS_NAME must name the EventBridge bus")
-        container = build(settings)
-        _handler = make_handler(
-            EventBridgePublisher(
-                boto3.client("events"), settings.event_bus_name, container.service.mapper
-            )
-        )
+        _handler = make_handler(build_publisher(Settings()))
     return _handler(event, context)

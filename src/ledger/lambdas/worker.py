@@ -14,10 +14,8 @@ Partial batch responses (ReportBatchItemFailures): only failed records come back
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
-import boto3
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.batch import (
     BatchProcessor,
@@ -26,15 +24,13 @@ from aws_lambda_powertools.utilities.batch import (
 )
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
-from ledger.adapters.sqs_queue import SqsQueue
-from ledger.bootstrap import build
+from ledger.bootstrap import worker
 from ledger.lambdas.observability import logger, metrics, tracer
 from ledger.settings import Settings
-from ledger.workflows import rules as workflow_rules
 from ledger.workflows.queue import Message
 from ledger.workflows.rules import QueueSpec
 from ledger.workflows.runtime import Handler as WorkflowHandler
-from ledger.workflows.runtime import WorkerContext, handler_for, process
+from ledger.workflows.runtime import WorkerContext, process
 
 # A batch whose every record failed is answered like any other (every record listed): each
 # failed message already carries its own retry delay, and a raised error would add nothing but
@@ -42,6 +38,12 @@ from ledger.workflows.runtime import WorkerContext, handler_for, process
 processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
 Handler = Callable[[dict[str, Any], Any], dict[str, Any]]
 _handler: Handler | None = None
+
+
+class Visibility(Protocol):
+    """What a worker asks of its queue (SQS): hide a received message for a while."""
+
+    def retry_later(self, receipt_handle: str, queue: str, delay: int) -> None: ...
 
 
 class RetryLater(Exception):
@@ -52,12 +54,8 @@ class BoundForDeadLetters(Exception):
     """The message cannot succeed (unreadable, or out of deliveries): the DLQ takes it."""
 
 
-def _now() -> datetime:
-    return datetime.now(UTC)
-
-
 def make_handler(
-    spec: QueueSpec, context: WorkerContext, queue: SqsQueue, handle: WorkflowHandler
+    spec: QueueSpec, context: WorkerContext, queue: Visibility, handle: WorkflowHandler
 ) -> Handler:
     def record_handler(record: SQSRecord) -> None:
         message = Message(
@@ -99,23 +97,7 @@ def make_handler(
 
 
 def from_settings(settings: Settings) -> Handler:
-    if not settings.worker_queue or not settings.queue_name_prefix:
-        raise RuntimeError(
-            "a worker needs LEDGER_WORKER_QUEUE (its queue) and LEDGER_QUEUE_NAME_PREFIX"
-        )
-    rules = workflow_rules.load()
-    spec = rules.queues.get(settings.worker_queue)
-    if spec is None:
-        raise RuntimeError(
-            f"LEDGER_WORKER_QUEUE={settings.worker_queue!r} is none of the workflow queues"
-            f" ({', '.join(sorted(rules.queues))})"
-        )
-    container = build(settings)
-    queue = SqsQueue(boto3.client("sqs"), settings.queue_name_prefix)
-    context = WorkerContext(
-        service=container.service, rails=container.rails, queue=queue, clock=_now
-    )
-    return make_handler(spec, context, queue, handler_for(spec))
+    return make_handler(*worker(settings))
 
 
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:

@@ -16,8 +16,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
+from ledger.application.engine import Engine
 from ledger.application.ports import PayoutRail
-from ledger.application.service import LedgerService
 from ledger.workflows.queue import Message, WorkQueue
 from ledger.workflows.rules import QueueSpec
 
@@ -26,7 +26,7 @@ log = logging.getLogger(__name__)
 
 @dataclass
 class WorkerContext:
-    service: LedgerService
+    engine: Engine
     rails: Mapping[str, PayoutRail]
     queue: WorkQueue
     clock: Callable[[], datetime]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from ledger.application.billing import billing_run
+from ledger.application.processes.billing import billing_run
 from ledger.workflows.runtime import WorkerContext
 
 
@@ -17,4 +17,4 @@ def handle(envelope: dict[str, Any], context: WorkerContext) -> object:
         as_of = datetime.fromisoformat(detail["scheduled_time"]).date()
     else:
         as_of = context.clock().date()
-    return billing_run(context.service, as_of)
+    return billing_run(context.engine, as_of)

@@ -5,11 +5,11 @@ from __future__ import annotations
 from typing import Any
 from uuid import UUID
 
-from ledger.application.execution import execute_payout
+from ledger.application.processes.execution import execute_payout
 from ledger.domain import ids
 from ledger.workflows.runtime import WorkerContext
 
 
 def handle(envelope: dict[str, Any], context: WorkerContext) -> object:
     payout_id = ids.encode("payout", UUID(envelope["detail"]["aggregate_id"]))
-    return execute_payout(context.service, payout_id, context.rails)
+    return execute_payout(context.engine, payout_id, context.rails)

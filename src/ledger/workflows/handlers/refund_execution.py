@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from ledger.application.execution import execute_refund
+from ledger.application.processes.execution import execute_refund
 from ledger.workflows.runtime import WorkerContext
 
 
 def handle(envelope: dict[str, Any], context: WorkerContext) -> object:
-    return execute_refund(context.service, envelope["detail"]["data"]["refund_id"])
+    return execute_refund(context.engine, envelope["detail"]["data"]["refund_id"])

@@ -8,18 +8,16 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from ledger.application.commands import payouts
+from ledger.application.engine import Engine
 from ledger.application.principal import Principal
-from ledger.application.service import IdempotencyContext, LedgerService, request_payout
-from ledger.application.unit_of_work import (
-    PAYABLES,
-    PAYOUTS_AWAITING_APPROVAL,
-    SCHEDULED_PAYOUTS,
-    UnitOfWork,
-)
+from ledger.application.queries import payable
+from ledger.application.registries import PAYABLES, PAYOUTS_AWAITING_APPROVAL, SCHEDULED_PAYOUTS
+from ledger.application.replies import Idempotency
+from ledger.application.unit_of_work import UnitOfWork
 from ledger.domain import ids
 from ledger.domain.errors import DomainError
 from ledger.domain.manufacturer import Manufacturer
-from ledger.domain.payout import Payout
 
 EXPIRY = "system:approval-expiry"
 SCHEDULER = Principal(key_id="system:payout-schedule", scopes=frozenset({"payments:write"}))
@@ -42,16 +40,16 @@ def payout_period(interval: str, at: datetime) -> str | None:
     return None
 
 
-def sweep_payouts(service: LedgerService, at: datetime) -> SweepResult:
+def sweep_payouts(engine: Engine, at: datetime) -> SweepResult:
     result = SweepResult()
-    for payout_id in service.registry_members(PAYOUTS_AWAITING_APPROVAL):
-        if service.execute(_expire_command(payout_id, at)):
+    for payout_id in engine.registry_members(PAYOUTS_AWAITING_APPROVAL):
+        if engine.execute(_expire_command(payout_id, at)):
             result.expired.append(payout_id)
-    scheduled = set(service.registry_members(SCHEDULED_PAYOUTS))
-    for member in service.registry_members(PAYABLES):
+    scheduled = set(engine.registry_members(SCHEDULED_PAYOUTS))
+    for member in engine.registry_members(PAYABLES):
         manufacturer_id, _, currency = member.partition(":")
         if manufacturer_id in scheduled:
-            requested = _scheduled_payout(service, manufacturer_id, currency, at)
+            requested = _scheduled_payout(engine, manufacturer_id, currency, at)
             if requested is not None:
                 result.requested.append(requested)
     return result
@@ -59,9 +57,9 @@ def sweep_payouts(service: LedgerService, at: datetime) -> SweepResult:
 
 def _expire_command(payout_id: str, at: datetime) -> Callable[[UnitOfWork], bool]:
     def command(uow: UnitOfWork) -> bool:
-        payout = uow.get(Payout, ids.decode("payout", payout_id), "payout")
+        payout = uow.payouts.get(payout_id)
         registry = uow.registry(PAYOUTS_AWAITING_APPROVAL, payout_id)
-        if payout.status != "pending_approval":
+        if not payout.awaiting_approval:
             registry.remove(payout_id)  # approved or rejected since: nothing left to expire
             return False
         if not payout.approval_expired(at):
@@ -75,29 +73,25 @@ def _expire_command(payout_id: str, at: datetime) -> Callable[[UnitOfWork], bool
 
 
 def _scheduled_payout(
-    service: LedgerService, manufacturer_id: str, currency: str, at: datetime
+    engine: Engine, manufacturer_id: str, currency: str, at: datetime
 ) -> str | None:
-    manufacturer = service.current(ids.decode("manufacturer", manufacturer_id))
-    assert isinstance(manufacturer, Manufacturer)
+    manufacturer = engine.find(Manufacturer, "manufacturer", manufacturer_id)
+    assert manufacturer is not None
     period = payout_period(manufacturer.settings["payout_interval"], at)
-    payable = service.payable(manufacturer_id, currency)
-    if period is None or payable is None:
+    balance = payable(engine, manufacturer_id, currency)
+    if period is None or balance is None:
         return None
-    amount = payable.available
+    amount = balance.available
     # Below the minimum nothing is recorded, so a later sweep in the same period may still pay.
     if amount <= 0 or amount < manufacturer.settings["payout_minimum"]:
         return None
     key = f"{manufacturer_id}:{currency}:{period}"
-
-    def render(payout: Payout) -> tuple[int, str]:
-        return 201, ids.encode("payout", payout.id)
-
     try:
-        response = service.run(
-            request_payout(SCHEDULER, manufacturer_id, amount, currency),
-            render,
-            idempotency=IdempotencyContext(SCHEDULER.key_id, key, fingerprint=key),
+        reply = engine.run(
+            payouts.request(SCHEDULER, manufacturer_id, amount, currency),
+            lambda payout: ids.encode("payout", payout.id),
+            Idempotency(SCHEDULER.key_id, key, fingerprint=key, keep_refusals=False),
         )
     except DomainError:
         return None  # the balance moved under us; the next sweep of the period tries again
-    return None if response.replayed else response.body
+    return None if reply.replayed else reply.body

@@ -10,16 +10,17 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from typing import Literal
-from uuid import UUID
 
+from ledger.application.engine import Engine
 from ledger.application.ports import (
     PayoutRail,
     PayoutRequest,
     ProviderUnavailable,
     RefundRequest,
 )
-from ledger.application.service import LedgerService
-from ledger.application.unit_of_work import UnitOfWork, pending_payouts
+from ledger.application.queries import payable
+from ledger.application.registries import pending_payouts
+from ledger.application.unit_of_work import UnitOfWork
 from ledger.domain import ids
 from ledger.domain.manufacturer import Manufacturer
 from ledger.domain.payment import Payment
@@ -28,16 +29,16 @@ from ledger.domain.payout import Payout
 Outcome = Literal["succeeded", "failed", "pending", "skipped"]
 
 
-def execute_refund(service: LedgerService, refund_id: str) -> Outcome:
-    payment_id = ids.parent_payment(refund_id, "re")
-    payment = service.current(payment_id)
-    assert isinstance(payment, Payment)
-    refund = payment.refunds.get(refund_id)
-    if refund is None or refund["status"] != "pending":
+def execute_refund(engine: Engine, refund_id: str) -> Outcome:
+    payment_id = ids.encode("payment", ids.parent_payment(refund_id, "re"))
+    payment = engine.find(Payment, "payment", payment_id)
+    assert payment is not None
+    if not payment.refund_awaits_provider(refund_id):
         return "skipped"  # awaiting approval, or already settled by an earlier delivery
-    result = service.provider(payment.provider).refund(
+    refund = payment.refunds[refund_id]
+    result = engine.provider(payment.provider).refund(
         RefundRequest(
-            payment_id=ids.encode("payment", payment_id),
+            payment_id=payment_id,
             refund_id=refund_id,
             # A provider that captures under its own id (PayPal) refunds that capture.
             provider_reference=payment.capture_reference or payment.provider_reference or "",
@@ -49,8 +50,8 @@ def execute_refund(service: LedgerService, refund_id: str) -> Outcome:
     )
 
     def record(uow: UnitOfWork) -> Outcome:
-        current = uow.get(Payment, payment_id, "payment")
-        if current.refunds[refund_id]["status"] != "pending":
+        current = uow.payments.get(payment_id)
+        if not current.refund_awaits_provider(refund_id):
             return "skipped"  # a webhook got there first
         if result.status == "pending":  # the provider's webhook settles it
             current.submit_refund(refund_id, result.reference)
@@ -61,39 +62,34 @@ def execute_refund(service: LedgerService, refund_id: str) -> Outcome:
             current.fail_refund(refund_id, result.failure_reason or "refused by the provider")
         return result.status
 
-    return service.execute(record)
+    return engine.execute(record)
 
 
-def execute_payout(
-    service: LedgerService, payout_id: str, rails: Mapping[str, PayoutRail]
-) -> Outcome:
+def execute_payout(engine: Engine, payout_id: str, rails: Mapping[str, PayoutRail]) -> Outcome:
     """An approved payout is first marked executing on its rail (so it can no longer be rejected,
     and a redelivery finishes this attempt instead of deciding again), then paid."""
-    aggregate_id = ids.decode("payout", payout_id)
-    payout = service.current(aggregate_id)
-    assert isinstance(payout, Payout)
-    if payout.status == "approved":
-        payable = service.payable(payout.manufacturer_id, payout.currency)
+    payout = engine.find(Payout, "payout", payout_id)
+    assert payout is not None
+    if payout.is_approved:
+        balance = payable(engine, payout.manufacturer_id, payout.currency)
         # Refunds or lost disputes booked since the request may have lowered the balance below
         # what is reserved: then no money leaves.
-        if payable is None or payable.available < 0:
-            return _record_payout(service, aggregate_id, "failed", "", "insufficient_balance")
-        manufacturer = service.current(ids.decode("manufacturer", payout.manufacturer_id))
-        assert isinstance(manufacturer, Manufacturer)
+        if balance is None or balance.available < 0:
+            return _record_payout(engine, payout_id, "failed", "", "insufficient_balance")
+        manufacturer = engine.find(Manufacturer, "manufacturer", payout.manufacturer_id)
+        assert manufacturer is not None
         rail_name = manufacturer.settings["payout_rail"]
         if rail_name not in rails:
-            return _record_payout(
-                service, aggregate_id, "failed", "", f"no {rail_name} payout rail"
-            )
-        if not service.execute(_start(aggregate_id, rail_name)):
+            return _record_payout(engine, payout_id, "failed", "", f"no {rail_name} payout rail")
+        if not engine.execute(_start(payout_id, rail_name)):
             return "skipped"  # rejected (or started) meanwhile
-        payout = service.current(aggregate_id)
-    elif payout.status != "executing":
+        payout = engine.find(Payout, "payout", payout_id)
+    elif not payout.is_executing:
         return "skipped"
-    assert isinstance(payout, Payout)
+    assert payout is not None
     assert payout.rail is not None
-    manufacturer = service.current(ids.decode("manufacturer", payout.manufacturer_id))
-    assert isinstance(manufacturer, Manufacturer)
+    manufacturer = engine.find(Manufacturer, "manufacturer", payout.manufacturer_id)
+    assert manufacturer is not None
     rail = rails.get(payout.rail)
     if rail is None:
         raise ProviderUnavailable(f"the {payout.rail} rail this payout started on is not set up")
@@ -108,16 +104,14 @@ def execute_payout(
         )
     )
     if result.status == "pending":
-        return _submit_payout(service, aggregate_id, payout.rail, result.reference)
-    return _record_payout(
-        service, aggregate_id, result.status, result.reference, result.failure_reason
-    )
+        return _submit_payout(engine, payout_id, payout.rail, result.reference)
+    return _record_payout(engine, payout_id, result.status, result.reference, result.failure_reason)
 
 
-def _start(aggregate_id: UUID, rail: str) -> Callable[[UnitOfWork], bool]:
+def _start(payout_id: str, rail: str) -> Callable[[UnitOfWork], bool]:
     def record(uow: UnitOfWork) -> bool:
-        payout = uow.get(Payout, aggregate_id, "payout")
-        if payout.status != "approved":
+        payout = uow.payouts.get(payout_id)
+        if not payout.is_approved:
             return False
         payout.start(rail)
         return True
@@ -125,42 +119,37 @@ def _start(aggregate_id: UUID, rail: str) -> Callable[[UnitOfWork], bool]:
     return record
 
 
-def _submit_payout(
-    service: LedgerService, aggregate_id: UUID, rail: str, reference: str
-) -> Outcome:
+def _submit_payout(engine: Engine, payout_id: str, rail: str, reference: str) -> Outcome:
     """A batching rail took it: listed for its next file."""
-    public_id = ids.encode("payout", aggregate_id)
 
     def record(uow: UnitOfWork) -> Outcome:
-        payout = uow.get(Payout, aggregate_id, "payout")
-        if payout.status != "executing":
+        payout = uow.payouts.get(payout_id)
+        if not payout.is_executing:
             return "skipped"
         payout.submit(reference)
-        uow.registry(pending_payouts(rail), public_id).add(public_id)
+        uow.registry(pending_payouts(rail), payout_id).add(payout_id)
         return "pending"
 
-    return service.execute(record)
+    return engine.execute(record)
 
 
 def _record_payout(
-    service: LedgerService,
-    aggregate_id: UUID,
+    engine: Engine,
+    payout_id: str,
     status: Literal["succeeded", "failed"],
     reference: str,
     reason: str | None,
 ) -> Outcome:
-    public_id = ids.encode("payout", aggregate_id)
-
     def record(uow: UnitOfWork) -> Outcome:
-        payout = uow.get(Payout, aggregate_id, "payout")
-        if payout.status not in ("approved", "executing"):
+        payout = uow.payouts.get(payout_id)
+        if not payout.is_unsettled:
             return "skipped"
         # The money has left (or will not): the reservation ends either way.
-        uow.payable(payout.manufacturer_id, payout.currency).release(public_id)
+        uow.payable(payout.manufacturer_id, payout.currency).release(payout_id)
         if status == "succeeded":
             payout.mark_paid(reference)
         else:
             payout.fail(reason or "refused by the payout rail")
         return status
 
-    return service.execute(record)
+    return engine.execute(record)

@@ -127,6 +127,11 @@ class DynamoDBReadModels:
         self.items_written = 0  # items in applied transactions (AWS bills 2 WCU per KB each)
 
     # ----- writes ----------------------------------------------------------------------------
+    def replace_all(self, batches: Iterator[tuple[list[TrackedChanges], int]]) -> int:
+        """Empty the read models, then apply every batch (positions mean nothing here)."""
+        self.reset()
+        return sum(self.apply(batch) for batch, _ in batches)
+
     def apply(self, batch: Sequence[TrackedChanges], position: int | None = None) -> int:
         applied = 0
         for item in batch:

@@ -8,15 +8,14 @@ batch reports it as failed and Lambda retries from there.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
 from eventsourcing.persistence import Mapper
 
-from projections.dynamodb_store import DynamoDBReadModels
+from ledger.adapters.dynamodb_store import stored_event
 from projections.logic import is_projected_topic, project, timestamp_text
 from projections.store import TrackedChanges
-from projections.stream_records import stored_event_from_image
+from projections.stores.dynamodb import DynamoDBReadModels
 
 
 class StreamProjector:
@@ -33,7 +32,7 @@ class StreamProjector:
         image = record["dynamodb"]["NewImage"]
         if not is_projected_topic(image["topic"]["S"]):
             return None
-        event: Any = self.mapper.to_domain_event(stored_event_from_image(image))
+        event: Any = self.mapper.to_domain_event(stored_event(image))
         applied = self.store.apply_one(
             TrackedChanges(str(event.originator_id), event.originator_version, project(event))
         )
@@ -46,12 +45,3 @@ class StreamProjector:
         if self.last_event_at is not None:
             self.store.heartbeat(self.last_event_at)
             self.last_event_at = None
-
-
-def record_age_seconds(record: dict[str, Any], now: datetime | None = None) -> float:
-    """How long ago the stream captured the record: the projection lag for this record."""
-    created = record.get("dynamodb", {}).get("ApproximateCreationDateTime")
-    if created is None:
-        return 0.0
-    current = (now or datetime.now(UTC)).timestamp()
-    return max(current - float(created), 0.0)

@@ -1,5 +1,5 @@
 """`ledger` command line: serve, keys, projections, reports, and the workflow commands of
-ledger.cli_workflows (dlq, billing, workflows, ach). Options default to LEDGER_* env."""
+ledger.cli.workflows (dlq, billing, workflows, ach). Options default to LEDGER_* env."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from ledger.cli_workflows import register as register_workflow_commands
+from ledger.cli.workflows import register as register_workflow_commands
 from ledger.settings import Settings
 
 
@@ -45,7 +45,7 @@ def _serve(args: argparse.Namespace) -> int:
         level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s"
     )
     container = build(settings)
-    if container.fresh_read_models().count_api_keys() == 0:
+    if container.fresh().count_api_keys() == 0:
         print(
             "No API keys yet. Create one (shown once, only its hash is stored):\n"
             f"  {_ledger_command()} keys create --scope admin --db {settings.db}\n"
@@ -81,36 +81,23 @@ def _keys_create(args: argparse.Namespace) -> int:
         return 2
     container = build(_settings(args))
     try:
-        secret, _ = container.service.create_api_key(scopes, args.manufacturer)
+        secret, _ = container.keys.create(scopes, args.manufacturer)
     except DomainError as error:
         print(f"error: {error.message}", file=sys.stderr)
         return 2
     finally:
-        container.fresh_read_models()
+        container.fresh()
         container.close()
     print(secret)
     return 0
 
 
 def _rebuild(args: argparse.Namespace) -> int:
-    from ledger.bootstrap import build
+    from ledger.bootstrap import build, rebuild_read_models
 
     container = build(_settings(args))
     try:
-        if container.follower is not None:
-            applied = container.follower.rebuild()
-        else:
-            from ledger.adapters.dynamodb_store import make_client
-            from projections.dynamodb_rebuild import rebuild
-            from projections.dynamodb_store import DynamoDBReadModels
-
-            assert isinstance(container.read_models, DynamoDBReadModels)
-            applied = rebuild(
-                make_client(),
-                str(container.settings.events_table),
-                container.service.mapper,
-                container.read_models,
-            )
+        applied = rebuild_read_models(container)
     finally:
         container.close()
     print(f"rebuilt read models from {applied} events", file=sys.stderr)
@@ -118,16 +105,14 @@ def _rebuild(args: argparse.Namespace) -> int:
 
 
 def _report(args: argparse.Namespace) -> int:
-    from api.routers.reports import report_range
+    from ledger.application.periods import report_range
     from ledger.bootstrap import build
     from projections.reports import manufacturer_report, report_csv
 
     container = build(_settings(args))
     try:
         start, end = report_range(args.period, None, None)
-        sections = manufacturer_report(
-            container.fresh_read_models(), args.manufacturer_id, start, end
-        )
+        sections = manufacturer_report(container.fresh(), args.manufacturer_id, start, end)
     finally:
         container.close()
     if args.format == "csv":
@@ -205,17 +190,11 @@ def parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    from ledger.domain.errors import DomainError
+
     args = parser().parse_args(argv)
     try:
         return int(args.run(args))
-    except Exception as error:
-        from api.deps import ApiError
-
-        if isinstance(error, ApiError):
-            print(f"error: {error.detail}", file=sys.stderr)
-            return 2
-        raise
-
-
-if __name__ == "__main__":
-    sys.exit(main())
+    except DomainError as error:
+        print(f"error: {error.message}", file=sys.stderr)
+        return 2

@@ -15,19 +15,13 @@ from ledger.settings import Settings
 SettingsOf = Callable[[argparse.Namespace], Settings]
 
 
-def _dead_letters(settings: Settings, container: Any) -> Any:
-    """The DLQs: SQS on AWS (persistence=dynamodb), the embedded queue otherwise."""
-    if settings.persistence == "dynamodb":
-        import boto3
+def _dead_letters(container: Any) -> Any:
+    from ledger.bootstrap import dead_letters
 
-        from ledger.adapters.sqs_queue import SqsQueue
-
-        if not settings.queue_name_prefix:
-            raise SystemExit("error: LEDGER_QUEUE_NAME_PREFIX names the AWS queues")
-        return SqsQueue(boto3.client("sqs"), settings.queue_name_prefix)
-    if container.workflows is None:
-        raise SystemExit("error: the embedded workflows are off (LEDGER_WORKFLOWS=false)")
-    return container.workflows.queue
+    try:
+        return dead_letters(container)
+    except ValueError as error:
+        raise SystemExit(f"error: {error}") from None
 
 
 def _queue_name(name: str) -> str:
@@ -42,12 +36,9 @@ def _queue_name(name: str) -> str:
 def dlq_list(args: argparse.Namespace, settings_of: SettingsOf) -> int:
     from ledger.bootstrap import build
 
-    settings = settings_of(args)
-    container = build(settings)
+    container = build(settings_of(args))
     try:
-        letters = _dead_letters(settings, container).dead_letters(
-            _queue_name(args.queue), args.limit
-        )
+        letters = _dead_letters(container).dead_letters(_queue_name(args.queue), args.limit)
     finally:
         container.close()
     for letter in letters:
@@ -68,10 +59,9 @@ def dlq_list(args: argparse.Namespace, settings_of: SettingsOf) -> int:
 def dlq_redrive(args: argparse.Namespace, settings_of: SettingsOf) -> int:
     from ledger.bootstrap import build
 
-    settings = settings_of(args)
-    container = build(settings)
+    container = build(settings_of(args))
     try:
-        moved = _dead_letters(settings, container).redrive(_queue_name(args.queue), args.id or None)
+        moved = _dead_letters(container).redrive(_queue_name(args.queue), args.id or None)
         if args.run and container.workflows is not None:
             container.settle()
     finally:
@@ -81,15 +71,15 @@ def dlq_redrive(args: argparse.Namespace, settings_of: SettingsOf) -> int:
 
 
 def billing_run(args: argparse.Namespace, settings_of: SettingsOf) -> int:
-    from ledger.application.billing import BillingRunIncomplete
-    from ledger.application.billing import billing_run as run
+    from ledger.application.processes.billing import BillingRunIncomplete
+    from ledger.application.processes.billing import billing_run as run
     from ledger.bootstrap import build
 
     container = build(settings_of(args))
     try:
         as_of = date.fromisoformat(args.as_of) if args.as_of else datetime.now(UTC).date()
         try:
-            result = run(container.service, as_of)
+            result = run(container.engine, as_of)
         except BillingRunIncomplete as error:
             print(f"error: some subscriptions were not billed: {error}", file=sys.stderr)
             return 1
@@ -122,27 +112,26 @@ def workflows_run(args: argparse.Namespace, settings_of: SettingsOf) -> int:
     return 0
 
 
-def _ach(settings: Settings, container: Any) -> tuple[Any, Any]:
-    from ledger.adapters.ach.origination import origin_from_json
+def _ach(container: Any) -> Any:
+    from ledger.bootstrap import ach_files
 
-    if settings.ach_origin is None or container.vault is None:
-        raise SystemExit("error: ACH needs LEDGER_ACH_ORIGIN and LEDGER_BANK_VAULT_KEY")
-    return origin_from_json(settings.ach_origin), container.vault
+    try:
+        return ach_files(container)
+    except ValueError as error:
+        raise SystemExit(f"error: {error}") from None
 
 
 def ach_originate(args: argparse.Namespace, settings_of: SettingsOf) -> int:
-    from ledger.adapters.ach.origination import originate
+    from ledger.application.processes.ach import originate
     from ledger.bootstrap import build
 
-    settings = settings_of(args)
-    container = build(settings)
+    container = build(settings_of(args))
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     try:
         container.settle()  # submit approved ACH payouts first
-        origin, sealer = _ach(settings, container)
         files = originate(
-            container.service, origin, sealer, datetime.now(UTC), deliver=lambda f: _write(out, f)
+            container.engine, _ach(container), datetime.now(UTC), deliver=lambda f: _write(out, f)
         )
     finally:
         container.close()
@@ -158,28 +147,27 @@ def _write(out: Path, file: Any) -> None:
 
 
 def ach_render(args: argparse.Namespace, settings_of: SettingsOf) -> int:
-    from ledger.adapters.ach.origination import rerender
+    from ledger.application.processes.ach import rerender
     from ledger.bootstrap import build
 
-    settings = settings_of(args)
-    container = build(settings)
+    container = build(settings_of(args))
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     try:
-        origin, sealer = _ach(settings, container)
-        _write(out, rerender(container.service, args.file_number, origin, sealer))
+        _write(out, rerender(container.engine, _ach(container), args.file_number))
     finally:
         container.close()
     return 0
 
 
 def ach_returns(args: argparse.Namespace, settings_of: SettingsOf) -> int:
-    from ledger.adapters.ach.origination import apply_returns
+    from ledger.application.processes.ach import apply_returns
     from ledger.bootstrap import build
 
     container = build(settings_of(args))
     try:
-        for trace, outcome in apply_returns(container.service, Path(args.file).read_text()):
+        returns = apply_returns(container.engine, _ach(container), Path(args.file).read_text())
+        for trace, outcome in returns:
             print(f"{trace}: {outcome}")
     finally:
         container.close()

@@ -12,10 +12,10 @@ from typing import Any
 
 from eventsourcing.persistence import Mapper
 
-from projections.dynamodb_store import DynamoDBReadModels
+from ledger.adapters.dynamodb_store import stored_event
 from projections.logic import is_projected, project
 from projections.store import TrackedChanges
-from projections.stream_records import stored_event_from_image
+from projections.stores.dynamodb import DynamoDBReadModels
 
 
 def _scan_segment(client: Any, table: str, segment: int, total: int) -> list[dict[str, Any]]:
@@ -53,7 +53,7 @@ def rebuild(client: Any, events_table: str, mapper: Mapper[Any], store: DynamoDB
     applied = 0
     for items in histories(client, events_table):
         for item in items:
-            event: Any = mapper.to_domain_event(stored_event_from_image(item))
+            event: Any = mapper.to_domain_event(stored_event(item))
             if is_projected(event):
                 applied += store.apply_one(
                     TrackedChanges(

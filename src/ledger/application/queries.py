@@ -1,0 +1,202 @@
+"""Reads, each with the scope it needs and what a key bound to a manufacturer may see.
+
+Single resources (a payment, refund, dispute, payout, subscription, manufacturer) are read from
+the event store as it is now, so they are always current. Lists, balances, the trial balance and
+reports read the read models, which carry their freshness."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.application import AggregateNotFoundError
+from eventsourcing.domain import DomainEventProtocol
+
+from ledger.application import periods
+from ledger.application.aggregates import Manufacturers, Payments, Payouts, Subscriptions
+from ledger.application.engine import Engine
+from ledger.application.errors import InvalidCursor, NotFound
+from ledger.application.ports import ReadModels
+from ledger.application.principal import Principal, requires
+from ledger.domain.manufacturer import Manufacturer
+from ledger.domain.money import currency as lookup_currency
+from ledger.domain.payable import ManufacturerPayable
+from ledger.domain.payment import Payment
+from ledger.domain.payment_parts import Dispute, Refund
+from ledger.domain.payout import Payout
+from ledger.domain.subscription import Subscription
+from projections.cursor import BadCursor
+from projections.reports import manufacturer_report
+from projections.store import Page
+
+READ = ("payments:read",)
+ANY_READ = ("payments:read", "finance:read")
+FINANCE = ("finance:read",)
+
+
+@dataclass(frozen=True, slots=True)
+class Report:
+    manufacturer: Manufacturer
+    start: date
+    end: date  # exclusive
+    sections: list[dict[str, Any]]
+    freshness: dict[str, Any]
+
+
+def payable(engine: Engine, manufacturer_id: str, currency: str) -> ManufacturerPayable | None:
+    """What the platform owes a manufacturer in a currency, exactly (not a projection)."""
+    try:
+        found = engine.current(ManufacturerPayable.create_id(manufacturer_id, currency))
+    except AggregateNotFoundError:
+        return None
+    assert isinstance(found, ManufacturerPayable)
+    return found
+
+
+class Queries:
+    def __init__(self, engine: Engine, read_models: ReadModels) -> None:
+        self._engine = engine
+        self._read_models = read_models
+        fetch = self._fetch
+        self._payments = Payments(fetch, fetch)
+        self._payouts = Payouts(fetch, fetch)
+        self._manufacturers = Manufacturers(fetch, fetch)
+        self._subscriptions = Subscriptions(fetch, fetch)
+
+    def _fetch(self, cls: type[Any], aggregate_id: UUID) -> Any:
+        try:
+            found = self._engine.current(aggregate_id)
+        except AggregateNotFoundError:
+            return None
+        return found if isinstance(found, cls) else None
+
+    # ----- the event store -------------------------------------------------------------------
+    @requires(*ANY_READ)
+    def manufacturer(self, principal: Principal, public_id: str) -> Manufacturer:
+        return self._manufacturers.seen_by(principal, public_id)
+
+    @requires(*READ)
+    def payment(self, principal: Principal, public_id: str) -> Payment:
+        return self._payments.seen_by(principal, public_id)
+
+    @requires(*READ)
+    def payment_history(
+        self, principal: Principal, public_id: str
+    ) -> list[DomainEventProtocol[UUID]]:
+        payment = self.payment(principal, public_id)
+        return list(self._engine.events.get(payment.id))
+
+    @requires(*READ)
+    def refund(self, principal: Principal, refund_id: str) -> tuple[Payment, Refund]:
+        return self._payments.refund(principal, refund_id)
+
+    @requires(*READ)
+    def dispute(self, principal: Principal, dispute_id: str) -> tuple[Payment, Dispute]:
+        return self._payments.dispute(principal, dispute_id)
+
+    @requires(*READ)
+    def payout(self, principal: Principal, public_id: str) -> Payout:
+        return self._payouts.seen_by(principal, public_id)
+
+    @requires(*READ)
+    def subscription(self, principal: Principal, public_id: str) -> Subscription:
+        return self._subscriptions.seen_by(principal, public_id)
+
+    # ----- the read models -------------------------------------------------------------------
+    def freshness(self) -> dict[str, Any]:
+        return self._read_models.freshness()
+
+    @requires(*READ)
+    def payments_page(
+        self,
+        principal: Principal,
+        *,
+        manufacturer_id: str | None,
+        status: str | None,
+        created_from: str | None,
+        created_to: str | None,
+        cursor: str | None,
+        limit: int,
+    ) -> Page:
+        """Newest first (created_from inclusive, created_to exclusive, ISO 8601). A bound key
+        lists only payments wholly its own."""
+        if principal.manufacturer_id is not None:
+            if manufacturer_id not in (None, principal.manufacturer_id):
+                raise NotFound("no such manufacturer")
+            manufacturer_id = principal.manufacturer_id
+        start = periods.moment(created_from, "created_from")
+        end = periods.moment(created_to, "created_to")
+        try:
+            return self._read_models.fresh().payments(
+                manufacturer_id=manufacturer_id,
+                status=status,
+                created_from=start,
+                created_to=end,
+                cursor=cursor,
+                limit=limit,
+                exclusive=principal.manufacturer_id is not None,
+            )
+        except BadCursor:
+            raise InvalidCursor("cursor is not one this API returned") from None
+
+    @requires(*READ)
+    def refunds_page(
+        self,
+        principal: Principal,
+        *,
+        payment_id: str | None,
+        status: str | None,
+        cursor: str | None,
+        limit: int,
+    ) -> Page:
+        try:
+            return self._read_models.fresh().refunds(
+                manufacturer_id=principal.manufacturer_id,
+                payment_id=payment_id,
+                status=status,
+                cursor=cursor,
+                limit=limit,
+                exclusive=principal.manufacturer_id is not None,
+            )
+        except BadCursor:
+            raise InvalidCursor("cursor is not one this API returned") from None
+
+    @requires(*FINANCE)
+    def balance(
+        self, principal: Principal, account: str, currency: str, as_of: str | None
+    ) -> tuple[int, int, str | None]:
+        """(debits, credits, the moment) of an account, now or as of an ISO 8601 moment."""
+        bound = principal.manufacturer_id
+        if bound is not None and not account.startswith(f"manufacturer:{bound}:"):
+            raise NotFound("no such account")
+        lookup_currency(currency)
+        at = periods.moment(as_of, "as_of")
+        debits, credits = self._read_models.fresh().balance(account, currency, at)
+        return debits, credits, at
+
+    @requires(*FINANCE)
+    def trial_balance(self, principal: Principal) -> list[dict[str, Any]]:
+        """Every account's debits and credits per currency (a bound key: its own accounts)."""
+        bound = principal.manufacturer_id
+        prefix = None if bound is None else f"manufacturer:{bound}:"
+        return self._read_models.fresh().trial_balance(prefix)
+
+    @requires(*FINANCE)
+    def manufacturer_report(
+        self,
+        principal: Principal,
+        manufacturer_id: str,
+        *,
+        period: str | None = None,
+        start: str | None = None,
+        end: str | None = None,
+    ) -> Report:
+        """Per currency, per day and month, for period=YYYY-MM or from/to (inclusive dates)."""
+        manufacturer = self._manufacturers.seen_by(principal, manufacturer_id)
+        first, after = periods.report_range(period, start, end)
+        read_models = self._read_models.fresh()
+        freshness = self.freshness()
+        sections = manufacturer_report(read_models, manufacturer_id, first, after)
+        return Report(manufacturer, first, after, sections, freshness)

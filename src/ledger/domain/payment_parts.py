@@ -1,0 +1,51 @@
+"""The child records a Payment keeps in its state: shares of a capture or reversal, refunds and
+disputes. Plain dicts at run time (snapshots are JSON), typed here."""
+
+from __future__ import annotations
+
+from typing import NotRequired, TypedDict
+
+from ledger.domain.journal import JournalEntry
+
+
+class CapturedShare(TypedDict):
+    manufacturer_id: str
+    amount: int
+    fee: int
+
+
+class ReversalShare(TypedDict):
+    manufacturer_id: str
+    amount: int
+    fee_returned: int
+
+
+class Approval(TypedDict):
+    approver: str
+    at: str
+
+
+class Refund(TypedDict):
+    amount: int
+    status: str  # pending_approval, pending, succeeded, failed, rejected
+    requested_by: str
+    approvals_required: int
+    approvals: list[Approval]
+    provider_reference: str | None
+    reason: str | None
+    shares: list[ReversalShare]
+    entry: JournalEntry
+    failure_reason: str | None
+    created_at: str
+    updated_at: str
+    rejected_by: NotRequired[str]
+
+
+class Dispute(TypedDict):
+    amount: int
+    provider_reference: str | None
+    status: str  # open, won, lost
+    reason: str | None
+    created_at: str
+    updated_at: str
+    shares: NotRequired[list[ReversalShare]]
