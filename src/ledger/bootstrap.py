@@ -9,6 +9,7 @@ handlers) call the builders here and nothing else constructs an adapter.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -37,6 +38,7 @@ if TYPE_CHECKING:  # the embedded and provider modules stay out of Lambda import
     from projections.stores.dynamodb_stream import StreamProjector
 
 REGISTRY_READERS = 16  # registry shards read at once from DynamoDB
+log = logging.getLogger(__name__)
 
 
 def _system_clock() -> datetime:
@@ -90,17 +92,22 @@ class Container:
 # ----- providers -------------------------------------------------------------------------------
 def providers_from(
     settings: Settings,
-) -> tuple[dict[str, PaymentProvider], dict[str, WebhookSource], dict[str, PayoutRail]]:
-    """The sandbox always; every other provider whose configuration is set."""
+) -> tuple[
+    dict[str, PaymentProvider], dict[str, WebhookSource], dict[str, PayoutRail], dict[str, str]
+]:
+    """The sandbox always; every other provider whose configuration is complete. A provider
+    whose configuration is missing or partial is off: the fourth map says why, and that is the
+    error where it is used (a payment routed to it is a 422), not a function that cannot start."""
     sandbox = SandboxProvider()
     providers: dict[str, PaymentProvider] = {"sandbox": sandbox}
     webhooks: dict[str, WebhookSource] = {}
     rails: dict[str, PayoutRail] = {"sandbox": sandbox}
-    if settings.stripe_api_key is not None:
+    off: dict[str, str] = {}
+    if settings.stripe_api_key is not None and settings.stripe_webhook_secret is None:
+        off["stripe"] = "LEDGER_STRIPE_API_KEY needs LEDGER_STRIPE_WEBHOOK_SECRET too"
+    elif settings.stripe_api_key is not None and settings.stripe_webhook_secret is not None:
         from ledger.adapters.stripe_provider import StripeProvider
 
-        if settings.stripe_webhook_secret is None:
-            raise ValueError("LEDGER_STRIPE_API_KEY needs LEDGER_STRIPE_WEBHOOK_SECRET too")
         stripe = StripeProvider(
             settings.stripe_api_key.get_secret_value(),
             settings.stripe_webhook_secret.get_secret_value(),
@@ -109,23 +116,26 @@ def providers_from(
         providers["stripe"] = stripe
         webhooks["stripe"] = stripe
     if settings.paypal_client_id is not None:
-        from ledger.adapters.paypal_provider import PayPalProvider
-
         if settings.paypal_client_secret is None or settings.paypal_webhook_id is None:
-            raise ValueError(
+            off["paypal"] = (
                 "LEDGER_PAYPAL_CLIENT_ID needs LEDGER_PAYPAL_CLIENT_SECRET and "
                 "LEDGER_PAYPAL_WEBHOOK_ID too"
             )
-        paypal = PayPalProvider(
-            settings.paypal_client_id,
-            settings.paypal_client_secret.get_secret_value(),
-            settings.paypal_webhook_id,
-            base_url=settings.paypal_base_url,
-            environment=settings.paypal_environment,
-        )
-        providers["paypal"] = paypal
-        webhooks["paypal"] = paypal
-    return providers, webhooks, rails
+        else:
+            from ledger.adapters.paypal_provider import PayPalProvider
+
+            paypal = PayPalProvider(
+                settings.paypal_client_id,
+                settings.paypal_client_secret.get_secret_value(),
+                settings.paypal_webhook_id,
+                base_url=settings.paypal_base_url,
+                environment=settings.paypal_environment,
+            )
+            providers["paypal"] = paypal
+            webhooks["paypal"] = paypal
+    for name, reason in off.items():
+        log.error("provider %s is off: %s", name, reason)
+    return providers, webhooks, rails, off
 
 
 def vault_from(settings: Settings) -> VaultSealer | None:
@@ -140,10 +150,15 @@ def _engine(
     settings: Settings,
     providers: dict[str, PaymentProvider],
     clock: Callable[[], datetime] | None = None,
+    off: dict[str, str] | None = None,
 ) -> Engine:
     readers = REGISTRY_READERS if settings.persistence == "dynamodb" else 1
     return Engine(
-        env=settings.event_store_env(), providers=providers, clock=clock, parallel_reads=readers
+        env=settings.event_store_env(),
+        providers=providers,
+        clock=clock,
+        parallel_reads=readers,
+        providers_off=off,
     )
 
 
@@ -160,17 +175,18 @@ def build(settings: Settings, *, clock: Callable[[], datetime] | None = None) ->
     settings = with_secrets(settings)
     if settings.persistence == "sqlite":
         settings.db.parent.mkdir(parents=True, exist_ok=True)
-    providers, webhooks, rails = providers_from(settings)
+    providers, webhooks, rails, off = providers_from(settings)
     vault = vault_from(settings)
-    if settings.ach_origin is not None:
-        if vault is None:
-            raise ValueError("LEDGER_ACH_ORIGIN needs LEDGER_BANK_VAULT_KEY (bank accounts)")
+    if settings.ach_origin is not None and vault is None:
+        off["ach"] = "LEDGER_ACH_ORIGIN needs LEDGER_BANK_VAULT_KEY (bank accounts)"
+        log.error("provider ach is off: %s", off["ach"])
+    elif settings.ach_origin is not None and vault is not None:
         from ledger.adapters.ach.provider import AchProvider
 
         ach = AchProvider(vault)
         providers["ach"] = ach
         rails["ach"] = ach
-    engine = _engine(settings, providers, clock)
+    engine = _engine(settings, providers, clock, off)
     if settings.persistence == "dynamodb":
         read_models = _dynamodb_read_models(settings)
         return Container(settings, engine, read_models, None, rails, webhooks, vault=vault)

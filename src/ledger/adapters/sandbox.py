@@ -1,5 +1,5 @@
 """The built-in sandbox provider: deterministic, offline, and able to fail the ways real
-providers fail, chosen by magic payment-method tokens (documented in the README):
+providers fail, chosen by magic payment-method tokens (documented in docs/providers.md):
 
 | token | authorize | refunds |
 |---|---|---|

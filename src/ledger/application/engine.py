@@ -67,11 +67,14 @@ class Engine(Application[UUID]):
         providers: Mapping[str, PaymentProvider],
         clock: Callable[[], datetime] | None = None,
         parallel_reads: int = 1,
+        providers_off: Mapping[str, str] | None = None,
     ) -> None:
         """parallel_reads: how many aggregates to read at once where many are read (on a remote
-        store each read is a round trip; local reads are faster one after another)."""
+        store each read is a round trip; local reads are faster one after another).
+        providers_off: providers whose configuration is incomplete, and why."""
         super().__init__(env)
         self._providers = dict(providers)
+        self._providers_off = dict(providers_off or {})
         self._clock = clock
         self._parallel_reads = parallel_reads
         self._local = threading.local()
@@ -93,7 +96,9 @@ class Engine(Application[UUID]):
     def provider(self, name: str) -> PaymentProvider:
         found = self._providers.get(name)
         if found is None:
-            raise ProviderNotConfigured(f"provider '{name}' is not configured")
+            why = self._providers_off.get(name)
+            detail = f": {why}" if why else ""
+            raise ProviderNotConfigured(f"provider '{name}' is not configured{detail}")
         return found
 
     def now(self) -> datetime:

@@ -3,7 +3,6 @@ payload v2) through Mangum."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 from aws_lambda_powertools.logging import correlation_paths
@@ -12,11 +11,9 @@ from mangum import Mangum
 
 from api.app import create_app
 from ledger.bootstrap import Container, build
-from ledger.lambdas.observability import logger, metrics, tracer
+from ledger.lambdas.cold_start import EntryPoint, Handler
+from ledger.lambdas.observability import logger, metrics, traced
 from ledger.settings import Settings
-
-Handler = Callable[[dict[str, Any], Any], dict[str, Any]]
-_handler: Handler | None = None
 
 
 def make_handler(container: Container) -> Handler:
@@ -26,7 +23,7 @@ def make_handler(container: Container) -> Handler:
     @logger.inject_lambda_context(
         correlation_id_path=correlation_paths.API_GATEWAY_HTTP, clear_state=True
     )
-    @tracer.capture_lambda_handler
+    @traced
     def handle(event: dict[str, Any], context: Any) -> dict[str, Any]:
         response: dict[str, Any] = app(event, context)
         status = int(response.get("statusCode", 500))
@@ -39,8 +36,4 @@ def make_handler(container: Container) -> Handler:
     return handler_
 
 
-def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    global _handler
-    if _handler is None:
-        _handler = make_handler(build(Settings()))
-    return _handler(event, context)
+handler = EntryPoint(lambda: make_handler(build(Settings())))

@@ -3,7 +3,6 @@ models, reporting partial batch failures (ReportBatchItemFailures)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
@@ -16,7 +15,8 @@ from aws_lambda_powertools.utilities.batch import (
 from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
 
 from ledger.bootstrap import stream_projector
-from ledger.lambdas.observability import logger, metrics, tracer
+from ledger.lambdas.cold_start import EntryPoint, Handler
+from ledger.lambdas.observability import logger, metrics, traced
 from ledger.settings import Settings
 
 # Report every failed record even when all fail: the stream retries from the first one either
@@ -50,10 +50,6 @@ def record_age_seconds(record: dict[str, Any], now: datetime | None = None) -> f
     return max(current - float(created), 0.0)
 
 
-Handler = Callable[[dict[str, Any], Any], dict[str, Any]]
-_handler: Handler | None = None
-
-
 def make_handler(projector: Projector) -> Handler:
     def record_handler(record: DynamoDBRecord) -> None:
         raw = record.raw_event
@@ -70,7 +66,7 @@ def make_handler(projector: Projector) -> Handler:
 
     @metrics.log_metrics(raise_on_empty_metrics=False)
     @logger.inject_lambda_context(clear_state=True)
-    @tracer.capture_lambda_handler
+    @traced
     def handle(event: dict[str, Any], context: Any) -> dict[str, Any]:
         metrics.add_metric(
             name="StreamRecords", unit=MetricUnit.Count, value=len(event.get("Records", []))
@@ -90,8 +86,4 @@ def make_handler(projector: Projector) -> Handler:
     return handler_
 
 
-def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    global _handler
-    if _handler is None:
-        _handler = make_handler(stream_projector(Settings()))
-    return _handler(event, context)
+handler = EntryPoint(lambda: make_handler(stream_projector(Settings())))

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any, Protocol
 
 from aws_lambda_powertools.metrics import MetricUnit
 
 from ledger.bootstrap import publisher as build_publisher
-from ledger.lambdas.observability import logger, metrics, tracer
+from ledger.lambdas.cold_start import EntryPoint, Handler
+from ledger.lambdas.observability import logger, metrics, traced
 from ledger.settings import Settings
 
 
@@ -20,14 +21,10 @@ class Publisher(Protocol):
     def publish(self, records: Sequence[dict[str, Any]]) -> list[str]: ...
 
 
-Handler = Callable[[dict[str, Any], Any], dict[str, Any]]
-_handler: Handler | None = None
-
-
 def make_handler(publisher: Publisher) -> Handler:
     @metrics.log_metrics(raise_on_empty_metrics=False)
     @logger.inject_lambda_context(clear_state=True)
-    @tracer.capture_lambda_handler
+    @traced
     def handle(event: dict[str, Any], context: Any) -> dict[str, Any]:
         records = event.get("Records", [])
         failed = publisher.publish(records)
@@ -40,8 +37,4 @@ def make_handler(publisher: Publisher) -> Handler:
     return handler_
 
 
-def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    global _handler
-    if _handler is None:
-        _handler = make_handler(build_publisher(Settings()))
-    return _handler(event, context)
+handler = EntryPoint(lambda: make_handler(build_publisher(Settings())))

@@ -13,7 +13,6 @@ Partial batch responses (ReportBatchItemFailures): only failed records come back
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any, Protocol
 
 from aws_lambda_powertools.metrics import MetricUnit
@@ -25,7 +24,8 @@ from aws_lambda_powertools.utilities.batch import (
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 from ledger.bootstrap import worker
-from ledger.lambdas.observability import logger, metrics, tracer
+from ledger.lambdas.cold_start import EntryPoint, Handler
+from ledger.lambdas.observability import logger, metrics, traced
 from ledger.settings import Settings
 from ledger.workflows.queue import Message
 from ledger.workflows.rules import QueueSpec
@@ -36,8 +36,6 @@ from ledger.workflows.runtime import WorkerContext, process
 # failed message already carries its own retry delay, and a raised error would add nothing but
 # a Lambda error.
 processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
-Handler = Callable[[dict[str, Any], Any], dict[str, Any]]
-_handler: Handler | None = None
 
 
 class Visibility(Protocol):
@@ -80,7 +78,7 @@ def make_handler(
 
     @metrics.log_metrics(raise_on_empty_metrics=False)
     @logger.inject_lambda_context(clear_state=True)
-    @tracer.capture_lambda_handler
+    @traced
     def handler_(event: dict[str, Any], lambda_context: Any) -> dict[str, Any]:
         metrics.add_dimension(name="Queue", value=spec.name)
         logger.append_keys(queue=spec.name)
@@ -100,8 +98,4 @@ def from_settings(settings: Settings) -> Handler:
     return make_handler(*worker(settings))
 
 
-def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    global _handler
-    if _handler is None:
-        _handler = from_settings(Settings())
-    return _handler(event, context)
+handler = EntryPoint(lambda: from_settings(Settings()))
