@@ -8,7 +8,7 @@ import hashlib
 import json
 import re
 from collections.abc import Callable
-from typing import Annotated, TypeVar
+from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, Header, Request, params
 from pydantic import BaseModel
@@ -66,7 +66,14 @@ def _webhook_sources(request: Request) -> dict[str, WebhookSource]:
 
 
 EngineDep = Annotated[Engine, Depends(_engine)]
+
+
+def _health(request: Request) -> Callable[[], dict[str, Any]]:
+    return _container(request).health
+
+
 QueriesDep = Annotated[Queries, Depends(_queries)]
+HealthDep = Annotated[Callable[[], dict[str, Any]], Depends(_health)]
 VaultDep = Annotated[BankAccountSealer | None, Depends(_vault)]
 WebhookSourcesDep = Annotated[dict[str, WebhookSource], Depends(_webhook_sources)]
 

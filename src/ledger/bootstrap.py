@@ -75,6 +75,25 @@ class Container:
             return self.follower.freshness().as_dict()
         return self.read_models.freshness()
 
+    def durability(self) -> dict[str, str]:
+        """How the event store makes a commit durable, as it reports it now."""
+        if self.settings.persistence == "dynamodb":
+            return {"store": "dynamodb", "writes": "transactions acknowledged by DynamoDB"}
+        if self.settings.persistence == "popo":
+            return {"store": "memory", "writes": "not durable (tests)"}
+        from ledger.adapters.sqlite_event_store import DurableSQLiteFactory
+
+        factory = self.engine.factory
+        assert isinstance(factory, DurableSQLiteFactory)
+        return {"store": "sqlite", **factory.durability()}
+
+    def health(self) -> dict[str, Any]:
+        return {
+            "status": "ok",
+            "projections": self.freshness(),
+            "event_store": self.durability(),
+        }
+
     def settle(self) -> int:
         """Embedded: run the workflows until nothing more is due now (tests, CLI)."""
         return self.workflows.settle() if self.workflows is not None else 0
@@ -187,6 +206,8 @@ def build(settings: Settings, *, clock: Callable[[], datetime] | None = None) ->
         providers["ach"] = ach
         rails["ach"] = ach
     engine = _engine(settings, providers, clock, off)
+    if settings.persistence == "sqlite":
+        _assert_durable(engine)
     if settings.persistence == "dynamodb":
         read_models = _dynamodb_read_models(settings)
         return Container(settings, engine, read_models, None, rails, webhooks, vault=vault)
@@ -201,6 +222,18 @@ def build(settings: Settings, *, clock: Callable[[], datetime] | None = None) ->
         container.workflows = _embedded_workflows(settings, engine, rails, clock)
         engine.after_save.append(container.workflows.prompt)
     return container
+
+
+def _assert_durable(engine: Engine) -> None:
+    """Refuse to run on an event store that would acknowledge what a power loss can take back."""
+    from ledger.adapters.sqlite_event_store import DurableSQLiteFactory
+
+    factory = engine.factory
+    if not isinstance(factory, DurableSQLiteFactory):
+        raise RuntimeError("the SQLite event store must be the durable one")
+    reported = factory.durability()
+    if reported != {"journal_mode": "wal", "synchronous": "full"}:
+        raise RuntimeError(f"the SQLite event store is not durable: {reported}")
 
 
 def _embedded_workflows(

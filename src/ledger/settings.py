@@ -94,7 +94,7 @@ class Settings(BaseSettings):
                 "DYNAMODB_SNAPSHOTS_TABLE": str(self.snapshots_table),
             }
         return {
-            "PERSISTENCE_MODULE": "eventsourcing.sqlite",
+            "PERSISTENCE_MODULE": "ledger.adapters.sqlite_event_store:DurableSQLiteFactory",
             "SQLITE_DBNAME": str(self.db),
             "SQLITE_LOCK_TIMEOUT": "30",
         }

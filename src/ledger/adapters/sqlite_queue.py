@@ -49,6 +49,8 @@ class SqliteQueue:
         self._db.execute("PRAGMA busy_timeout = 30000")
         if path != ":memory:":
             self._db.execute("PRAGMA journal_mode = WAL")
+            # Set, not left to the build: a handled or scheduled message stays recorded.
+            self._db.execute("PRAGMA synchronous = FULL")
         self._db.executescript(_SCHEMA)
         self._migrate()
 

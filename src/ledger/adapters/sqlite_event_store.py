@@ -1,0 +1,87 @@
+"""The embedded event store: the `eventsourcing` library's SQLite recorders on connections that
+are durable by explicit setting, never by how SQLite was built. Every connection runs in WAL mode
+with synchronous=FULL, so a commit is on disk (the WAL fsync'd) before it returns: an
+acknowledged payment survives a power loss, not only a killed process. Each new connection
+checks that the setting took, and the store refuses to open otherwise.
+
+Select it with PERSISTENCE_MODULE=ledger.adapters.sqlite_event_store:DurableSQLiteFactory (the
+ledger's settings do this for LEDGER_PERSISTENCE=sqlite)."""
+
+from __future__ import annotations
+
+import sqlite3
+from typing import Any
+
+from eventsourcing.persistence import PersistenceError
+from eventsourcing.sqlite import (
+    SQLiteConnection,
+    SQLiteConnectionPool,
+    SQLiteDatastore,
+    SQLiteFactory,
+)
+from eventsourcing.utils import Environment, EnvType
+
+SYNCHRONOUS_FULL = 2  # PRAGMA synchronous: 0 OFF, 1 NORMAL, 2 FULL, 3 EXTRA
+
+
+def make_durable(connection: sqlite3.Connection) -> None:
+    """WAL with synchronous=FULL on this connection, checked."""
+    connection.execute("PRAGMA synchronous=FULL")
+    level = connection.execute("PRAGMA synchronous").fetchone()[0]
+    if level != SYNCHRONOUS_FULL:
+        raise PersistenceError(f"SQLite refused synchronous=FULL (it reports {level})")
+
+
+def durability(connection: sqlite3.Connection) -> dict[str, str]:
+    """What a connection reports: journal mode and synchronous level, by name."""
+    journal = connection.execute("PRAGMA journal_mode").fetchone()[0]
+    level = connection.execute("PRAGMA synchronous").fetchone()[0]
+    names = {0: "off", 1: "normal", 2: "full", 3: "extra"}
+    return {"journal_mode": str(journal).lower(), "synchronous": names.get(level, str(level))}
+
+
+class DurableConnectionPool(SQLiteConnectionPool):
+    def _create_connection(self) -> SQLiteConnection:
+        connection = super()._create_connection()
+        if not self.is_sqlite_memory_mode:
+            make_durable(connection._sqlite_conn)
+        return connection
+
+
+class DurableSQLiteDatastore(SQLiteDatastore):
+    def __init__(self, db_name: str, **options: Any) -> None:
+        super().__init__(db_name, **options)
+        pool = self.pool
+        self.pool = DurableConnectionPool(
+            db_name=pool.db_name,
+            lock_timeout=pool.lock_timeout,
+            pool_size=pool.pool_size,
+            max_overflow=pool.max_overflow,
+            pool_timeout=pool.pool_timeout,
+            max_age=pool.max_age,
+            pre_ping=pool.pre_ping,
+        )
+        pool.close()
+
+    def durability(self) -> dict[str, str]:
+        with self.get_connection(commit=False) as connection:
+            return durability(connection._sqlite_conn)
+
+
+class DurableSQLiteFactory(SQLiteFactory):
+    def __init__(self, env: Environment | EnvType | None) -> None:
+        super().__init__(env)
+        store = self.datastore
+        self.datastore = DurableSQLiteDatastore(
+            store.pool.db_name,
+            lock_timeout=store.pool.lock_timeout,
+            single_row_tracking=store.single_row_tracking,
+            originator_id_type=store.originator_id_type,
+        )
+        store.close()
+
+    def durability(self) -> dict[str, str]:
+        """What a connection of this store reports right now (checked at start, in /healthz)."""
+        store = self.datastore
+        assert isinstance(store, DurableSQLiteDatastore)
+        return store.durability()
