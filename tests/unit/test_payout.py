@@ -9,7 +9,7 @@ from ledger.domain.errors import (
     SelfApproval,
 )
 from ledger.domain.manufacturer import Manufacturer
-from ledger.domain.payable import ManufacturerPayable
+from ledger.domain.payable import ManufacturerPayable, Payables
 from ledger.domain.payout import Payout
 
 
@@ -54,8 +54,9 @@ def test_payout_below_threshold_needs_no_approval() -> None:
 
 
 def test_payable_reserves_pending_payouts() -> None:
-    payable = ManufacturerPayable("m", "USD")
-    payable.post("cap", 1000)
+    shard = ManufacturerPayable("m", "USD")
+    shard.post("cap", 1000)
+    payable = Payables("m", "USD", [shard])
     payable.reserve("po1", 600)
     assert payable.available == 400
     with pytest.raises(InsufficientBalance):

@@ -22,7 +22,7 @@ from ledger.application.ports import ReadModels
 from ledger.application.principal import Principal, requires
 from ledger.domain.manufacturer import Manufacturer
 from ledger.domain.money import currency as lookup_currency
-from ledger.domain.payable import ManufacturerPayable
+from ledger.domain.payable import SHARDS, ManufacturerPayable, Payables
 from ledger.domain.payment import Payment
 from ledger.domain.payment_parts import Dispute, Refund
 from ledger.domain.payout import Payout
@@ -45,14 +45,18 @@ class Report:
     freshness: dict[str, Any]
 
 
-def payable(engine: Engine, manufacturer_id: str, currency: str) -> ManufacturerPayable | None:
-    """What the platform owes a manufacturer in a currency, exactly (not a projection)."""
-    try:
-        found = engine.current(ManufacturerPayable.create_id(manufacturer_id, currency))
-    except AggregateNotFoundError:
-        return None
-    assert isinstance(found, ManufacturerPayable)
-    return found
+def payable(engine: Engine, manufacturer_id: str, currency: str) -> Payables | None:
+    """What the platform owes a manufacturer in a currency, exactly (not a projection): the sum
+    of its payable shards as the event store has them now; None before its first posting."""
+    shards = []
+    for shard in range(SHARDS):
+        try:
+            found = engine.current(ManufacturerPayable.create_id(manufacturer_id, currency, shard))
+        except AggregateNotFoundError:
+            continue
+        assert isinstance(found, ManufacturerPayable)
+        shards.append(found)
+    return Payables(manufacturer_id, currency, shards) if shards else None
 
 
 class Queries:

@@ -15,7 +15,7 @@ from ledger.application.ports import PaymentProvider
 from ledger.application.registries import PAYABLES
 from ledger.domain import accounts
 from ledger.domain.base import LedgerAggregate
-from ledger.domain.payable import ManufacturerPayable
+from ledger.domain.payable import SHARDS, ManufacturerPayable, Payables, shard_for
 from ledger.domain.registry import Registry, shard_of
 
 A = TypeVar("A", bound=LedgerAggregate)
@@ -94,14 +94,33 @@ class UnitOfWork:
         self._aggregates[aggregate.id] = aggregate
         return aggregate
 
-    def payable(self, manufacturer_id: str, currency: str) -> ManufacturerPayable:
-        payable_id = ManufacturerPayable.create_id(manufacturer_id, currency)
+    def payable(self, manufacturer_id: str, currency: str) -> Payables:
+        """The manufacturer's payable in currency over every shard that exists (a payout
+        reserves and releases across them)."""
+        shards = [
+            found
+            for shard in range(SHARDS)
+            if (
+                found := self.find(
+                    ManufacturerPayable,
+                    ManufacturerPayable.create_id(manufacturer_id, currency, shard),
+                )
+            )
+            is not None
+        ]
+        return Payables(manufacturer_id, currency, shards)
+
+    def payable_shard(
+        self, manufacturer_id: str, currency: str, source: str
+    ) -> ManufacturerPayable:
+        """The shard a posting from source lands on, opened on its first posting."""
+        shard = shard_for(source)
+        payable_id = ManufacturerPayable.create_id(manufacturer_id, currency, shard)
         found = self.find(ManufacturerPayable, payable_id)
         if found is None:
-            found = self.add(ManufacturerPayable(manufacturer_id, currency))
-            self.registry(PAYABLES, f"{manufacturer_id}:{currency}").add(
-                f"{manufacturer_id}:{currency}"
-            )
+            found = self.add(ManufacturerPayable(manufacturer_id, currency, shard))
+            member = f"{manufacturer_id}:{currency}"
+            self.registry(PAYABLES, member).add(member)
         return found
 
     def registry(self, kind: str, member: str) -> Registry:
@@ -122,8 +141,10 @@ class UnitOfWork:
                 booking: list[dict[str, Any]] | None = getattr(pending, "entry", None)
                 for posting in booking or []:
                     if accounts.is_manufacturer_payable(posting["account"]):
-                        self.payable(
-                            accounts.manufacturer_of(posting["account"]), posting["currency"]
+                        self.payable_shard(
+                            accounts.manufacturer_of(posting["account"]),
+                            posting["currency"],
+                            str(aggregate.id),
                         ).post(
                             source=f"{aggregate.id}:{pending.originator_version}",
                             owed_change=-posting["amount"],
