@@ -111,7 +111,9 @@ def create_app(container: Container, *, follow: bool = True) -> FastAPI:
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, error: StarletteHTTPException) -> Response:
         code = {404: "not-found", 405: "method-not-allowed"}.get(error.status_code, "http-error")
-        return problem(error.status_code, code, str(error.detail))
+        response = problem(error.status_code, code, str(error.detail))
+        response.headers.update(error.headers or {})  # 405 names the methods it allows (Allow)
+        return response
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, error: Exception) -> Response:

@@ -1,96 +1,105 @@
-"""Request guard (pure ASGI): caps body size and refuses anything that looks like a card number
-before the app, a log line or the event store can see it."""
+"""Request guard (pure ASGI): caps body size and nesting depth, and refuses anything that looks
+like a card number (api.card_numbers) before the app, a log line or the event store can see it.
+
+What is read: every path segment (the ledger's ids exempt in their exact shape), every query
+key and value, every header but the transport's own (which carry addresses and lengths, and
+which the ledger neither stores nor logs), and the body: decoded JSON with its escapes, or the
+raw text when it is not JSON."""
 
 from __future__ import annotations
 
 import json
-import re
-from typing import Any
-from urllib.parse import unquote
+from urllib.parse import parse_qsl, unquote
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from api.card_numbers import Path, contains_card_number, is_our_id, json_contains_card_number
 from api.problems import problem
 
-# Digit runs not glued to letters or digits (so hex ids and UUIDs do not match): either 13-19
-# digits in a row, or groups of 3-6 digits split by single spaces or dashes (4-4-4-4, 4-6-5).
-_CANDIDATE = re.compile(r"(?<![0-9A-Za-z])(?:\d{13,19}|\d{3,6}(?:[ -]\d{3,6}){2,5})(?![0-9A-Za-z])")
-
-
-def luhn_valid(digits: str) -> bool:
-    total = 0
-    for index, char in enumerate(reversed(digits)):
-        value = ord(char) - 48
-        if index % 2 == 1:
-            value *= 2
-            if value > 9:
-                value -= 9
-        total += value
-    return total % 10 == 0
-
-
-# Inside decoded JSON values, digits glued to letters count too ("card4111..."), except in the
-# ledger's own ids, whose hex may hold long digit runs.
-_GLUED_CANDIDATE = re.compile(r"(?<!\d)(?:\d{13,19}|\d{3,6}(?:[ -]\d{3,6}){2,5})(?!\d)")
-_OUR_ID = re.compile(r"^(mfr|pay|po|key|sub)_[0-9a-f]{32}$|^(re|dp)_[0-9a-f]{32}_\d{1,6}$")
-
-
-def contains_card_number(text: str, *, glued: bool = False) -> bool:
-    pattern = _GLUED_CANDIDATE if glued else _CANDIDATE
-    for match in pattern.finditer(text):
-        digits = re.sub(r"[ -]", "", match.group(0))
-        if 13 <= len(digits) <= 19 and luhn_valid(digits):
-            return True
-    return False
-
-
-def json_contains_card_number(value: Any, exempt: frozenset[str] = frozenset()) -> bool:
-    """Every key and value of a decoded JSON document (escapes like \\u0034 are decoded),
-    except the values of exempt keys."""
-    if isinstance(value, str):
-        return not _OUR_ID.match(value) and contains_card_number(value, glued=True)
-    if isinstance(value, bool) or value is None:
-        return False
-    if isinstance(value, int | float):
-        return contains_card_number(str(value))
-    if isinstance(value, list):
-        return any(json_contains_card_number(item, exempt) for item in value)
-    if isinstance(value, dict):
-        return any(
-            json_contains_card_number(key)
-            or (key not in exempt and json_contains_card_number(item, exempt))
-            for key, item in value.items()
-        )
-    return False
-
-
-def body_contains_card_number(body: bytes, exempt: frozenset[str] = frozenset()) -> bool:
-    if not exempt:
-        text = body.decode("utf-8", errors="replace")
-        if contains_card_number(text):
-            return True
-    try:
-        document = json.loads(body)
-    except ValueError:
-        return bool(exempt)  # an exempting route takes JSON only
-    return json_contains_card_number(document, exempt)
-
-
 # Bank account numbers may look like card numbers (any 13-17 digits pass Luhn one time in ten):
-# the one route that takes them reads them from these keys only, and seals them at once.
-BANK_ACCOUNT_KEYS = frozenset({"account_number", "routing_number"})
+# the routes that take them read them from these keys only, and seal them at once.
+BANK_ACCOUNT_FIELDS: frozenset[Path] = frozenset({("account_number",), ("routing_number",)})
+# Headers the transport sets, full of digits by design (addresses, ports, lengths, trace ids),
+# never stored or logged by the ledger: a chain of proxy addresses would read as a card number.
+TRANSPORT_HEADERS = frozenset(
+    {
+        b"host",
+        b"content-length",
+        b"x-forwarded-for",
+        b"x-forwarded-port",
+        b"x-forwarded-proto",
+        b"x-real-ip",
+        b"forwarded",
+        b"x-amzn-trace-id",
+        b"traceparent",
+        b"tracestate",
+    }
+)
+ID_PARAMETERS = frozenset({"manufacturer_id", "payment_id"})
+MAX_DEPTH = 32  # the deepest body the API takes is 3 levels
 
 
-def exempt_keys(path: str) -> frozenset[str] | None:
-    """None: the body is not scanned (provider webhooks: signed by the provider, never stored,
-    and PCI-scoped providers send no card numbers)."""
+def exempt_fields(path: str) -> frozenset[Path] | None:
+    """None: the body is not read (provider webhooks: signed by the provider, never stored, and
+    PCI-scoped providers send no card numbers)."""
     if path.startswith("/v1/webhooks/"):
         return None
     if path == "/v1/bank-accounts" or (
         path.startswith("/v1/manufacturers/") and path.endswith("/bank-account")
     ):
-        return BANK_ACCOUNT_KEYS
+        return BANK_ACCOUNT_FIELDS
     return frozenset()
+
+
+def nesting_depth(body: bytes) -> int:
+    """The deepest nesting of [ and { outside strings, without parsing (so without recursion)."""
+    depth = deepest = 0
+    in_string = escaped = False
+    for byte in body:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif byte == 0x5C:  # backslash
+                escaped = True
+            elif byte == 0x22:  # quote
+                in_string = False
+        elif byte == 0x22:
+            in_string = True
+        elif byte in (0x5B, 0x7B):
+            depth += 1
+            deepest = max(deepest, depth)
+        elif byte in (0x5D, 0x7D):
+            depth -= 1
+    return deepest
+
+
+def target_has_card_number(scope: Scope) -> bool:
+    """Path segments, query keys and values, and the headers (but the transport's)."""
+    for segment in unquote(scope.get("path", "")).split("/"):
+        if not is_our_id(segment) and contains_card_number(segment):
+            return True
+    query = scope.get("query_string", b"").decode("latin-1")
+    for key, value in parse_qsl(query, keep_blank_values=True):
+        exempt = key in ID_PARAMETERS and is_our_id(value)
+        if contains_card_number(key) or (not exempt and contains_card_number(value)):
+            return True
+    return any(
+        name not in TRANSPORT_HEADERS
+        and (
+            contains_card_number(value.decode("latin-1"))
+            or contains_card_number(value.decode("utf-8", errors="replace"))
+        )
+        for name, value in scope.get("headers", [])
+    )
+
+
+def body_has_card_number(body: bytes, exempt: frozenset[Path]) -> bool:
+    try:
+        document = json.loads(body)
+    except ValueError:
+        # Not JSON (refused later as malformed); an exempting route takes JSON only.
+        return bool(exempt) or contains_card_number(body.decode("utf-8", errors="replace"))
+    return json_contains_card_number(document, exempt)
 
 
 class RequestGuard:
@@ -102,14 +111,7 @@ class RequestGuard:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        target = " ".join(
-            [
-                unquote(scope.get("path", "")),
-                unquote(scope.get("query_string", b"").decode("latin-1")),
-                *(value.decode("latin-1") for _, value in scope.get("headers", [])),
-            ]
-        )
-        if contains_card_number(target):
+        if target_has_card_number(scope):
             await self._card_rejected(scope, receive, send)
             return
         declared = _content_length(scope)
@@ -131,10 +133,14 @@ class RequestGuard:
             chunks.append(chunk)
             more = message.get("more_body", False)
         body = b"".join(chunks)
-        exempt = exempt_keys(unquote(scope.get("path", "")))
-        if body and exempt is not None and body_contains_card_number(body, exempt):
-            await self._card_rejected(scope, receive, send)
-            return
+        exempt = exempt_fields(unquote(scope.get("path", "")))
+        if body and exempt is not None:
+            if nesting_depth(body) > MAX_DEPTH:
+                await self._too_deep(scope, receive, send)
+                return
+            if body_has_card_number(body, exempt):
+                await self._card_rejected(scope, receive, send)
+                return
         delivered = False
 
         async def replay() -> Message:
@@ -158,6 +164,12 @@ class RequestGuard:
     async def _too_large(self, scope: Scope, receive: Receive, send: Send) -> None:
         response = problem(
             413, "body-too-large", f"Request bodies are limited to {self.max_body_bytes} bytes."
+        )
+        await response(scope, receive, send)
+
+    async def _too_deep(self, scope: Scope, receive: Receive, send: Send) -> None:
+        response = problem(
+            422, "body-too-deep", f"Request bodies may nest at most {MAX_DEPTH} levels."
         )
         await response(scope, receive, send)
 
