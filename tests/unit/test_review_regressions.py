@@ -20,9 +20,9 @@ from ledger.application.ports import (
 from ledger.application.principal import SYSTEM
 from ledger.application.processes.billing import BillingRunIncomplete, billing_run
 from tests.conftest import Api, ManualClock
-from tests.unit.test_payout_workflows import payable, payout, request_payout
-from tests.unit.test_webhooks_api import SECRET, deliver, intent, pay, stripe_event
-from tests.unit.test_webhooks_api import stripe as stripe_fixture  # noqa: F401 (a fixture)
+from tests.unit.api.test_stripe_webhooks import SECRET, deliver, intent, pay, stripe_event
+from tests.unit.api.test_stripe_webhooks import stripe as stripe_fixture  # noqa: F401 (a fixture)
+from tests.unit.application.test_payout_workflows import payable, payout, request_payout
 
 
 class LostAnswerRail:
