@@ -3,9 +3,6 @@ and applied to the ledger exactly once, in any order."""
 
 from __future__ import annotations
 
-import hashlib
-import hmac
-import json
 import time
 from itertools import count
 from typing import Any
@@ -13,6 +10,7 @@ from typing import Any
 import pytest
 
 from ledger.adapters.stripe_provider import StripeProvider
+from ledger.application.errors import ConcurrencyExhausted
 from ledger.application.ports import (
     AuthorizationRequest,
     CaptureRequest,
@@ -24,9 +22,7 @@ from ledger.application.ports import (
 from ledger.domain.provider_records import WebhookReceipt
 from tests.conftest import Api
 from tests.support.providers import ScriptedProviderBase
-
-SECRET = "whsec_test"
-_events = count(1)
+from tests.support.stripe_webhooks import SECRET, deliver, intent, sign, stripe_event
 
 
 class FakeStripe(ScriptedProviderBase):
@@ -65,44 +61,6 @@ def stripe(api: Api) -> FakeStripe:
     api.container.webhook_sources["stripe"] = StripeProvider("sk_test", SECRET)
     api.container.engine.register_provider("stripe", fake)
     return fake
-
-
-def sign(payload: bytes, timestamp: int | None = None, secret: str = SECRET) -> str:
-    t = int(time.time()) if timestamp is None else timestamp
-    digest = hmac.new(secret.encode(), f"{t}.".encode() + payload, hashlib.sha256).hexdigest()
-    return f"t={t},v1={digest}"
-
-
-def stripe_event(kind: str, obj: dict[str, Any], event_id: str | None = None) -> bytes:
-    event = {
-        "id": event_id or f"evt_test_{next(_events)}",
-        "object": "event",
-        "api_version": "2025-03-31.basil",
-        "created": int(time.time()),
-        "livemode": False,
-        "pending_webhooks": 1,
-        "type": kind,
-        "data": {"object": obj},
-    }
-    return json.dumps(event).encode()
-
-
-def deliver(api: Api, payload: bytes, signature: str | None = None) -> Any:
-    headers = {"Content-Type": "application/json", "Stripe-Signature": signature or sign(payload)}
-    return api.client.post("/v1/webhooks/stripe", content=payload, headers=headers)
-
-
-def intent(reference: str, amount: int, **fields: Any) -> dict[str, Any]:
-    return {
-        "id": reference,
-        "object": "payment_intent",
-        "amount": amount,
-        "amount_received": amount,
-        "currency": "usd",
-        "metadata": {},
-        "status": "succeeded",
-        **fields,
-    }
 
 
 def dispute(
@@ -145,12 +103,6 @@ def history(api: Api, admin: dict[str, str], payment_id: str) -> list[dict[str, 
     return events
 
 
-def payable(api: Api, admin: dict[str, str], m: str) -> int:
-    path = f"/v1/accounts/manufacturer:{m}:payable/balance"
-    value: int = api.get(path, admin, currency="USD").json()["balance"]
-    return value
-
-
 def receipt_recorded(api: Api, event_id: str) -> bool:
     events = api.container.engine.recorder.select_events(
         WebhookReceipt.create_id("stripe", event_id)
@@ -165,7 +117,7 @@ def test_payment_intent_succeeded_captures_a_pending_payment(
     m = api.manufacturer(admin, fee_bps=250)
     payment = pay(api, admin, m, 2000, method="pm_pending")
     assert payment["status"] == "pending"
-    assert payable(api, admin, m) == 0
+    assert api.payable(admin, m) == 0
     payload = stripe_event("payment_intent.succeeded", intent("pi_test_1", 2000), "evt_ok")
     response = deliver(api, payload)
     assert response.status_code == 200, response.text
@@ -178,7 +130,7 @@ def test_payment_intent_succeeded_captures_a_pending_payment(
     assert shown["status"] == "captured"
     assert shown["provider_reference"] == "pi_test_1"  # the ledger linked the PaymentIntent
     assert shown["amount_captured"] == 2000
-    assert payable(api, admin, m) == -1950
+    assert api.payable(admin, m) == -1950
     assert receipt_recorded(api, "evt_ok")
 
     before = history(api, admin, payment["id"])
@@ -186,7 +138,7 @@ def test_payment_intent_succeeded_captures_a_pending_payment(
     assert replay.status_code == 200
     assert replay.json()["outcome"] == "duplicate"
     assert history(api, admin, payment["id"]) == before
-    assert payable(api, admin, m) == -1950
+    assert api.payable(admin, m) == -1950
 
 
 def test_the_ledger_payment_id_in_metadata_finds_the_payment_too(
@@ -266,6 +218,47 @@ def test_an_event_about_an_unknown_payment_is_503_and_recorded_later(
     assert api.get(f"/v1/payments/{payment['id']}", admin).json()["status"] == "captured"
 
 
+# Regression (issue-4 review): a webhook whose command meets a concurrency conflict answers 503,
+# so Stripe delivers it again; it is never acknowledged and dropped.
+@pytest.mark.usefixtures("stripe")
+def test_a_webhook_that_meets_a_conflict_is_retried_not_dropped(
+    api: Api, admin: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    m = api.manufacturer(admin, fee_bps=0)
+    payment = pay(api, admin, m, 500, method="pm_pending")
+    payload = stripe_event("payment_intent.succeeded", intent("pi_test_1", 500))
+    service = api.container.engine
+    real = service.execute
+
+    def contended(command: Any) -> Any:
+        raise ConcurrencyExhausted("too many concurrent changes")
+
+    monkeypatch.setattr(service, "execute", contended)
+    assert deliver(api, payload).status_code == 503
+    monkeypatch.setattr(service, "execute", real)
+    again = deliver(api, payload)
+    assert again.json()["outcome"] == "captured"
+    assert api.get(f"/v1/payments/{payment['id']}", admin).json()["status"] == "captured"
+
+
+# Regression (issue-4 review): a success Stripe reports after a failed attempt is accepted and
+# captures the payment, which is not left failed.
+@pytest.mark.usefixtures("stripe")
+def test_a_success_after_a_failed_attempt_captures_the_payment(
+    api: Api, admin: dict[str, str]
+) -> None:
+    m = api.manufacturer(admin, fee_bps=0)
+    payment = pay(api, admin, m, 500, method="pm_pending")
+    failed = intent("pi_test_1", 500, status="requires_payment_method")
+    failed["last_payment_error"] = {"code": "card_declined"}
+    assert deliver(api, stripe_event("payment_intent.payment_failed", failed)).status_code == 200
+    assert api.get(f"/v1/payments/{payment['id']}", admin).json()["status"] == "failed"
+    succeeded = deliver(api, stripe_event("payment_intent.succeeded", intent("pi_test_1", 500)))
+    assert succeeded.json()["outcome"] == "captured"
+    assert api.get(f"/v1/payments/{payment['id']}", admin).json()["status"] == "captured"
+    assert api.payable(admin, m) == -500
+
+
 def test_events_the_ledger_does_not_act_on_are_acknowledged(api: Api, stripe: FakeStripe) -> None:
     response = deliver(api, stripe_event("customer.created", {"id": "cus_1", "object": "customer"}))
     assert response.status_code == 200
@@ -295,14 +288,14 @@ def test_dispute_created_then_lost_books_the_reversal(
     assert [d["status"] for d in shown["disputes"]] == ["open"]
     assert shown["amount_disputed"] == 400
     assert shown["refundable_amount"] == 600
-    assert payable(api, admin, m) == -1000  # nothing taken from the manufacturer yet
+    assert api.payable(admin, m) == -1000  # nothing taken from the manufacturer yet
 
     closed = deliver(api, stripe_event("charge.dispute.closed", dispute(reference, 400, "lost")))
     assert closed.json()["outcome"] == "dispute lost"
     shown = api.get(f"/v1/payments/{payment['id']}", admin).json()
     assert [d["status"] for d in shown["disputes"]] == ["lost"]
     assert shown["amount_dispute_lost"] == 400
-    assert payable(api, admin, m) == -600  # the reversal is booked
+    assert api.payable(admin, m) == -600  # the reversal is booked
     disputed = api.get("/v1/accounts/provider:stripe:disputed/balance", admin, currency="USD")
     assert disputed.json()["balance"] == 0
     types = [e["type"] for e in history(api, admin, payment["id"])]
@@ -322,7 +315,7 @@ def test_a_dispute_won_returns_the_funds(
     assert closed.json()["outcome"] == "dispute won"
     shown = api.get(f"/v1/payments/{payment['id']}", admin).json()
     assert shown["refundable_amount"] == 1000
-    assert payable(api, admin, m) == -1000
+    assert api.payable(admin, m) == -1000
 
 
 def test_a_dispute_closed_before_it_was_opened(
@@ -342,7 +335,7 @@ def test_a_dispute_closed_before_it_was_opened(
     shown = api.get(f"/v1/payments/{payment['id']}", admin).json()
     assert [d["status"] for d in shown["disputes"]] == ["lost"]  # one dispute, not reopened
     assert shown["amount_dispute_lost"] == 300
-    assert payable(api, admin, m) == -700
+    assert api.payable(admin, m) == -700
     types = [e["type"] for e in history(api, admin, payment["id"])]
     assert types.count("DisputeOpened") == 1
     assert types.count("DisputeLost") == 1
@@ -393,7 +386,7 @@ def test_refund_updated_without_ledger_metadata_matches_the_pending_refund(
     shown = api.get(f"/v1/payments/{payment['id']}", admin).json()
     assert [(r["id"], r["status"]) for r in shown["refunds"]] == [(refund["id"], "succeeded")]
     assert shown["amount_refunded"] == 400  # booked once, not twice
-    assert payable(api, admin, m) == -600
+    assert api.payable(admin, m) == -600
 
 
 def test_refund_failed_reverses_the_booking(
@@ -403,7 +396,7 @@ def test_refund_failed_reverses_the_booking(
     payment = pay(api, admin, m, 1000)
     refund = api.post(f"/v1/payments/{payment['id']}/refunds", {"amount": 400}, admin).json()
     api.settle()
-    assert payable(api, admin, m) == -600
+    assert api.payable(admin, m) == -600
     obj = refund_object(
         "re_test_1",
         payment["provider_reference"],
@@ -417,7 +410,7 @@ def test_refund_failed_reverses_the_booking(
     failed = api.get(f"/v1/refunds/{refund['id']}", admin).json()
     assert failed["status"] == "failed"
     assert failed["failure_reason"] == "expired_or_canceled_card"
-    assert payable(api, admin, m) == -1000
+    assert api.payable(admin, m) == -1000
 
 
 # ----- the PCI guard ------------------------------------------------------------------------
