@@ -94,7 +94,7 @@ class Api:
         return str(response.json()["id"])
 
     @staticmethod
-    def payment_body(splits: list[tuple[str, int]], **fields: Any) -> dict[str, Any]:
+    def payment_body(splits: list[tuple[str, int]], /, **fields: Any) -> dict[str, Any]:
         """A POST /v1/payments body paid by the splits (manufacturer, amount); fields override."""
         return {
             "amount": sum(a for _, a in splits),

@@ -98,6 +98,12 @@ def pay(
     return api.payment(admin, [(m, amount)], provider="stripe", payment_method=method)  # type: ignore[no-any-return]
 
 
+def pending_payment(api: Api, admin: dict[str, str]) -> tuple[str, dict[str, Any]]:
+    """A manufacturer without fees, and a payment of 500 to it left pending at Stripe."""
+    m = api.manufacturer(admin, fee_bps=0)
+    return m, pay(api, admin, m, 500, method="pm_pending")
+
+
 def history(api: Api, admin: dict[str, str], payment_id: str) -> list[dict[str, Any]]:
     events: list[dict[str, Any]] = api.get(f"/v1/payments/{payment_id}/events", admin).json()
     return events
@@ -144,8 +150,7 @@ def test_payment_intent_succeeded_captures_a_pending_payment(
 def test_the_ledger_payment_id_in_metadata_finds_the_payment_too(
     api: Api, admin: dict[str, str], stripe: FakeStripe
 ) -> None:
-    m = api.manufacturer(admin, fee_bps=0)
-    payment = pay(api, admin, m, 500, method="pm_pending")
+    _, payment = pending_payment(api, admin)
     obj = intent("pi_test_1", 500, metadata={"ledger_payment_id": payment["id"]})
     response = deliver(api, stripe_event("payment_intent.succeeded", obj))
     assert response.json()["outcome"] == "captured"
@@ -154,8 +159,7 @@ def test_the_ledger_payment_id_in_metadata_finds_the_payment_too(
 def test_payment_failed_fails_a_pending_payment(
     api: Api, admin: dict[str, str], stripe: FakeStripe
 ) -> None:
-    m = api.manufacturer(admin, fee_bps=0)
-    payment = pay(api, admin, m, 500, method="pm_pending")
+    _, payment = pending_payment(api, admin)
     obj = intent("pi_test_1", 500, status="requires_payment_method")
     obj["last_payment_error"] = {"code": "card_declined", "decline_code": "insufficient_funds"}
     response = deliver(api, stripe_event("payment_intent.payment_failed", obj))
@@ -169,8 +173,7 @@ def test_payment_failed_fails_a_pending_payment(
 def test_a_tampered_body_is_400_and_changes_nothing(
     api: Api, admin: dict[str, str], stripe: FakeStripe
 ) -> None:
-    m = api.manufacturer(admin, fee_bps=0)
-    payment = pay(api, admin, m, 500, method="pm_pending")
+    _, payment = pending_payment(api, admin)
     payload = stripe_event("payment_intent.succeeded", intent("pi_test_1", 500), "evt_tampered")
     signature = sign(payload)
     tampered = payload.replace(b'"amount": 500', b'"amount": 5')
@@ -189,8 +192,7 @@ def test_a_tampered_body_is_400_and_changes_nothing(
 
 
 def test_a_stale_signature_is_400(api: Api, admin: dict[str, str], stripe: FakeStripe) -> None:
-    m = api.manufacturer(admin, fee_bps=0)
-    payment = pay(api, admin, m, 500, method="pm_pending")
+    _, payment = pending_payment(api, admin)
     payload = stripe_event("payment_intent.succeeded", intent("pi_test_1", 500), "evt_stale")
     # The adapter checks the timestamp against real time (tolerance 300 s).
     response = deliver(api, payload, sign(payload, timestamp=int(time.time()) - 600))
@@ -224,8 +226,7 @@ def test_an_event_about_an_unknown_payment_is_503_and_recorded_later(
 def test_a_webhook_that_meets_a_conflict_is_retried_not_dropped(
     api: Api, admin: dict[str, str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    m = api.manufacturer(admin, fee_bps=0)
-    payment = pay(api, admin, m, 500, method="pm_pending")
+    _, payment = pending_payment(api, admin)
     payload = stripe_event("payment_intent.succeeded", intent("pi_test_1", 500))
     service = api.container.engine
     real = service.execute
@@ -247,8 +248,7 @@ def test_a_webhook_that_meets_a_conflict_is_retried_not_dropped(
 def test_a_success_after_a_failed_attempt_captures_the_payment(
     api: Api, admin: dict[str, str]
 ) -> None:
-    m = api.manufacturer(admin, fee_bps=0)
-    payment = pay(api, admin, m, 500, method="pm_pending")
+    m, payment = pending_payment(api, admin)
     failed = intent("pi_test_1", 500, status="requires_payment_method")
     failed["last_payment_error"] = {"code": "card_declined"}
     assert deliver(api, stripe_event("payment_intent.payment_failed", failed)).status_code == 200
@@ -417,8 +417,7 @@ def test_refund_failed_reverses_the_booking(
 def test_webhook_bodies_are_not_scanned_for_card_numbers(
     api: Api, admin: dict[str, str], stripe: FakeStripe
 ) -> None:
-    m = api.manufacturer(admin, fee_bps=0)
-    payment = pay(api, admin, m, 500, method="pm_pending")
+    _, payment = pending_payment(api, admin)
     # Stripe ids and numbers can look like card numbers; the body is signed and never stored.
     obj = intent("pi_test_1", 500, description="order 4242424242424242")
     response = deliver(api, stripe_event("payment_intent.succeeded", obj))
@@ -431,13 +430,7 @@ def test_payment_bodies_with_card_numbers_are_still_refused(
     api: Api, admin: dict[str, str]
 ) -> None:
     m = api.manufacturer(admin, fee_bps=0)
-    body = {
-        "amount": 500,
-        "currency": "USD",
-        "customer_id": "cus_1",
-        "payment_method": "4242424242424242",
-        "splits": [{"manufacturer_id": m, "amount": 500}],
-    }
+    body = api.payment_body([(m, 500)], payment_method="4242424242424242")
     response = api.post("/v1/payments", body, admin)
     assert response.status_code == 422
     assert response.json()["type"] == "urn:ledger:problem:card-number-rejected"

@@ -21,6 +21,7 @@ from ledger.application.processes.billing import BillingRunIncomplete, billing_r
 from ledger.application.registries import SUBSCRIPTIONS
 from ledger.domain.billing_schedule import days_in_month
 from tests.conftest import Api, ManualClock
+from tests.support.events import recorded_events
 from tests.support.stripe_webhooks import SECRET, deliver, intent, stripe_event
 
 PROCESSING_ERROR = "pm_sandbox_processing_error"
@@ -104,14 +105,11 @@ def invoices(api: Api, auth: dict[str, str], sub_id: str) -> list[dict[str, Any]
 
 def charges(api: Api, sub_id: str) -> list[str]:
     """Payment ids created for the subscription, oldest first (from the event log)."""
-    service = api.container.engine
-    found = []
-    for notification in service.recorder.select_notifications(start=1, limit=100_000):
-        if notification.topic.endswith(":Payment.Initiated"):
-            event: Any = service.mapper.to_domain_event(notification)
-            if event.metadata.get("subscription_id") == sub_id:
-                found.append(f"pay_{event.originator_id.hex}")
-    return found
+    return [
+        f"pay_{event.originator_id.hex}"
+        for event in recorded_events(api.container.engine, "Payment.Initiated")
+        if event.metadata.get("subscription_id") == sub_id
+    ]
 
 
 def subscription_events(api: Api) -> int:

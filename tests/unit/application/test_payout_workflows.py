@@ -13,6 +13,7 @@ from ledger.application.principal import SYSTEM
 from ledger.application.processes.payout_sweep import EXPIRY, SCHEDULER
 from ledger.domain import ids
 from tests.conftest import Api, ManualClock
+from tests.support.events import recorded_events
 
 
 class LostAnswerRail:
@@ -73,14 +74,11 @@ def payout(api: Api, admin: dict[str, str], payout_id: str) -> dict[str, Any]:
 
 def requested_payouts(api: Api, manufacturer_id: str) -> list[str]:
     """Every payout requested for the manufacturer, oldest first (from the event log)."""
-    service = api.container.engine
-    found = []
-    for notification in service.recorder.select_notifications(start=1, limit=100_000):
-        if notification.topic.endswith(":Payout.Requested"):
-            event: Any = service.mapper.to_domain_event(notification)
-            if event.manufacturer_id == manufacturer_id:
-                found.append(ids.encode("payout", event.originator_id))
-    return found
+    return [
+        ids.encode("payout", event.originator_id)
+        for event in recorded_events(api.container.engine, "Payout.Requested")
+        if event.manufacturer_id == manufacturer_id
+    ]
 
 
 def hours(api: Api, clock: ManualClock, count: int) -> None:

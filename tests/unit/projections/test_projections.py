@@ -4,34 +4,21 @@ from typing import Any
 
 import pytest
 
-from ledger.application.commands import payments, refunds
+from ledger.application.commands import refunds
 from ledger.application.principal import SYSTEM
 from ledger.bootstrap import Container
 from projections.follower import Follower
 from projections.logic import project
 from projections.store import ProjectionGap, TrackedChanges
 from projections.stores.sqlite import SqliteReadModels
-from tests.support.seed import register
+from tests.support.seed import create_payment, register
 
 
 def _seed(container: Container) -> str:
     service = container.engine
     manufacturer = register(service, fee_bps=250, refund_fee_policy="refund_fee")
     m = f"mfr_{manufacturer.id.hex}"
-    payment = service.execute(
-        payments.create(
-            SYSTEM,
-            {
-                "amount": 1000,
-                "currency": "USD",
-                "customer_id": "c",
-                "provider": "sandbox",
-                "payment_method": "pm",
-                "capture_method": "automatic",
-                "splits": [{"manufacturer_id": m, "amount": 1000}],
-            },
-        )
-    )
+    payment = create_payment(service, m, 1000)
     service.execute(refunds.request(SYSTEM, f"pay_{payment.id.hex}", 300, None))
     return m
 
