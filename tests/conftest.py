@@ -1,4 +1,5 @@
-"""Shared fixtures: an in-memory ledger, an ASGI client, keys, and a clock tests control."""
+"""Shared fixtures: an in-memory ledger, an ASGI client, keys, and a clock tests control; and
+one DynamoDB Local for the session, for the tests that ask for it (integration, contracts)."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from fastapi.testclient import TestClient
 from api.app import create_app
 from ledger.bootstrap import Container, build
 from ledger.settings import Settings
+from tests.support.servers import dynamodb_local
 
 
 @dataclass
@@ -127,3 +129,11 @@ os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
 os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
 os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
 os.environ.pop("AWS_PROFILE", None)
+
+
+@pytest.fixture(scope="session")
+def dynamodb_endpoint() -> Iterator[str]:
+    """A fresh in-memory DynamoDB Local (with the dummy credentials above), started when a test
+    first asks for it."""
+    with dynamodb_local() as endpoint:
+        yield endpoint

@@ -1,15 +1,13 @@
+"""The follower (incremental catch-up, rebuild, freshness) and the pure projection logic. What
+every read-model store must do is the contract in tests/contracts/read_model_store.py."""
+
 from __future__ import annotations
-
-from typing import Any
-
-import pytest
 
 from ledger.application.commands import refunds
 from ledger.application.principal import SYSTEM
 from ledger.bootstrap import Container
 from projections.follower import Follower
 from projections.logic import project
-from projections.store import ProjectionGap, TrackedChanges
 from projections.stores.sqlite import SqliteReadModels
 from tests.support.seed import create_payment, register
 
@@ -21,38 +19,6 @@ def _seed(container: Container) -> str:
     payment = create_payment(service, m, 1000)
     service.execute(refunds.request(SYSTEM, f"pay_{payment.id.hex}", 300, None))
     return m
-
-
-def _tracked(container: Container) -> list[TrackedChanges]:
-    items = []
-    for notification in container.engine.recorder.select_notifications(start=1, limit=1000):
-        event: Any = container.engine.mapper.to_domain_event(notification)
-        if type(event).__qualname__.split(".")[0] in ("Payment", "Manufacturer"):
-            items.append(
-                TrackedChanges(str(event.originator_id), event.originator_version, project(event))
-            )
-    return items
-
-
-def test_applying_the_same_events_twice_changes_nothing(container: Container) -> None:
-    _seed(container)
-    store = SqliteReadModels(":memory:")
-    items = _tracked(container)
-    assert store.apply(items, None) == len(items)
-    once = store.dump()
-    assert store.apply(items, None) == 0
-    assert store.apply(items[2:5], None) == 0
-    assert store.dump() == once
-
-
-def test_a_gap_in_an_aggregates_versions_is_refused_not_skipped(container: Container) -> None:
-    _seed(container)
-    store = SqliteReadModels(":memory:")
-    payment_events = [i for i in _tracked(container) if i.version >= 1][1:]
-    payment_only = [i for i in payment_events if i.aggregate_id == payment_events[-1].aggregate_id]
-    with pytest.raises(ProjectionGap):
-        store.apply([payment_only[0], payment_only[2]], None)
-    assert store.dump()["tracking"] == []
 
 
 def test_rebuild_equals_incremental(container: Container) -> None:
