@@ -423,27 +423,13 @@ class ReadModelStoreContract:
         self, applied: ReadModelStore, history: History, cursor: str
     ) -> None:
         with pytest.raises(BadCursor):
-            applied.payments(
-                manufacturer_id=None,
-                status=None,
-                created_from=None,
-                created_to=None,
-                cursor=cursor,
-                limit=2,
-            )
+            payment_ids(applied, cursor=cursor)
         with pytest.raises(BadCursor):
-            applied.payments(
-                manufacturer_id=history.a,
-                status=None,
-                created_from=None,
-                created_to=None,
-                cursor=cursor,
-                limit=2,
-            )
+            payment_ids(applied, manufacturer_id=history.a, cursor=cursor)
         with pytest.raises(BadCursor):
-            applied.refunds(
-                manufacturer_id=None, payment_id=None, status=None, cursor=cursor, limit=2
-            )
+            refund_ids(applied, cursor=cursor)
+        with pytest.raises(BadCursor):
+            refund_ids(applied, payment_id=history.p1, cursor=cursor)
 
     # ----- reports and the rest ---------------------------------------------------------------
     def test_report_days_sum_each_days_increments(

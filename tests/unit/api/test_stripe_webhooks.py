@@ -104,6 +104,18 @@ def pending_payment(api: Api, admin: dict[str, str]) -> tuple[str, dict[str, Any
     return m, pay(api, admin, m, 500, method="pm_pending")
 
 
+def refund_sent_to_stripe(
+    api: Api, admin: dict[str, str]
+) -> tuple[str, dict[str, Any], dict[str, Any]]:
+    """A manufacturer without fees, a payment of 1000 to it captured at Stripe, and a refund of
+    400 the refund workflow sent to Stripe (pending until Stripe's webhook says how it ended)."""
+    m = api.manufacturer(admin, fee_bps=0)
+    payment = pay(api, admin, m, 1000)
+    refund = api.post(f"/v1/payments/{payment['id']}/refunds", {"amount": 400}, admin).json()
+    api.settle()
+    return m, payment, refund
+
+
 def history(api: Api, admin: dict[str, str], payment_id: str) -> list[dict[str, Any]]:
     events: list[dict[str, Any]] = api.get(f"/v1/payments/{payment_id}/events", admin).json()
     return events
@@ -345,10 +357,7 @@ def test_a_dispute_closed_before_it_was_opened(
 def test_refund_updated_settles_a_pending_refund(
     api: Api, admin: dict[str, str], stripe: FakeStripe
 ) -> None:
-    m = api.manufacturer(admin, fee_bps=0)
-    payment = pay(api, admin, m, 1000)
-    refund = api.post(f"/v1/payments/{payment['id']}/refunds", {"amount": 400}, admin).json()
-    api.settle()
+    _, payment, refund = refund_sent_to_stripe(api, admin)
     assert [r.refund_id for r in stripe.refunds] == [refund["id"]]
     assert api.get(f"/v1/refunds/{refund['id']}", admin).json()["status"] == "pending"
 
@@ -375,10 +384,7 @@ def test_refund_updated_without_ledger_metadata_matches_the_pending_refund(
     api: Api, admin: dict[str, str], stripe: FakeStripe
 ) -> None:
     """The provider answered "pending" with its refund id; the webhook names only that id."""
-    m = api.manufacturer(admin, fee_bps=0)
-    payment = pay(api, admin, m, 1000)
-    refund = api.post(f"/v1/payments/{payment['id']}/refunds", {"amount": 400}, admin).json()
-    api.settle()
+    m, payment, refund = refund_sent_to_stripe(api, admin)
     obj = refund_object("re_test_1", payment["provider_reference"], 400)
     response = deliver(api, stripe_event("refund.updated", obj))
     assert response.status_code == 200
@@ -392,10 +398,7 @@ def test_refund_updated_without_ledger_metadata_matches_the_pending_refund(
 def test_refund_failed_reverses_the_booking(
     api: Api, admin: dict[str, str], stripe: FakeStripe
 ) -> None:
-    m = api.manufacturer(admin, fee_bps=0)
-    payment = pay(api, admin, m, 1000)
-    refund = api.post(f"/v1/payments/{payment['id']}/refunds", {"amount": 400}, admin).json()
-    api.settle()
+    m, payment, refund = refund_sent_to_stripe(api, admin)
     assert api.payable(admin, m) == -600
     obj = refund_object(
         "re_test_1",
