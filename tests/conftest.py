@@ -1,4 +1,5 @@
-"""Shared fixtures: an in-memory ledger, an ASGI client, keys, and a clock tests control."""
+"""Shared fixtures: an in-memory ledger, an ASGI client, keys, and a clock tests control; and
+one DynamoDB Local for the session, for the tests that ask for it (integration, contracts)."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from fastapi.testclient import TestClient
 from api.app import create_app
 from ledger.bootstrap import Container, build
 from ledger.settings import Settings
+from tests.support.servers import dynamodb_local
 
 
 @dataclass
@@ -67,14 +69,36 @@ class Api:
     def get(self, path: str, auth: dict[str, str], **params: Any) -> Any:
         return self.client.get(path, headers=auth, params=params)
 
+    def get_json(self, path: str, auth: dict[str, str], **params: Any) -> Any:
+        """GET that must answer 200: its JSON body."""
+        response = self.get(path, auth, **params)
+        assert response.status_code == 200, response.text
+        return response.json()
+
+    def patch(self, path: str, body: Any, auth: dict[str, str]) -> Any:
+        return self.client.patch(path, json=body, headers=auth)
+
+    def balance(self, auth: dict[str, str], account: str, currency: str = "USD") -> int:
+        """The account's balance now (debits minus credits)."""
+        value: int = self.get_json(f"/v1/accounts/{account}/balance", auth, currency=currency)[
+            "balance"
+        ]
+        return value
+
+    def payable(self, auth: dict[str, str], manufacturer_id: str) -> int:
+        """The manufacturer's USD payable balance: negative while the platform owes it."""
+        return self.balance(auth, f"manufacturer:{manufacturer_id}:payable")
+
     def manufacturer(self, auth: dict[str, str], **terms: Any) -> str:
         body = {"name": "Acme", "fee_bps": 250, "refund_fee_policy": "refund_fee", **terms}
         response = self.post("/v1/manufacturers", body, auth)
         assert response.status_code == 201, response.text
         return str(response.json()["id"])
 
-    def payment(self, auth: dict[str, str], splits: list[tuple[str, int]], **fields: Any) -> Any:
-        body = {
+    @staticmethod
+    def payment_body(splits: list[tuple[str, int]], /, **fields: Any) -> dict[str, Any]:
+        """A POST /v1/payments body paid by the splits (manufacturer, amount); fields override."""
+        return {
             "amount": sum(a for _, a in splits),
             "currency": "USD",
             "customer_id": "cus_1",
@@ -82,7 +106,9 @@ class Api:
             "splits": [{"manufacturer_id": m, "amount": a} for m, a in splits],
             **fields,
         }
-        response = self.post("/v1/payments", body, auth)
+
+    def payment(self, auth: dict[str, str], splits: list[tuple[str, int]], **fields: Any) -> Any:
+        response = self.post("/v1/payments", self.payment_body(splits, **fields), auth)
         assert response.status_code == 201, response.text
         return response.json()
 
@@ -103,3 +129,11 @@ os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
 os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
 os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
 os.environ.pop("AWS_PROFILE", None)
+
+
+@pytest.fixture(scope="session")
+def dynamodb_endpoint() -> Iterator[str]:
+    """A fresh in-memory DynamoDB Local (with the dummy credentials above), started when a test
+    first asks for it."""
+    with dynamodb_local() as endpoint:
+        yield endpoint

@@ -11,11 +11,11 @@ from pathlib import Path
 
 import pytest
 
-from ledger.application.commands import payments, refunds
+from ledger.application.commands import refunds
 from ledger.application.principal import SYSTEM
 from ledger.bootstrap import build
 from ledger.settings import Settings
-from tests.support.seed import register
+from tests.support.seed import create_payment, register
 
 pytestmark = pytest.mark.integration
 
@@ -73,20 +73,7 @@ def _seed(db: Path) -> str:
     manufacturer = register(service, fee_bps=250, refund_fee_policy="refund_fee")
     m = f"mfr_{manufacturer.id.hex}"
     for amount in (1000, 2500, 700):
-        payment = service.execute(
-            payments.create(
-                SYSTEM,
-                {
-                    "amount": amount,
-                    "currency": "EUR",
-                    "customer_id": "c",
-                    "provider": "sandbox",
-                    "payment_method": "pm",
-                    "capture_method": "automatic",
-                    "splits": [{"manufacturer_id": m, "amount": amount}],
-                },
-            )
-        )
+        payment = create_payment(service, m, amount, currency="EUR")
         service.execute(refunds.request(SYSTEM, f"pay_{payment.id.hex}", 100, None))
     container.close()
     return m

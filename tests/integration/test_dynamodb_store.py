@@ -29,13 +29,13 @@ from ledger.adapters.dynamodb_store import (
     make_client,
 )
 from ledger.adapters.sandbox import SandboxProvider
-from ledger.application.commands import payments, refunds
+from ledger.application.commands import refunds
 from ledger.application.engine import Engine
 from ledger.application.principal import SYSTEM
 from ledger.application.processes.execution import execute_refund
 from ledger.domain.errors import DomainError
 from ledger.domain.payment import Payment
-from tests.support.seed import register
+from tests.support.seed import create_payment, register
 
 pytestmark = pytest.mark.integration
 
@@ -134,20 +134,7 @@ def _service(endpoint: str, tables: tuple[str, str]) -> Engine:
 
 def _payment(service: Engine, amount: int) -> str:
     manufacturer = register(service, fee_bps=250, refund_fee_policy="refund_fee")
-    payment = service.execute(
-        payments.create(
-            SYSTEM,
-            {
-                "amount": amount,
-                "currency": "USD",
-                "customer_id": "c",
-                "provider": "sandbox",
-                "payment_method": "pm",
-                "capture_method": "automatic",
-                "splits": [{"manufacturer_id": f"mfr_{manufacturer.id.hex}", "amount": amount}],
-            },
-        )
-    )
+    payment = create_payment(service, f"mfr_{manufacturer.id.hex}", amount)
     return f"pay_{payment.id.hex}"
 
 

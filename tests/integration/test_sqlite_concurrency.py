@@ -18,7 +18,7 @@ from ledger.bootstrap import build
 from ledger.domain.errors import DomainError
 from ledger.settings import Settings
 from tests.support.providers import ScriptedProviderBase
-from tests.support.seed import register
+from tests.support.seed import create_payment, payment_fields, register
 
 pytestmark = pytest.mark.integration
 
@@ -27,20 +27,7 @@ def _setup(db: Path) -> str:
     container = build(Settings(db=db))
     service = container.engine
     manufacturer = register(service, fee_bps=250, refund_fee_policy="refund_fee")
-    payment = service.execute(
-        payments.create(
-            SYSTEM,
-            {
-                "amount": 10_000,
-                "currency": "USD",
-                "customer_id": "c",
-                "provider": "sandbox",
-                "payment_method": "pm",
-                "capture_method": "automatic",
-                "splits": [{"manufacturer_id": f"mfr_{manufacturer.id.hex}", "amount": 10_000}],
-            },
-        )
-    )
+    payment = create_payment(service, f"mfr_{manufacturer.id.hex}", 10_000)
     container.close()
     return f"pay_{payment.id.hex}"
 
@@ -122,20 +109,7 @@ def test_a_refusal_is_checked_against_the_store_not_a_stale_cache(tmp_path: Path
     db = tmp_path / "ledger.sqlite3"
     a, b = build(Settings(db=db)), build(Settings(db=db))
     manufacturer = register(a.engine, fee_bps=0, refund_fee_policy="keep_fee")
-    payment = a.engine.execute(
-        payments.create(
-            SYSTEM,
-            {
-                "amount": 100,
-                "currency": "USD",
-                "customer_id": "c",
-                "provider": "sandbox",
-                "payment_method": "pm",
-                "capture_method": "manual",
-                "splits": [{"manufacturer_id": f"mfr_{manufacturer.id.hex}", "amount": 100}],
-            },
-        )
-    )
+    payment = create_payment(a.engine, f"mfr_{manufacturer.id.hex}", 100, capture_method="manual")
     payment_id = f"pay_{payment.id.hex}"
     with pytest.raises(DomainError):  # loads the authorized payment into B's cache
         b.engine.execute(payments.capture(SYSTEM, payment_id, 101))
@@ -160,20 +134,7 @@ def test_terms_changed_by_another_process_apply_to_the_next_payment(tmp_path: Pa
     m = f"mfr_{manufacturer.id.hex}"
 
     def pay() -> int:
-        payment = b.engine.execute(
-            payments.create(
-                SYSTEM,
-                {
-                    "amount": 1000,
-                    "currency": "USD",
-                    "customer_id": "c",
-                    "provider": "sandbox",
-                    "payment_method": "pm",
-                    "capture_method": "automatic",
-                    "splits": [{"manufacturer_id": m, "amount": 1000}],
-                },
-            )
-        )
+        payment = create_payment(b.engine, m, 1000)
         return int(payment.captured_shares[0]["fee"])
 
     assert pay() == 25
@@ -212,15 +173,7 @@ def test_one_idempotency_key_raced_from_two_processes_authorizes_with_one_provid
     meet = threading.Barrier(2, timeout=10)
     for container in (a, b):
         container.engine.register_provider("racer", _RendezvousProvider(calls, meet))
-    fields = {
-        "amount": 500,
-        "currency": "USD",
-        "customer_id": "c",
-        "provider": "racer",
-        "payment_method": "pm",
-        "capture_method": "automatic",
-        "splits": [{"manufacturer_id": f"mfr_{manufacturer.id.hex}", "amount": 500}],
-    }
+    fields = payment_fields(f"mfr_{manufacturer.id.hex}", 500, provider="racer")
     context = Idempotency(account="key_1", key="order-9", fingerprint="f")
     bodies: list[str] = []
 

@@ -31,6 +31,17 @@ READ_MODELS_GSI = [
 ]
 
 
+def create_read_models_table(endpoint: str, name: str) -> None:
+    """The read-model table alone (pk, sk and the gsi1 index), as Terraform defines it."""
+    boto3.client("dynamodb", endpoint_url=endpoint).create_table(
+        TableName=name,
+        KeySchema=READ_MODELS_KEY_SCHEMA,
+        AttributeDefinitions=READ_MODELS_ATTRIBUTES,
+        GlobalSecondaryIndexes=READ_MODELS_GSI,
+        BillingMode="PAY_PER_REQUEST",
+    )
+
+
 def create_ledger_tables(endpoint: str, prefix: str) -> dict[str, Any]:
     """Creates events (with a NEW_IMAGE stream), snapshots and read-model tables."""
     client = boto3.client("dynamodb", endpoint_url=endpoint)
@@ -52,13 +63,7 @@ def create_ledger_tables(endpoint: str, prefix: str) -> dict[str, Any]:
         AttributeDefinitions=EVENTS_ATTRIBUTES,
         BillingMode="PAY_PER_REQUEST",
     )
-    client.create_table(
-        TableName=names["read_models"],
-        KeySchema=READ_MODELS_KEY_SCHEMA,
-        AttributeDefinitions=READ_MODELS_ATTRIBUTES,
-        GlobalSecondaryIndexes=READ_MODELS_GSI,
-        BillingMode="PAY_PER_REQUEST",
-    )
+    create_read_models_table(endpoint, names["read_models"])
     names["stream_arn"] = client.describe_table(TableName=names["events"])["Table"][
         "LatestStreamArn"
     ]

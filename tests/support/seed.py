@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from ledger.application.commands import manufacturers
+from typing import Any
+
+from ledger.application.commands import manufacturers, payments
 from ledger.application.engine import Engine
 from ledger.application.principal import SYSTEM
 from ledger.domain.manufacturer import Manufacturer
+from ledger.domain.payment import Payment
 
 
 def register(
@@ -28,4 +31,26 @@ def register(
                 "payout_approvals_required": payout_approvals_required,
             },
         )
+    )
+
+
+def payment_fields(manufacturer_id: str, amount: int, **overrides: Any) -> dict[str, Any]:
+    """What payments.create takes: `amount` USD wholly for one manufacturer, on the sandbox,
+    captured at once; overrides replace any field."""
+    return {
+        "amount": amount,
+        "currency": "USD",
+        "customer_id": "c",
+        "provider": "sandbox",
+        "payment_method": "pm",
+        "capture_method": "automatic",
+        "splits": [{"manufacturer_id": manufacturer_id, "amount": amount}],
+        **overrides,
+    }
+
+
+def create_payment(service: Engine, manufacturer_id: str, amount: int, **overrides: Any) -> Payment:
+    """payments.create with payment_fields(manufacturer_id, amount, **overrides), as the system."""
+    return service.execute(
+        payments.create(SYSTEM, payment_fields(manufacturer_id, amount, **overrides))
     )

@@ -80,23 +80,13 @@ def refund(
 
 
 def refund_status(api: Api, admin: dict[str, str], refund_id: str) -> dict[str, Any]:
-    response = api.get(f"/v1/refunds/{refund_id}", admin)
-    assert response.status_code == 200, response.text
-    body: dict[str, Any] = response.json()
+    body: dict[str, Any] = api.get_json(f"/v1/refunds/{refund_id}", admin)
     return body
 
 
 def events(api: Api, admin: dict[str, str], payment_id: str) -> list[dict[str, Any]]:
-    response = api.get(f"/v1/payments/{payment_id}/events", admin)
-    assert response.status_code == 200, response.text
-    listed: list[dict[str, Any]] = response.json()
+    listed: list[dict[str, Any]] = api.get_json(f"/v1/payments/{payment_id}/events", admin)
     return listed
-
-
-def payable(api: Api, admin: dict[str, str], manufacturer_id: str) -> int:
-    path = f"/v1/accounts/manufacturer:{manufacturer_id}:payable/balance"
-    balance: int = api.get(path, admin, currency="USD").json()["balance"]
-    return balance
 
 
 def refund_requested_envelope(api: Api, payment_id: str) -> dict[str, Any]:
@@ -287,15 +277,15 @@ def test_a_permanent_refusal_fails_the_refund_at_once_without_retries(
     provider = install(api, ScriptedProvider())
     m = api.manufacturer(admin, fee_bps=250)
     payment = api.payment(admin, [(m, 1000)], payment_method="pm_sandbox_refund_fails")
-    before = payable(api, admin, m)
+    before = api.payable(admin, m)
     requested = refund(api, admin, payment["id"], 400)
-    assert payable(api, admin, m) == before + 390  # booked at once: 400 less the fee returned
+    assert api.payable(admin, m) == before + 390  # booked at once: 400 less the fee returned
     api.settle()
     assert len(provider.refunds) == 1
     failed = refund_status(api, admin, requested["id"])
     assert failed["status"] == "failed"
     assert failed["failure_reason"] == "refund_declined"
-    assert payable(api, admin, m) == before  # the booking is reversed
+    assert api.payable(admin, m) == before  # the booking is reversed
     assert api.get(f"/v1/payments/{payment['id']}", admin).json()["refundable_amount"] == 1000
     queue = workflows(api).queue
     assert queue.depth(QUEUE) == 0

@@ -7,6 +7,7 @@ import base64
 import json
 from collections.abc import Iterator
 from datetime import date
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -47,6 +48,19 @@ def ach(clock: ManualClock) -> Iterator[tuple[Api, Container]]:
     container.close()
 
 
+def customer_bank_account(api: Api, admin: dict[str, str]) -> dict[str, Any]:
+    """CUSTOMER_ACCOUNT tokenized by POST /v1/bank-accounts: its token and mask."""
+    routing, account, kind = CUSTOMER_ACCOUNT
+    response = api.post(
+        "/v1/bank-accounts",
+        {"routing_number": routing, "account_number": account, "account_type": kind},
+        admin,
+    )
+    assert response.status_code == 201, response.text
+    body: dict[str, Any] = response.json()
+    return body
+
+
 def _states(container: Container) -> bytes:
     rows = container.engine.recorder.select_notifications(start=1, limit=100_000)
     return b"".join(row.state for row in rows)
@@ -73,12 +87,7 @@ def test_ach_payouts_and_debits_go_out_in_one_file_and_returns_reverse_them(
     assert rail.status_code == 200, rail.text
 
     # A customer pays by ACH debit: tokenize the account, pay with the token.
-    routing, account, kind = CUSTOMER_ACCOUNT
-    token = api.post(
-        "/v1/bank-accounts",
-        {"routing_number": routing, "account_number": account, "account_type": kind},
-        admin,
-    ).json()
+    token = customer_bank_account(api, admin)
     assert token["masked"] == "****7766"
     debit = api.payment(admin, [(m, 5000)], provider="ach", payment_method=token["token"])
     assert debit["status"] == "pending"
@@ -151,24 +160,12 @@ def test_ach_debits_need_usd_automatic_capture_and_a_real_token(
     m = api.manufacturer(admin)
     # A raw account number (or anything but a vault token) is refused before it is stored.
     for raw in ("bav1.nonsense", "99887766"):
-        body = {
-            "amount": 100,
-            "currency": "USD",
-            "customer_id": "c",
-            "provider": "ach",
-            "payment_method": raw,
-            "splits": [{"manufacturer_id": m, "amount": 100}],
-        }
+        body = api.payment_body([(m, 100)], provider="ach", payment_method=raw)
         refused = api.post("/v1/payments", body, admin)
         assert refused.status_code == 422
         assert "bank-account token" in refused.json()["detail"]
     assert b"99887766" not in _states(api.container)
-    routing, account, kind = CUSTOMER_ACCOUNT
-    token = api.post(
-        "/v1/bank-accounts",
-        {"routing_number": routing, "account_number": account, "account_type": kind},
-        admin,
-    ).json()["token"]
+    token = customer_bank_account(api, admin)["token"]
     manual = api.payment(
         admin, [(m, 100)], provider="ach", payment_method=token, capture_method="manual"
     )
@@ -216,11 +213,7 @@ def test_an_entry_that_cannot_be_written_fails_instead_of_blocking_the_file(
     admin = api.key("admin")
     m = api.manufacturer(admin, fee_bps=0)
     routing, account, kind = CUSTOMER_ACCOUNT
-    token = api.post(
-        "/v1/bank-accounts",
-        {"routing_number": routing, "account_number": account, "account_type": kind},
-        admin,
-    ).json()["token"]
+    token = customer_bank_account(api, admin)["token"]
     stranded = api.payment(admin, [(m, 700)], provider="ach", payment_method=token)
     # The vault key was rotated without re-sealing: this token can no longer be opened.
     rotated = VaultSealer(

@@ -27,6 +27,23 @@ def _old(event_class: Any, aggregate: Any, **fields: Any) -> Any:
     return event
 
 
+def captured_payment(splits: Any) -> Payment:
+    """A payment of 1000 USD over these splits, authorized and captured."""
+    payment = Payment.initiate(
+        amount=1000,
+        currency_code="USD",
+        customer_id="c",
+        provider="sandbox",
+        payment_method="pm",
+        capture_method="automatic",
+        splits=splits,
+        metadata={},
+    )
+    payment.authorize("ref")
+    payment.capture()
+    return payment
+
+
 def test_old_payout_approvals_count_without_ready() -> None:
     payout = Payout.request(
         manufacturer_id="mfr_x",
@@ -47,25 +64,16 @@ def test_old_payout_approvals_count_without_ready() -> None:
 
 
 def test_old_refund_events_load_without_approval_fields() -> None:
-    payment = Payment.initiate(
-        amount=1000,
-        currency_code="USD",
-        customer_id="c",
-        provider="sandbox",
-        payment_method="pm",
-        capture_method="automatic",
-        splits=[
+    payment = captured_payment(
+        [
             {
                 "manufacturer_id": "mfr_x",
                 "amount": 1000,
                 "fee_bps": 0,
                 "refund_fee_policy": "keep_fee",
             }
-        ],
-        metadata={},
+        ]
     )
-    payment.authorize("ref")
-    payment.capture()
     refund_id = payment.request_refund(100)
     requested = payment.pending_events[-1]
     fields = {
@@ -81,18 +89,7 @@ def test_old_refund_events_load_without_approval_fields() -> None:
         )
     }
     payment.collect_events()
-    fresh = Payment.initiate(
-        amount=1000,
-        currency_code="USD",
-        customer_id="c",
-        provider="sandbox",
-        payment_method="pm",
-        capture_method="automatic",
-        splits=payment.splits,
-        metadata={},
-    )
-    fresh.authorize("ref")
-    fresh.capture()
+    fresh = captured_payment(payment.splits)
     old_request = _old(Payment.RefundRequested, fresh, **fields)
     fresh = old_request.mutate(fresh)
     assert fresh.refunds[refund_id]["status"] == "pending"

@@ -32,13 +32,7 @@ def test_unavailable_provider_is_503_records_nothing_and_can_be_retried(
     api: Api, admin: dict[str, str], token: str
 ) -> None:
     m = api.manufacturer(admin)
-    body = {
-        "amount": 500,
-        "currency": "USD",
-        "customer_id": "c",
-        "payment_method": token,
-        "splits": [{"manufacturer_id": m, "amount": 500}],
-    }
+    body = api.payment_body([(m, 500)], payment_method=token)
     before = api.container.engine.recorder.max_notification_id()
     first = api.post("/v1/payments", body, admin, idem="retry-me")
     assert first.status_code == 503

@@ -3,9 +3,6 @@ and applied to the ledger exactly once, in any order."""
 
 from __future__ import annotations
 
-import hashlib
-import hmac
-import json
 import time
 from itertools import count
 from typing import Any
@@ -13,6 +10,7 @@ from typing import Any
 import pytest
 
 from ledger.adapters.stripe_provider import StripeProvider
+from ledger.application.errors import ConcurrencyExhausted
 from ledger.application.ports import (
     AuthorizationRequest,
     CaptureRequest,
@@ -24,9 +22,7 @@ from ledger.application.ports import (
 from ledger.domain.provider_records import WebhookReceipt
 from tests.conftest import Api
 from tests.support.providers import ScriptedProviderBase
-
-SECRET = "whsec_test"
-_events = count(1)
+from tests.support.stripe_webhooks import SECRET, deliver, intent, sign, stripe_event
 
 
 class FakeStripe(ScriptedProviderBase):
@@ -67,44 +63,6 @@ def stripe(api: Api) -> FakeStripe:
     return fake
 
 
-def sign(payload: bytes, timestamp: int | None = None, secret: str = SECRET) -> str:
-    t = int(time.time()) if timestamp is None else timestamp
-    digest = hmac.new(secret.encode(), f"{t}.".encode() + payload, hashlib.sha256).hexdigest()
-    return f"t={t},v1={digest}"
-
-
-def stripe_event(kind: str, obj: dict[str, Any], event_id: str | None = None) -> bytes:
-    event = {
-        "id": event_id or f"evt_test_{next(_events)}",
-        "object": "event",
-        "api_version": "2025-03-31.basil",
-        "created": int(time.time()),
-        "livemode": False,
-        "pending_webhooks": 1,
-        "type": kind,
-        "data": {"object": obj},
-    }
-    return json.dumps(event).encode()
-
-
-def deliver(api: Api, payload: bytes, signature: str | None = None) -> Any:
-    headers = {"Content-Type": "application/json", "Stripe-Signature": signature or sign(payload)}
-    return api.client.post("/v1/webhooks/stripe", content=payload, headers=headers)
-
-
-def intent(reference: str, amount: int, **fields: Any) -> dict[str, Any]:
-    return {
-        "id": reference,
-        "object": "payment_intent",
-        "amount": amount,
-        "amount_received": amount,
-        "currency": "usd",
-        "metadata": {},
-        "status": "succeeded",
-        **fields,
-    }
-
-
 def dispute(
     reference: str, amount: int, status: str, dispute_id: str = "du_test_1"
 ) -> dict[str, Any]:
@@ -140,15 +98,27 @@ def pay(
     return api.payment(admin, [(m, amount)], provider="stripe", payment_method=method)  # type: ignore[no-any-return]
 
 
+def pending_payment(api: Api, admin: dict[str, str]) -> tuple[str, dict[str, Any]]:
+    """A manufacturer without fees, and a payment of 500 to it left pending at Stripe."""
+    m = api.manufacturer(admin, fee_bps=0)
+    return m, pay(api, admin, m, 500, method="pm_pending")
+
+
+def refund_sent_to_stripe(
+    api: Api, admin: dict[str, str]
+) -> tuple[str, dict[str, Any], dict[str, Any]]:
+    """A manufacturer without fees, a payment of 1000 to it captured at Stripe, and a refund of
+    400 the refund workflow sent to Stripe (pending until Stripe's webhook says how it ended)."""
+    m = api.manufacturer(admin, fee_bps=0)
+    payment = pay(api, admin, m, 1000)
+    refund = api.post(f"/v1/payments/{payment['id']}/refunds", {"amount": 400}, admin).json()
+    api.settle()
+    return m, payment, refund
+
+
 def history(api: Api, admin: dict[str, str], payment_id: str) -> list[dict[str, Any]]:
     events: list[dict[str, Any]] = api.get(f"/v1/payments/{payment_id}/events", admin).json()
     return events
-
-
-def payable(api: Api, admin: dict[str, str], m: str) -> int:
-    path = f"/v1/accounts/manufacturer:{m}:payable/balance"
-    value: int = api.get(path, admin, currency="USD").json()["balance"]
-    return value
 
 
 def receipt_recorded(api: Api, event_id: str) -> bool:
@@ -165,7 +135,7 @@ def test_payment_intent_succeeded_captures_a_pending_payment(
     m = api.manufacturer(admin, fee_bps=250)
     payment = pay(api, admin, m, 2000, method="pm_pending")
     assert payment["status"] == "pending"
-    assert payable(api, admin, m) == 0
+    assert api.payable(admin, m) == 0
     payload = stripe_event("payment_intent.succeeded", intent("pi_test_1", 2000), "evt_ok")
     response = deliver(api, payload)
     assert response.status_code == 200, response.text
@@ -178,7 +148,7 @@ def test_payment_intent_succeeded_captures_a_pending_payment(
     assert shown["status"] == "captured"
     assert shown["provider_reference"] == "pi_test_1"  # the ledger linked the PaymentIntent
     assert shown["amount_captured"] == 2000
-    assert payable(api, admin, m) == -1950
+    assert api.payable(admin, m) == -1950
     assert receipt_recorded(api, "evt_ok")
 
     before = history(api, admin, payment["id"])
@@ -186,14 +156,13 @@ def test_payment_intent_succeeded_captures_a_pending_payment(
     assert replay.status_code == 200
     assert replay.json()["outcome"] == "duplicate"
     assert history(api, admin, payment["id"]) == before
-    assert payable(api, admin, m) == -1950
+    assert api.payable(admin, m) == -1950
 
 
 def test_the_ledger_payment_id_in_metadata_finds_the_payment_too(
     api: Api, admin: dict[str, str], stripe: FakeStripe
 ) -> None:
-    m = api.manufacturer(admin, fee_bps=0)
-    payment = pay(api, admin, m, 500, method="pm_pending")
+    _, payment = pending_payment(api, admin)
     obj = intent("pi_test_1", 500, metadata={"ledger_payment_id": payment["id"]})
     response = deliver(api, stripe_event("payment_intent.succeeded", obj))
     assert response.json()["outcome"] == "captured"
@@ -202,8 +171,7 @@ def test_the_ledger_payment_id_in_metadata_finds_the_payment_too(
 def test_payment_failed_fails_a_pending_payment(
     api: Api, admin: dict[str, str], stripe: FakeStripe
 ) -> None:
-    m = api.manufacturer(admin, fee_bps=0)
-    payment = pay(api, admin, m, 500, method="pm_pending")
+    _, payment = pending_payment(api, admin)
     obj = intent("pi_test_1", 500, status="requires_payment_method")
     obj["last_payment_error"] = {"code": "card_declined", "decline_code": "insufficient_funds"}
     response = deliver(api, stripe_event("payment_intent.payment_failed", obj))
@@ -217,8 +185,7 @@ def test_payment_failed_fails_a_pending_payment(
 def test_a_tampered_body_is_400_and_changes_nothing(
     api: Api, admin: dict[str, str], stripe: FakeStripe
 ) -> None:
-    m = api.manufacturer(admin, fee_bps=0)
-    payment = pay(api, admin, m, 500, method="pm_pending")
+    _, payment = pending_payment(api, admin)
     payload = stripe_event("payment_intent.succeeded", intent("pi_test_1", 500), "evt_tampered")
     signature = sign(payload)
     tampered = payload.replace(b'"amount": 500', b'"amount": 5')
@@ -237,8 +204,7 @@ def test_a_tampered_body_is_400_and_changes_nothing(
 
 
 def test_a_stale_signature_is_400(api: Api, admin: dict[str, str], stripe: FakeStripe) -> None:
-    m = api.manufacturer(admin, fee_bps=0)
-    payment = pay(api, admin, m, 500, method="pm_pending")
+    _, payment = pending_payment(api, admin)
     payload = stripe_event("payment_intent.succeeded", intent("pi_test_1", 500), "evt_stale")
     # The adapter checks the timestamp against real time (tolerance 300 s).
     response = deliver(api, payload, sign(payload, timestamp=int(time.time()) - 600))
@@ -264,6 +230,45 @@ def test_an_event_about_an_unknown_payment_is_503_and_recorded_later(
     assert again.status_code == 200
     assert again.json()["outcome"] == "captured"
     assert api.get(f"/v1/payments/{payment['id']}", admin).json()["status"] == "captured"
+
+
+# Regression (issue-4 review): a webhook whose command meets a concurrency conflict answers 503,
+# so Stripe delivers it again; it is never acknowledged and dropped.
+@pytest.mark.usefixtures("stripe")
+def test_a_webhook_that_meets_a_conflict_is_retried_not_dropped(
+    api: Api, admin: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _, payment = pending_payment(api, admin)
+    payload = stripe_event("payment_intent.succeeded", intent("pi_test_1", 500))
+    service = api.container.engine
+    real = service.execute
+
+    def contended(command: Any) -> Any:
+        raise ConcurrencyExhausted("too many concurrent changes")
+
+    monkeypatch.setattr(service, "execute", contended)
+    assert deliver(api, payload).status_code == 503
+    monkeypatch.setattr(service, "execute", real)
+    again = deliver(api, payload)
+    assert again.json()["outcome"] == "captured"
+    assert api.get(f"/v1/payments/{payment['id']}", admin).json()["status"] == "captured"
+
+
+# Regression (issue-4 review): a success Stripe reports after a failed attempt is accepted and
+# captures the payment, which is not left failed.
+@pytest.mark.usefixtures("stripe")
+def test_a_success_after_a_failed_attempt_captures_the_payment(
+    api: Api, admin: dict[str, str]
+) -> None:
+    m, payment = pending_payment(api, admin)
+    failed = intent("pi_test_1", 500, status="requires_payment_method")
+    failed["last_payment_error"] = {"code": "card_declined"}
+    assert deliver(api, stripe_event("payment_intent.payment_failed", failed)).status_code == 200
+    assert api.get(f"/v1/payments/{payment['id']}", admin).json()["status"] == "failed"
+    succeeded = deliver(api, stripe_event("payment_intent.succeeded", intent("pi_test_1", 500)))
+    assert succeeded.json()["outcome"] == "captured"
+    assert api.get(f"/v1/payments/{payment['id']}", admin).json()["status"] == "captured"
+    assert api.payable(admin, m) == -500
 
 
 def test_events_the_ledger_does_not_act_on_are_acknowledged(api: Api, stripe: FakeStripe) -> None:
@@ -295,14 +300,14 @@ def test_dispute_created_then_lost_books_the_reversal(
     assert [d["status"] for d in shown["disputes"]] == ["open"]
     assert shown["amount_disputed"] == 400
     assert shown["refundable_amount"] == 600
-    assert payable(api, admin, m) == -1000  # nothing taken from the manufacturer yet
+    assert api.payable(admin, m) == -1000  # nothing taken from the manufacturer yet
 
     closed = deliver(api, stripe_event("charge.dispute.closed", dispute(reference, 400, "lost")))
     assert closed.json()["outcome"] == "dispute lost"
     shown = api.get(f"/v1/payments/{payment['id']}", admin).json()
     assert [d["status"] for d in shown["disputes"]] == ["lost"]
     assert shown["amount_dispute_lost"] == 400
-    assert payable(api, admin, m) == -600  # the reversal is booked
+    assert api.payable(admin, m) == -600  # the reversal is booked
     disputed = api.get("/v1/accounts/provider:stripe:disputed/balance", admin, currency="USD")
     assert disputed.json()["balance"] == 0
     types = [e["type"] for e in history(api, admin, payment["id"])]
@@ -322,7 +327,7 @@ def test_a_dispute_won_returns_the_funds(
     assert closed.json()["outcome"] == "dispute won"
     shown = api.get(f"/v1/payments/{payment['id']}", admin).json()
     assert shown["refundable_amount"] == 1000
-    assert payable(api, admin, m) == -1000
+    assert api.payable(admin, m) == -1000
 
 
 def test_a_dispute_closed_before_it_was_opened(
@@ -342,7 +347,7 @@ def test_a_dispute_closed_before_it_was_opened(
     shown = api.get(f"/v1/payments/{payment['id']}", admin).json()
     assert [d["status"] for d in shown["disputes"]] == ["lost"]  # one dispute, not reopened
     assert shown["amount_dispute_lost"] == 300
-    assert payable(api, admin, m) == -700
+    assert api.payable(admin, m) == -700
     types = [e["type"] for e in history(api, admin, payment["id"])]
     assert types.count("DisputeOpened") == 1
     assert types.count("DisputeLost") == 1
@@ -352,10 +357,7 @@ def test_a_dispute_closed_before_it_was_opened(
 def test_refund_updated_settles_a_pending_refund(
     api: Api, admin: dict[str, str], stripe: FakeStripe
 ) -> None:
-    m = api.manufacturer(admin, fee_bps=0)
-    payment = pay(api, admin, m, 1000)
-    refund = api.post(f"/v1/payments/{payment['id']}/refunds", {"amount": 400}, admin).json()
-    api.settle()
+    _, payment, refund = refund_sent_to_stripe(api, admin)
     assert [r.refund_id for r in stripe.refunds] == [refund["id"]]
     assert api.get(f"/v1/refunds/{refund['id']}", admin).json()["status"] == "pending"
 
@@ -382,10 +384,7 @@ def test_refund_updated_without_ledger_metadata_matches_the_pending_refund(
     api: Api, admin: dict[str, str], stripe: FakeStripe
 ) -> None:
     """The provider answered "pending" with its refund id; the webhook names only that id."""
-    m = api.manufacturer(admin, fee_bps=0)
-    payment = pay(api, admin, m, 1000)
-    refund = api.post(f"/v1/payments/{payment['id']}/refunds", {"amount": 400}, admin).json()
-    api.settle()
+    m, payment, refund = refund_sent_to_stripe(api, admin)
     obj = refund_object("re_test_1", payment["provider_reference"], 400)
     response = deliver(api, stripe_event("refund.updated", obj))
     assert response.status_code == 200
@@ -393,17 +392,14 @@ def test_refund_updated_without_ledger_metadata_matches_the_pending_refund(
     shown = api.get(f"/v1/payments/{payment['id']}", admin).json()
     assert [(r["id"], r["status"]) for r in shown["refunds"]] == [(refund["id"], "succeeded")]
     assert shown["amount_refunded"] == 400  # booked once, not twice
-    assert payable(api, admin, m) == -600
+    assert api.payable(admin, m) == -600
 
 
 def test_refund_failed_reverses_the_booking(
     api: Api, admin: dict[str, str], stripe: FakeStripe
 ) -> None:
-    m = api.manufacturer(admin, fee_bps=0)
-    payment = pay(api, admin, m, 1000)
-    refund = api.post(f"/v1/payments/{payment['id']}/refunds", {"amount": 400}, admin).json()
-    api.settle()
-    assert payable(api, admin, m) == -600
+    m, payment, refund = refund_sent_to_stripe(api, admin)
+    assert api.payable(admin, m) == -600
     obj = refund_object(
         "re_test_1",
         payment["provider_reference"],
@@ -417,15 +413,14 @@ def test_refund_failed_reverses_the_booking(
     failed = api.get(f"/v1/refunds/{refund['id']}", admin).json()
     assert failed["status"] == "failed"
     assert failed["failure_reason"] == "expired_or_canceled_card"
-    assert payable(api, admin, m) == -1000
+    assert api.payable(admin, m) == -1000
 
 
 # ----- the PCI guard ------------------------------------------------------------------------
 def test_webhook_bodies_are_not_scanned_for_card_numbers(
     api: Api, admin: dict[str, str], stripe: FakeStripe
 ) -> None:
-    m = api.manufacturer(admin, fee_bps=0)
-    payment = pay(api, admin, m, 500, method="pm_pending")
+    _, payment = pending_payment(api, admin)
     # Stripe ids and numbers can look like card numbers; the body is signed and never stored.
     obj = intent("pi_test_1", 500, description="order 4242424242424242")
     response = deliver(api, stripe_event("payment_intent.succeeded", obj))
@@ -438,13 +433,7 @@ def test_payment_bodies_with_card_numbers_are_still_refused(
     api: Api, admin: dict[str, str]
 ) -> None:
     m = api.manufacturer(admin, fee_bps=0)
-    body = {
-        "amount": 500,
-        "currency": "USD",
-        "customer_id": "cus_1",
-        "payment_method": "4242424242424242",
-        "splits": [{"manufacturer_id": m, "amount": 500}],
-    }
+    body = api.payment_body([(m, 500)], payment_method="4242424242424242")
     response = api.post("/v1/payments", body, admin)
     assert response.status_code == 422
     assert response.json()["type"] == "urn:ledger:problem:card-number-rejected"

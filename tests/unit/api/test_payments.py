@@ -76,14 +76,7 @@ def test_bad_payment_input_is_4xx_and_stores_nothing(
     api: Api, admin: dict[str, str], change: dict[str, Any], status: int
 ) -> None:
     m = api.manufacturer(admin)
-    body = {
-        "amount": 100,
-        "currency": "USD",
-        "customer_id": "c",
-        "payment_method": "pm",
-        "splits": [{"manufacturer_id": m, "amount": 100}],
-        **change,
-    }
+    body = api.payment_body([(m, 100)], **change)
     before = _event_count(api)
     response = api.post("/v1/payments", body, admin)
     assert response.status_code == status, response.text
@@ -96,13 +89,7 @@ def test_bad_payment_input_is_4xx_and_stores_nothing(
 
 def test_splits_must_sum_to_the_amount(api: Api, admin: dict[str, str]) -> None:
     m = api.manufacturer(admin)
-    body = {
-        "amount": 100,
-        "currency": "USD",
-        "customer_id": "c",
-        "payment_method": "pm",
-        "splits": [{"manufacturer_id": m, "amount": 90}],
-    }
+    body = api.payment_body([(m, 90)], amount=100)
     response = api.post("/v1/payments", body, admin)
     assert response.status_code == 422
     assert response.json()["type"] == "urn:ledger:problem:splits-mismatch"
@@ -122,14 +109,7 @@ def test_card_numbers_are_rejected_and_never_stored(
     api: Api, admin: dict[str, str], where: dict[str, Any]
 ) -> None:
     m = api.manufacturer(admin)
-    body = {
-        "amount": 100,
-        "currency": "USD",
-        "customer_id": "c",
-        "payment_method": "pm",
-        "splits": [{"manufacturer_id": m, "amount": 100}],
-        **where,
-    }
+    body = api.payment_body([(m, 100)], **where)
     before = _event_count(api)
     response = api.post("/v1/payments", body, admin)
     assert response.status_code == 422
@@ -225,14 +205,7 @@ def test_request_racing_an_in_flight_one_with_the_same_key_is_409(
     provider = BlockingProvider()
     api.container.engine.register_provider("slow", provider)
     m = api.manufacturer(admin)
-    body = {
-        "amount": 100,
-        "currency": "USD",
-        "customer_id": "c",
-        "payment_method": "pm",
-        "provider": "slow",
-        "splits": [{"manufacturer_id": m, "amount": 100}],
-    }
+    body = api.payment_body([(m, 100)], provider="slow")
     results: list[Any] = []
     first = threading.Thread(
         target=lambda: results.append(api.post("/v1/payments", body, admin, idem="race"))
@@ -313,13 +286,7 @@ def test_card_number_in_a_header_is_rejected_and_not_stored(
     api: Api, admin: dict[str, str]
 ) -> None:
     m = api.manufacturer(admin)
-    body = {
-        "amount": 100,
-        "currency": "USD",
-        "customer_id": "c",
-        "payment_method": "pm",
-        "splits": [{"manufacturer_id": m, "amount": 100}],
-    }
+    body = api.payment_body([(m, 100)])
     before = _event_count(api)
     response = api.post("/v1/payments", body, admin, idem="4242424242424242")
     assert response.status_code == 422

@@ -29,9 +29,7 @@ def key(api: Api, *scopes: str) -> tuple[dict[str, str], str]:
 def patch_settings(
     api: Api, manufacturer_id: str, body: dict[str, Any], auth: dict[str, str]
 ) -> Any:
-    return api.client.patch(
-        f"/v1/manufacturers/{manufacturer_id}/settings", json=body, headers=auth
-    )
+    return api.patch(f"/v1/manufacturers/{manufacturer_id}/settings", body, auth)
 
 
 def policy(
@@ -49,18 +47,8 @@ def policy(
     assert settings["refund_approvals_required"] == required
 
 
-def payable(api: Api, admin: dict[str, str], manufacturer_id: str) -> int:
-    path = f"/v1/accounts/manufacturer:{manufacturer_id}:payable/balance"
-    response = api.get(path, admin, currency="USD")
-    assert response.status_code == 200, response.text
-    balance: int = response.json()["balance"]
-    return balance
-
-
 def get_refund(api: Api, admin: dict[str, str], refund_id: str) -> dict[str, Any]:
-    response = api.get(f"/v1/refunds/{refund_id}", admin)
-    assert response.status_code == 200, response.text
-    body: dict[str, Any] = response.json()
+    body: dict[str, Any] = api.get_json(f"/v1/refunds/{refund_id}", admin)
     return body
 
 
@@ -172,11 +160,11 @@ def test_a_refund_at_the_threshold_waits_for_two_distinct_approvers(
 
 def test_rejection_reverses_the_booking(api: Api) -> None:
     admin, m, payment, provider = setup(api)
-    before = payable(api, admin, m)
+    before = api.payable(admin, m)
     assert before == -1000
     refund = api.post(f"/v1/payments/{payment['id']}/refunds", {"amount": 600}, admin).json()
     assert refund["status"] == "pending_approval"
-    assert payable(api, admin, m) == -400  # booked at once
+    assert api.payable(admin, m) == -400  # booked at once
 
     path = f"/v1/refunds/{refund['id']}/reject"
     writer = api.key("payments:write")
@@ -187,7 +175,7 @@ def test_rejection_reverses_the_booking(api: Api) -> None:
     assert rejected.json()["status"] == "rejected"
     assert rejected.json()["failure_reason"] == "looks like fraud"
 
-    assert payable(api, admin, m) == before
+    assert api.payable(admin, m) == before
     shown = api.get(f"/v1/payments/{payment['id']}", admin).json()
     assert shown["refundable_amount"] == 1000
     assert shown["amount_refunded"] == 0

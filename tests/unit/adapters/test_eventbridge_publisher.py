@@ -5,10 +5,10 @@ import json
 from typing import Any
 
 from ledger.adapters.eventbridge import EventBridgePublisher
-from ledger.application.commands import payments, refunds
+from ledger.application.commands import refunds
 from ledger.application.principal import SYSTEM
 from ledger.bootstrap import Container
-from tests.support.seed import register
+from tests.support.seed import create_payment, register
 
 
 class FakeEventBridge:
@@ -41,20 +41,7 @@ def _records(container: Container) -> list[dict[str, Any]]:
     service = container.engine
     manufacturer = register(service, fee_bps=100, refund_fee_policy="refund_fee")
     for amount in (100, 200, 300, 400):
-        payment = service.execute(
-            payments.create(
-                SYSTEM,
-                {
-                    "amount": amount,
-                    "currency": "USD",
-                    "customer_id": "c",
-                    "provider": "sandbox",
-                    "payment_method": "pm",
-                    "capture_method": "automatic",
-                    "splits": [{"manufacturer_id": f"mfr_{manufacturer.id.hex}", "amount": amount}],
-                },
-            )
-        )
+        payment = create_payment(service, f"mfr_{manufacturer.id.hex}", amount)
         service.execute(refunds.request(SYSTEM, f"pay_{payment.id.hex}", 10, None))
     container.settle()  # the refund workflow executes the refunds
     records = []

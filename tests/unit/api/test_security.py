@@ -113,14 +113,7 @@ def test_a_manufacturer_key_never_sees_another_manufacturers_data(
 
 def test_idempotency_fingerprint_ignores_key_order(api: Api, admin: dict[str, str]) -> None:
     m = api.manufacturer(admin)
-    body = {
-        "amount": 5,
-        "currency": "EUR",
-        "customer_id": "c",
-        "payment_method": "pm",
-        "splits": [{"manufacturer_id": m, "amount": 5}],
-        "metadata": {"a": "1", "b": "2"},
-    }
+    body = api.payment_body([(m, 5)], currency="EUR", metadata={"a": "1", "b": "2"})
     first = api.post("/v1/payments", body, admin, idem="same")
     reordered = {**body, "metadata": {"b": "2", "a": "1"}}
     second = api.post("/v1/payments", reordered, admin, idem="same")
@@ -130,13 +123,7 @@ def test_idempotency_fingerprint_ignores_key_order(api: Api, admin: dict[str, st
 
 def test_same_key_and_body_replays_the_first_response(api: Api, admin: dict[str, str]) -> None:
     m = api.manufacturer(admin)
-    body = {
-        "amount": 500,
-        "currency": "EUR",
-        "customer_id": "c",
-        "payment_method": "pm",
-        "splits": [{"manufacturer_id": m, "amount": 500}],
-    }
+    body = api.payment_body([(m, 500)], currency="EUR")
     first = api.post("/v1/payments", body, admin, idem="order-1")
     second = api.post("/v1/payments", body, admin, idem="order-1")
     assert first.status_code == second.status_code == 201
@@ -148,13 +135,7 @@ def test_same_key_and_body_replays_the_first_response(api: Api, admin: dict[str,
 
 def test_same_key_with_a_different_body_is_422(api: Api, admin: dict[str, str]) -> None:
     m = api.manufacturer(admin)
-    body = {
-        "amount": 500,
-        "currency": "EUR",
-        "customer_id": "c",
-        "payment_method": "pm",
-        "splits": [{"manufacturer_id": m, "amount": 500}],
-    }
+    body = api.payment_body([(m, 500)], currency="EUR")
     assert api.post("/v1/payments", body, admin, idem="k").status_code == 201
     changed = {**body, "amount": 501, "splits": [{"manufacturer_id": m, "amount": 501}]}
     response = api.post("/v1/payments", changed, admin, idem="k")
@@ -168,13 +149,7 @@ def test_same_key_with_a_different_body_is_422(api: Api, admin: dict[str, str]) 
 def test_idempotency_keys_are_scoped_per_api_key(api: Api, admin: dict[str, str]) -> None:
     m = api.manufacturer(admin)
     other = api.key("payments:write", "payments:read")
-    body = {
-        "amount": 500,
-        "currency": "EUR",
-        "customer_id": "c",
-        "payment_method": "pm",
-        "splits": [{"manufacturer_id": m, "amount": 500}],
-    }
+    body = api.payment_body([(m, 500)], currency="EUR")
     a = api.post("/v1/payments", body, admin, idem="shared").json()
     b = api.post("/v1/payments", body, other, idem="shared").json()
     assert a["id"] != b["id"]
@@ -182,13 +157,7 @@ def test_idempotency_keys_are_scoped_per_api_key(api: Api, admin: dict[str, str]
 
 def test_money_moving_posts_require_an_idempotency_key(api: Api, admin: dict[str, str]) -> None:
     m = api.manufacturer(admin)
-    body = {
-        "amount": 500,
-        "currency": "EUR",
-        "customer_id": "c",
-        "payment_method": "pm",
-        "splits": [{"manufacturer_id": m, "amount": 500}],
-    }
+    body = api.payment_body([(m, 500)], currency="EUR")
     response = api.post("/v1/payments", body, admin, idem=None)
     assert response.status_code == 400
     assert response.json()["type"] == "urn:ledger:problem:idempotency-key-missing"

@@ -188,18 +188,7 @@ class LedgerMachine(RuleBasedStateMachine):
         for notification in self.engine.recorder.select_notifications(start=1, limit=10**6):
             event: Any = self.engine.mapper.to_domain_event(notification)
             assert_balanced(getattr(event, "entry", None) or [])
-        for row in (
-            self.container.fresh()
-            .payments(
-                manufacturer_id=None,
-                status=None,
-                created_from=None,
-                created_to=None,
-                cursor=None,
-                limit=10**6,
-            )
-            .rows
-        ):
+        for row in self._payment_rows():
             payment = self.container.queries.payment(ADMIN, row["payment_id"])
             assert payment.amount_refunded + payment.amount_dispute_lost <= payment.amount_captured
             for index, share in enumerate(payment.captured_shares):
@@ -225,19 +214,7 @@ class LedgerMachine(RuleBasedStateMachine):
         """Recompute what each platform account must hold from the aggregates' own state."""
         expected: dict[tuple[str, str], int] = defaultdict(int)
         owed: dict[str, int] = defaultdict(int)  # payables + fees, per currency
-        rows = (
-            self.container.fresh()
-            .payments(
-                manufacturer_id=None,
-                status=None,
-                created_from=None,
-                created_to=None,
-                cursor=None,
-                limit=10**6,
-            )
-            .rows
-        )
-        for row in rows:
+        for row in self._payment_rows():
             p = self.container.queries.payment(ADMIN, row["payment_id"])
             cur = p.currency
             succeeded = sum(r["amount"] for r in p.refunds.values() if r["status"] == "succeeded")
@@ -274,6 +251,21 @@ class LedgerMachine(RuleBasedStateMachine):
             assert -actual.get((accounts.PLATFORM_FEES, cur), 0) >= 0, (
                 "fees returned exceed fees taken"
             )
+
+    def _payment_rows(self) -> list[dict[str, Any]]:
+        """Every payment in the read models, in one page."""
+        return (
+            self.container.fresh()
+            .payments(
+                manufacturer_id=None,
+                status=None,
+                created_from=None,
+                created_to=None,
+                cursor=None,
+                limit=10**6,
+            )
+            .rows
+        )
 
     def _paid_payouts(self) -> list[str]:
         db = self.container.fresh()

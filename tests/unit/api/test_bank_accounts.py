@@ -106,14 +106,7 @@ def test_a_luhn_valid_account_number_is_refused_everywhere_else(
     extra = put_account(api, m, admin, note=ACCOUNT)
     assert extra.status_code == 422
     assert extra.json()["type"] == "urn:ledger:problem:card-number-rejected"
-    payment = {
-        "amount": 500,
-        "currency": "USD",
-        "customer_id": "cus_1",
-        "payment_method": "pm_tok_visa",
-        "splits": [{"manufacturer_id": m, "amount": 500}],
-        "metadata": {"account_number": ACCOUNT},
-    }
+    payment = api.payment_body([(m, 500)], metadata={"account_number": ACCOUNT})
     refused = api.post("/v1/payments", payment, admin)
     assert refused.status_code == 422
     assert refused.json()["type"] == "urn:ledger:problem:card-number-rejected"

@@ -7,10 +7,26 @@ from datetime import UTC, datetime
 from typing import Any
 
 from ledger.adapters.sandbox import SandboxProvider
+from ledger.application.commands import payouts as payout_commands
 from ledger.application.ports import PayoutRequest, ProviderResult, ProviderUnavailable
+from ledger.application.principal import SYSTEM
 from ledger.application.processes.payout_sweep import EXPIRY, SCHEDULER
 from ledger.domain import ids
 from tests.conftest import Api, ManualClock
+from tests.support.events import recorded_events
+
+
+class LostAnswerRail:
+    """Pays, then the answer is lost once (a timeout after the money left)."""
+
+    def __init__(self) -> None:
+        self.calls: list[PayoutRequest] = []
+
+    def pay_out(self, request: PayoutRequest) -> ProviderResult:
+        self.calls.append(request)
+        if len(self.calls) == 1:
+            raise ProviderUnavailable("timed out after sending")
+        return SandboxProvider().pay_out(request)
 
 
 class Rail:
@@ -37,9 +53,7 @@ def install(api: Api, rail: Rail) -> Rail:
 
 
 def settings(api: Api, admin: dict[str, str], manufacturer_id: str, **changes: Any) -> None:
-    response = api.client.patch(
-        f"/v1/manufacturers/{manufacturer_id}/settings", json=changes, headers=admin
-    )
+    response = api.patch(f"/v1/manufacturers/{manufacturer_id}/settings", changes, admin)
     assert response.status_code == 200, response.text
     for name, value in changes.items():
         assert response.json()["settings"][name] == value
@@ -54,33 +68,17 @@ def request_payout(api: Api, auth: dict[str, str], manufacturer_id: str, amount:
 
 
 def payout(api: Api, admin: dict[str, str], payout_id: str) -> dict[str, Any]:
-    response = api.get(f"/v1/payouts/{payout_id}", admin)
-    assert response.status_code == 200, response.text
-    body: dict[str, Any] = response.json()
+    body: dict[str, Any] = api.get_json(f"/v1/payouts/{payout_id}", admin)
     return body
-
-
-def balance(api: Api, admin: dict[str, str], account: str) -> int:
-    response = api.get(f"/v1/accounts/{account}/balance", admin, currency="USD")
-    assert response.status_code == 200, response.text
-    value: int = response.json()["balance"]
-    return value
-
-
-def payable(api: Api, admin: dict[str, str], manufacturer_id: str) -> int:
-    return balance(api, admin, f"manufacturer:{manufacturer_id}:payable")
 
 
 def requested_payouts(api: Api, manufacturer_id: str) -> list[str]:
     """Every payout requested for the manufacturer, oldest first (from the event log)."""
-    service = api.container.engine
-    found = []
-    for notification in service.recorder.select_notifications(start=1, limit=100_000):
-        if notification.topic.endswith(":Payout.Requested"):
-            event: Any = service.mapper.to_domain_event(notification)
-            if event.manufacturer_id == manufacturer_id:
-                found.append(ids.encode("payout", event.originator_id))
-    return found
+    return [
+        ids.encode("payout", event.originator_id)
+        for event in recorded_events(api.container.engine, "Payout.Requested")
+        if event.manufacturer_id == manufacturer_id
+    ]
 
 
 def hours(api: Api, clock: ManualClock, count: int) -> None:
@@ -104,8 +102,8 @@ def test_an_approved_payout_is_paid_by_settle(api: Api, admin: dict[str, str]) -
     paid = payout(api, admin, requested["id"])
     assert paid["status"] == "paid"
     assert paid["provider_reference"].startswith("sbx_po_")
-    assert payable(api, admin, m) == -400
-    assert balance(api, admin, "platform:cash") == -600
+    assert api.payable(admin, m) == -400
+    assert api.balance(admin, "platform:cash") == -600
     api.settle()
     assert len(rail.paid) == 1  # paid once
     # Nothing is reserved any more: the other 400 can be paid.
@@ -125,8 +123,8 @@ def test_a_refusing_rail_fails_the_payout_and_releases_its_reservation(
     failed = payout(api, admin, requested["id"])
     assert failed["status"] == "failed"
     assert failed["failure_reason"] == "account_closed"
-    assert payable(api, admin, m) == -1000  # nothing left
-    assert balance(api, admin, "platform:cash") == 0
+    assert api.payable(admin, m) == -1000  # nothing left
+    assert api.balance(admin, "platform:cash") == 0
     clock.advance(hours=1)
     api.settle()
     assert len(rail.paid) == 1  # a refusal is never retried
@@ -171,7 +169,7 @@ def test_a_balance_lowered_since_the_request_fails_the_payout(
     assert failed["status"] == "failed"
     assert failed["failure_reason"] == "insufficient_balance"
     assert rail.paid == []  # no money left
-    assert payable(api, admin, m) == -700
+    assert api.payable(admin, m) == -700
     assert request_payout(api, admin, m, 700).status_code == 201
 
 
@@ -191,6 +189,61 @@ def test_a_payout_needing_approval_is_paid_once_approved(api: Api, admin: dict[s
     api.settle()
     assert [r.payout_id for r in rail.paid] == [requested["id"]]
     assert payout(api, admin, requested["id"])["status"] == "paid"
+
+
+# Regression (issue-4 review): a payout is marked executing before its rail is called, so it
+# can no longer be rejected while the money may be leaving.
+def test_a_payout_being_paid_can_no_longer_be_rejected(api: Api, admin: dict[str, str]) -> None:
+    rail = LostAnswerRail()
+    api.container.rails["sandbox"] = rail
+    m = api.manufacturer(admin, fee_bps=0)
+    api.payment(admin, [(m, 1000)])
+    requested = request_payout(api, admin, m, 1000).json()
+    api.settle()  # the rail was called; its answer was lost
+    assert payout(api, admin, requested["id"])["status"] == "executing"
+    approver = api.key("payouts:approve")
+    refused = api.post(f"/v1/payouts/{requested['id']}/reject", {"reason": "stop"}, approver)
+    assert refused.status_code == 409
+    # ... so the reservation still holds the money: nothing else can be paid from it.
+    assert request_payout(api, admin, m, 1).status_code == 409
+
+
+# Regression (issue-4 review): a redelivered payout finishes on the rail it started on; it does
+# not check the balance again and fail after the money has left.
+def test_a_redelivered_payout_finishes_on_its_rail_instead_of_deciding_again(
+    api: Api, admin: dict[str, str], clock: ManualClock
+) -> None:
+    rail = LostAnswerRail()
+    api.container.rails["sandbox"] = rail
+    m = api.manufacturer(admin, fee_bps=0)
+    payment = api.payment(admin, [(m, 1000)])
+    requested = request_payout(api, admin, m, 1000).json()
+    api.settle()
+    # A refund lands while the payout's answer is outstanding: the money has left already.
+    assert (
+        api.post(f"/v1/payments/{payment['id']}/refunds", {"amount": 500}, admin).status_code == 201
+    )
+    clock.advance(minutes=10)
+    api.settle()
+    done = payout(api, admin, requested["id"])
+    assert done["status"] == "paid"  # not "failed: insufficient_balance"
+    assert {call.idempotency_key for call in rail.calls} == {requested["id"]}
+    assert api.payable(admin, m) == 500  # owed back by the manufacturer: 1000 - 500 - 1000
+
+
+# Regression (issue-4 review): an approved payout rejected before its execution starts is never
+# paid, and its reservation is released.
+def test_an_approved_payout_rejected_before_it_starts_is_never_paid(
+    api: Api, admin: dict[str, str]
+) -> None:
+    m = api.manufacturer(admin, fee_bps=0)
+    api.payment(admin, [(m, 1000)])
+    requested = request_payout(api, admin, m, 1000).json()
+    service = api.container.engine
+    service.execute(payout_commands.reject(SYSTEM, requested["id"], "changed our mind"))
+    api.settle()
+    assert payout(api, admin, requested["id"])["status"] == "rejected"
+    assert api.payable(admin, m) == -1000
 
 
 # ----- approval expiry ------------------------------------------------------------------------
@@ -281,13 +334,13 @@ def test_daily_automatic_payouts(api: Api, admin: dict[str, str], clock: ManualC
     assert paid["amount"] == 1000
     assert paid["status"] == "paid"
     assert paid["requested_by"] == SCHEDULER.key_id
-    assert payable(api, admin, m) == 0
+    assert api.payable(admin, m) == 0
     assert [r.amount for r in rail.paid] == [1000]
 
     api.payment(admin, [(m, 600)])
     hours(api, clock, 10)  # later sweeps the same day pay nothing more
     assert requested_payouts(api, m) == [first]
-    assert payable(api, admin, m) == -600
+    assert api.payable(admin, m) == -600
 
     hours(api, clock, 2)  # past midnight: 2026-03-11 00:00 and 01:00
     payouts = requested_payouts(api, m)
@@ -296,7 +349,7 @@ def test_daily_automatic_payouts(api: Api, admin: dict[str, str], clock: ManualC
     assert second["amount"] == 600
     assert second["status"] == "paid"
     assert datetime.fromisoformat(second["created_at"]) >= datetime(2026, 3, 11, tzinfo=UTC)
-    assert payable(api, admin, m) == 0
+    assert api.payable(admin, m) == 0
     assert [r.amount for r in rail.paid] == [1000, 600]
 
 
@@ -328,7 +381,7 @@ def test_manual_interval_never_pays_automatically(
     api.settle()
     hours(api, clock, 26)
     assert requested_payouts(api, m) == []
-    assert payable(api, admin, m) == -1000
+    assert api.payable(admin, m) == -1000
 
 
 def test_automatic_payouts_leave_reserved_amounts_alone(

@@ -9,12 +9,20 @@ from typing import Any
 import pytest
 
 from ledger.adapters.sandbox import UNAVAILABLE, SandboxProvider
-from ledger.application.ports import AuthorizationRequest, ProviderResult
+from ledger.adapters.stripe_provider import StripeProvider
+from ledger.application.ports import (
+    AuthorizationRequest,
+    ProviderCapabilities,
+    ProviderResult,
+    ProviderUnavailable,
+)
 from ledger.application.processes import billing
 from ledger.application.processes.billing import BillingRunIncomplete, billing_run
 from ledger.application.registries import SUBSCRIPTIONS
 from ledger.domain.billing_schedule import days_in_month
 from tests.conftest import Api, ManualClock
+from tests.support.events import recorded_events
+from tests.support.stripe_webhooks import SECRET, deliver, intent, stripe_event
 
 PROCESSING_ERROR = "pm_sandbox_processing_error"
 assert PROCESSING_ERROR in UNAVAILABLE
@@ -35,6 +43,20 @@ class CountingSandbox(SandboxProvider):
         return super().authorize(request)
 
 
+class FlakyProvider(SandboxProvider):
+    """Takes the money but the answer is lost while `down`; remembers every charge it made."""
+
+    def __init__(self) -> None:
+        self.down = True
+        self.charged: set[str] = set()
+
+    def authorize(self, request: Any) -> ProviderResult:
+        self.charged.add(request.idempotency_key)
+        if self.down:
+            raise ProviderUnavailable("timed out after charging")
+        return super().authorize(request)
+
+
 @pytest.fixture
 def provider(api: Api) -> CountingSandbox:
     counting = CountingSandbox()
@@ -42,18 +64,22 @@ def provider(api: Api) -> CountingSandbox:
     return counting
 
 
-def subscribe(api: Api, auth: dict[str, str], shares: list[tuple[str, int]], **fields: Any) -> Any:
-    """POST /v1/subscriptions: monthly, paid by the shares; fields override the body."""
-    body: dict[str, Any] = {
+def subscription_body(shares: list[tuple[str, int]], **fields: Any) -> dict[str, Any]:
+    """A POST /v1/subscriptions body: monthly, paid by the shares; fields override."""
+    return {
         "customer_id": "cus_1",
         "amount": sum(a for _, a in shares),
         "currency": "USD",
         "payment_method": "pm_tok_visa",
         "splits": [{"manufacturer_id": m, "amount": a} for m, a in shares],
         "interval": "monthly",
+        **fields,
     }
-    body.update(fields)
-    return api.post("/v1/subscriptions", body, auth)
+
+
+def subscribe(api: Api, auth: dict[str, str], shares: list[tuple[str, int]], **fields: Any) -> Any:
+    """POST /v1/subscriptions with subscription_body(shares, **fields)."""
+    return api.post("/v1/subscriptions", subscription_body(shares, **fields), auth)
 
 
 def started(
@@ -66,29 +92,24 @@ def started(
 
 
 def subscription(api: Api, auth: dict[str, str], sub_id: str) -> dict[str, Any]:
-    response = api.get(f"/v1/subscriptions/{sub_id}", auth)
-    assert response.status_code == 200, response.text
-    body: dict[str, Any] = response.json()
+    body: dict[str, Any] = api.get_json(f"/v1/subscriptions/{sub_id}", auth)
     return body
 
 
 def invoices(api: Api, auth: dict[str, str], sub_id: str) -> list[dict[str, Any]]:
-    response = api.get(f"/v1/subscriptions/{sub_id}/invoices", auth)
-    assert response.status_code == 200, response.text
-    listed: list[dict[str, Any]] = response.json()["data"]
+    listed: list[dict[str, Any]] = api.get_json(f"/v1/subscriptions/{sub_id}/invoices", auth)[
+        "data"
+    ]
     return listed
 
 
 def charges(api: Api, sub_id: str) -> list[str]:
     """Payment ids created for the subscription, oldest first (from the event log)."""
-    service = api.container.engine
-    found = []
-    for notification in service.recorder.select_notifications(start=1, limit=100_000):
-        if notification.topic.endswith(":Payment.Initiated"):
-            event: Any = service.mapper.to_domain_event(notification)
-            if event.metadata.get("subscription_id") == sub_id:
-                found.append(f"pay_{event.originator_id.hex}")
-    return found
+    return [
+        f"pay_{event.originator_id.hex}"
+        for event in recorded_events(api.container.engine, "Payment.Initiated")
+        if event.metadata.get("subscription_id") == sub_id
+    ]
 
 
 def subscription_events(api: Api) -> int:
@@ -98,14 +119,6 @@ def subscription_events(api: Api) -> int:
 
 def run(api: Api, day: date) -> billing.RunResult:
     return billing_run(api.container.engine, day)
-
-
-def payable(api: Api, admin: dict[str, str], manufacturer_id: str) -> int:
-    path = f"/v1/accounts/manufacturer:{manufacturer_id}:payable/balance"
-    response = api.get(path, admin, currency="USD")
-    assert response.status_code == 200, response.text
-    value: int = response.json()["balance"]
-    return value
 
 
 # ----- the API ------------------------------------------------------------------------------
@@ -177,14 +190,7 @@ def test_start_read_and_scopes(api: Api, admin: dict[str, str]) -> None:
     m = api.manufacturer(admin)
     reader = api.key("payments:read")
     assert subscribe(api, reader, [(m, 1000)]).status_code == 403
-    body = {
-        "customer_id": "cus_1",
-        "amount": 1000,
-        "currency": "USD",
-        "payment_method": "pm_tok_visa",
-        "splits": [{"manufacturer_id": m, "amount": 1000}],
-        "interval": "monthly",
-    }
+    body = subscription_body([(m, 1000)])
     missing_key = api.post("/v1/subscriptions", body, admin, idem=None)
     assert missing_key.status_code == 400
     assert subscription_events(api) == 0
@@ -212,14 +218,7 @@ def test_start_get_and_invoices(api: Api, admin: dict[str, str]) -> None:
 
 def test_the_same_idempotency_key_starts_one_subscription(api: Api, admin: dict[str, str]) -> None:
     m = api.manufacturer(admin)
-    body = {
-        "customer_id": "cus_1",
-        "amount": 1000,
-        "currency": "USD",
-        "payment_method": "pm_tok_visa",
-        "splits": [{"manufacturer_id": m, "amount": 1000}],
-        "interval": "weekly",
-    }
+    body = subscription_body([(m, 1000)], interval="weekly")
     first = api.post("/v1/subscriptions", body, admin, idem="sub-once")
     again = api.post("/v1/subscriptions", body, admin, idem="sub-once")
     assert first.status_code == again.status_code == 201
@@ -253,6 +252,17 @@ def test_cancel_stops_all_charges(
     assert api.post("/v1/subscriptions/sub_" + "0" * 32 + "/cancel", None, admin).status_code == 404
 
 
+# Regression (issue-4 review): a provider that is not configured is refused when it is named
+# (manufacturer routing, a subscription), not when the billing run first charges.
+def test_unconfigured_providers_are_refused_when_named_not_at_billing_time(
+    api: Api, admin: dict[str, str]
+) -> None:
+    m = api.manufacturer(admin)
+    routed = api.patch(f"/v1/manufacturers/{m}/settings", {"provider": "nope"}, admin)
+    assert routed.status_code == 422
+    assert subscribe(api, admin, [(m, 1000)], provider="nope").status_code == 422
+
+
 # ----- the daily schedule -------------------------------------------------------------------
 def test_the_daily_schedule_bills_due_subscriptions_at_six(
     api: Api, admin: dict[str, str], clock: ManualClock, provider: CountingSandbox
@@ -272,7 +282,7 @@ def test_the_daily_schedule_bills_due_subscriptions_at_six(
     assert invoice["status"] == "paid"
     assert invoice["attempts"][0]["payment_id"] == charged
     assert subscription(api, admin, sub["id"])["next_billing_on"] == "2026-04-11"
-    assert payable(api, admin, m) == -1000
+    assert api.payable(admin, m) == -1000
     for _ in range(3):  # the next days' runs charge nothing more
         clock.advance(days=1)
         api.settle()
@@ -453,7 +463,7 @@ def test_declined_charges_follow_the_dunning_schedule_then_cancel(
         assert api.get(f"/v1/payments/{payment_id}", admin).json()["status"] == "failed"
     assert run(api, date(2026, 4, 12)).failed == []  # canceled: never charged again
     assert len(provider.authorized) == 4
-    assert payable(api, admin, m) == 0
+    assert api.payable(admin, m) == 0
     assert api.container.engine.registry_members(SUBSCRIPTIONS) == []
 
 
@@ -488,6 +498,80 @@ def test_an_unavailable_provider_fails_the_run_for_that_subscription_only(
     assert run(api, date(2026, 3, 13)).charged == []
 
 
+# Regression (issue-4 review): an unreachable provider is retried under the same attempt and
+# provider key, day after day, and never counted as a failed (dunning) attempt.
+def test_an_unreachable_provider_is_retried_with_the_same_key_never_counted_failed(
+    api: Api, admin: dict[str, str], clock: ManualClock
+) -> None:
+    provider = FlakyProvider()
+    api.container.engine.register_provider("sandbox", provider)
+    m = api.manufacturer(admin, fee_bps=0)
+    created = started(api, admin, [(m, 1000)])
+    service = api.container.engine
+    today = clock.now.date()
+    for day in range(3):  # days of silence: the same attempt each time, never a new one
+        with pytest.raises(BillingRunIncomplete):
+            billing_run(service, today + timedelta(days=day))
+    assert len(provider.charged) == 1
+    shown = api.get(f"/v1/subscriptions/{created['id']}", admin).json()
+    assert shown["status"] == "active"
+    provider.down = False
+    result = billing_run(service, today + timedelta(days=3))
+    assert len(result.charged) == 1
+    assert len(provider.charged) == 1  # the same provider key: the first charge, answered
+
+
+# Regression (issue-4 review): a charge the provider revives (a declined attempt reported paid
+# later) for a period already paid by a later attempt is refunded, not kept.
+def test_a_revived_charge_for_a_period_already_paid_is_refunded(
+    api: Api, admin: dict[str, str], clock: ManualClock
+) -> None:
+    class Stripe(SandboxProvider):
+        capabilities = ProviderCapabilities(sends_webhooks=True)
+
+        def authorize(self, request: Any) -> ProviderResult:
+            if request.idempotency_key in declined:
+                return ProviderResult("failed", f"pi_{len(declined)}", "card_declined")
+            return ProviderResult("succeeded", "pi_second")
+
+    declined: set[str] = set()
+    api.container.engine.register_provider("stripe", Stripe())
+    api.container.webhook_sources["stripe"] = StripeProvider("sk_test", SECRET)
+    m = api.manufacturer(admin, fee_bps=0)
+    created = started(api, admin, [(m, 1000)], provider="stripe")
+    service = api.container.engine
+    today = clock.now.date()
+    first_key = None
+
+    original = Stripe.authorize
+
+    def decline_first(self: Any, request: Any) -> ProviderResult:
+        nonlocal first_key
+        if first_key is None:
+            first_key = request.idempotency_key
+            declined.add(first_key)
+        return original(self, request)
+
+    Stripe.authorize = decline_first  # type: ignore[method-assign]
+    billing_run(service, today)  # attempt 1 declined
+    billing_run(service, today + timedelta(days=1))  # attempt 2 paid
+    listed = invoices(api, admin, created["id"])
+    assert listed[0]["status"] == "paid"
+    failed_payment = listed[0]["attempts"][0]["payment_id"]
+    # Stripe later reports the first attempt paid after all (a retried 3-D Secure).
+    reference = f"pi_{len(declined)}"
+    payload = stripe_event(
+        "payment_intent.succeeded",
+        intent(reference, 1000, metadata={"ledger_payment_id": failed_payment}),
+    )
+    outcome = deliver(api, payload).json()["outcome"]
+    assert outcome == "captured and refunded: the period was already settled"
+    api.settle()
+    revived = api.get(f"/v1/payments/{failed_payment}", admin).json()
+    assert (revived["status"], revived["amount_refunded"]) == ("captured", 1000)
+    assert api.payable(admin, m) == -1000  # owed for one period, not two
+
+
 # ----- the money ----------------------------------------------------------------------------
 def test_split_subscriptions_credit_each_manufacturer_less_its_fee(
     api: Api, admin: dict[str, str]
@@ -496,16 +580,16 @@ def test_split_subscriptions_credit_each_manufacturer_less_its_fee(
     small = api.manufacturer(admin, fee_bps=0)
     sub = started(api, admin, [(big, 700), (small, 300)], start_on="2026-03-12")
     run(api, date(2026, 3, 12))
-    assert payable(api, admin, big) == -630
-    assert payable(api, admin, small) == -300
+    assert api.payable(admin, big) == -630
+    assert api.payable(admin, small) == -300
     fees = api.get("/v1/accounts/platform:revenue:fees/balance", admin, currency="USD").json()
     assert fees["balance"] == -70
     # Fee terms are read when each charge is made.
     response = api.client.patch(f"/v1/manufacturers/{big}", json={"fee_bps": 500}, headers=admin)
     assert response.status_code == 200, response.text
     run(api, date(2026, 4, 12))
-    assert payable(api, admin, big) == -630 - 665
-    assert payable(api, admin, small) == -600
+    assert api.payable(admin, big) == -630 - 665
+    assert api.payable(admin, small) == -600
     assert len(charges(api, sub["id"])) == 2
     trial = api.get("/v1/ledger/trial-balance", admin).json()
     assert all(c["balanced"] for c in trial["currencies"])
