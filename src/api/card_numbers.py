@@ -137,7 +137,9 @@ def json_contains_card_number(
             and child not in exempt
             and not (child in id_paths and is_our_id(item))
         ]
-        if len(together) > 1 and contains_card_number(" ".join(together)):
+        # Joined as they are: a separator between two values changes no run of digits, and a
+        # percent-escape split across them still decodes.
+        if len(together) > 1 and contains_card_number("".join(together)):
             return True
         stack.extend(children)
     return False

@@ -9,6 +9,7 @@ raw text when it is not JSON."""
 from __future__ import annotations
 
 import json
+import re
 from urllib.parse import parse_qsl, unquote
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -37,6 +38,10 @@ TRANSPORT_HEADERS = frozenset(
 )
 ID_PARAMETERS = frozenset({"manufacturer_id", "payment_id"})
 MAX_DEPTH = 32  # the deepest body the API takes is 3 levels
+_IDS_IN_TEXT = re.compile(
+    r"(?<![0-9A-Za-z])(?:(?:mfr|pay|po|key|sub)_[0-9a-f]{32}|(?:re|dp)_[0-9a-f]{32}_[1-9][0-9]{0,5})"
+    r"(?![0-9A-Za-z])"
+)
 
 
 def exempt_fields(path: str) -> frozenset[Path] | None:
@@ -74,9 +79,10 @@ def nesting_depth(body: bytes) -> int:
 
 
 def target_has_card_number(scope: Scope) -> bool:
-    """Path segments, query keys and values, and the headers (but the transport's)."""
+    """Path segments (the ledger's ids in them, as in account names, set aside: a path is never
+    stored or logged), query keys and values, and the headers (but the transport's)."""
     for segment in unquote(scope.get("path", "")).split("/"):
-        if not is_our_id(segment) and contains_card_number(segment):
+        if contains_card_number(_IDS_IN_TEXT.sub("/", segment)):
             return True
     query = scope.get("query_string", b"").decode("latin-1")
     for key, value in parse_qsl(query, keep_blank_values=True):

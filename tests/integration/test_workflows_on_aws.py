@@ -110,7 +110,7 @@ def deployed(terraform_stack: Stack) -> Iterator[Deployed]:
             patch.delenv(name, raising=False)
         # The provider secret has no value on the emulator: credentials stay unset.
         patch.delenv("LEDGER_PROVIDER_SECRET_ARN", raising=False)
-        patch.setattr(worker_lambda, "_handler", None)  # a cold start in this environment
+        patch.setattr(worker_lambda.handler, "_handler", None)  # a cold start in this environment
 
         container = build(Settings())
         secret, _ = container.keys.create(["admin"])
@@ -467,7 +467,7 @@ def scheduled_queue(
     assert variables["LEDGER_WORKER_QUEUE"] == schedule.queue
     for name in ("LEDGER_WORKER_QUEUE", "LEDGER_QUEUE_NAME_PREFIX"):
         monkeypatch.setenv(name, variables[name])
-    monkeypatch.setattr(worker_lambda, "_handler", None)  # that worker's cold start
+    monkeypatch.setattr(worker_lambda.handler, "_handler", None)  # that worker's cold start
     assert messages_left(deployed, url) == 0
     return ScheduledQueue(deployed, url, arn, str(target["Input"]))
 
@@ -676,7 +676,7 @@ def test_stripe_webhooks_through_the_api_lambda_with_stripe_configured(
     monkeypatch.setenv("LEDGER_STRIPE_API_KEY", "sk_test_aws")
     monkeypatch.setenv("LEDGER_STRIPE_WEBHOOK_SECRET", WEBHOOK_SECRET)
     monkeypatch.setenv("LEDGER_STRIPE_API_BASE", f"http://127.0.0.1:{closed_loopback_port()}")
-    monkeypatch.setattr(api_lambda, "_handler", None)
+    monkeypatch.setattr(api_lambda.handler, "_handler", None)
     built: list[Container] = []
 
     def build_and_keep(settings: Settings) -> Container:

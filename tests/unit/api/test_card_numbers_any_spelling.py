@@ -161,3 +161,22 @@ def test_any_spelling_anywhere_is_refused_and_nothing_kept(
 def test_the_rule_finds_every_generated_number(pan: str) -> None:
     assert contains_card_number(pan)
     assert contains_card_number(f"x {pan[:6]} {pan[6:]} y")
+
+
+def test_an_id_whose_hex_holds_a_luhn_run_passes_where_ids_go() -> None:
+    """One id in a few hundred has hex digits that read as a card number: where ids go (paths,
+    account names in paths, id fields and filters) it passes; anywhere else it is text."""
+    from api.guard import body_has_card_number, target_has_card_number
+
+    unlucky = "mfr_4111111111111111abcdefabcdefabcd"
+    scope = {
+        "type": "http",
+        "path": f"/v1/accounts/manufacturer:{unlucky}:payable/balance",
+        "query_string": f"manufacturer_id={unlucky}".encode(),
+        "headers": [],
+    }
+    assert not target_has_card_number(scope)
+    split = f'{{"splits": [{{"manufacturer_id": "{unlucky}", "amount": 1}}]}}'.encode()
+    assert not body_has_card_number(split, frozenset())
+    assert body_has_card_number(f'{{"metadata": {{"ref": "{unlucky}"}}}}'.encode(), frozenset())
+    assert target_has_card_number({**scope, "query_string": f"note={unlucky}".encode()})
