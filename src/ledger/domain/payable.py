@@ -101,6 +101,11 @@ class Payables:
         return self.balance - self.reserved
 
     @property
+    def version(self) -> int:
+        """Grows with every event on any shard (the sum of their versions)."""
+        return sum(shard.version for shard in self.shards)
+
+    @property
     def reservations(self) -> dict[str, int]:
         """Each payout's whole reservation."""
         totals: dict[str, int] = {}
