@@ -180,3 +180,15 @@ def test_an_id_whose_hex_holds_a_luhn_run_passes_where_ids_go() -> None:
     assert not body_has_card_number(split, frozenset())
     assert body_has_card_number(f'{{"metadata": {{"ref": "{unlucky}"}}}}'.encode(), frozenset())
     assert target_has_card_number({**scope, "query_string": f"note={unlucky}".encode()})
+
+
+def test_provider_signature_headers_on_webhooks_are_not_read() -> None:
+    """A webhook's signature is random hex that can hold a Luhn run: webhooks are signed by the
+    provider and never stored, so their headers (like their bodies) are not read."""
+    from api.guard import target_has_card_number
+
+    lucky_hex = "t=1796223053,v1=4111111111111111abcdef"
+    webhook = {"type": "http", "path": "/v1/webhooks/stripe", "query_string": b""}
+    headers = [(b"stripe-signature", lucky_hex.encode())]
+    assert not target_has_card_number({**webhook, "headers": headers})
+    assert target_has_card_number({**webhook, "path": "/v1/payments", "headers": headers})
