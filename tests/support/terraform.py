@@ -51,6 +51,8 @@ TABLE_OUTPUTS = {
 }
 
 HANDLER_MODULES = ("api", "projections", "publisher", "worker")
+LOCAL_BACKEND = 'terraform {\n  backend "local" {}\n}\n'
+
 
 
 def provider_mirror() -> Path:
@@ -152,6 +154,9 @@ class Terraform:
             self.workdir,
             ignore=shutil.ignore_patterns(".terraform", "*.tfstate*", ".terraform.lock.hcl"),
         )
+        # The root keeps its state in S3 (backend.tf); the emulator run keeps it here, in the
+        # scratch folder, through an override file (Terraform merges *_override.tf last).
+        (self.workdir / "backend_override.tf").write_text(LOCAL_BACKEND)
 
     def run(self, *args: str) -> str:
         started = time.monotonic()
@@ -215,7 +220,7 @@ def applied_stack(scratch: Path) -> Iterator[Stack]:
         tf = Terraform(scratch / "root", endpoint, log)
         tf.copy_root()
         package = lambda_package(scratch)
-        tf.run("init", "-input=false", "-no-color", "-backend=false")
+        tf.run("init", "-input=false", "-no-color")
         try:
             tf.run("apply", "-auto-approve", *tf.apply_args(package))
             outputs = json.loads(tf.run("output", "-json"))
