@@ -54,7 +54,6 @@ HANDLER_MODULES = ("api", "projections", "publisher", "worker")
 LOCAL_BACKEND = 'terraform {\n  backend "local" {}\n}\n'
 
 
-
 def provider_mirror() -> Path:
     return Path(os.environ.get("TF_PROVIDER_MIRROR", "/opt/tf-plugins"))
 
