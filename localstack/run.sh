@@ -24,6 +24,7 @@ export LOCALSTACK_HOST="127.0.0.1:$PORT"
 export FILESYSTEM_ROOT="$LS_HOME/fs"        # LocalStack's lib/ (DynamoDB Local, Java, ...) lives here
 export LAMBDA_LOCAL_PYTHON_3_12="$LS_HOME/lambda-python/bin/python"
 export LAMBDA_LOCAL_PYCACHE="$LS_HOME/pycache"
+export LAMBDA_LOCAL_CODE_CACHE="$LS_HOME/code"
 # Unzipped function code and LocalStack's scratch files: one folder per run, removed by stop.
 export TMPDIR="${LOCALSTACK_TMPDIR:-$LS_HOME/tmp/$PORT}"
 mkdir -p "$TMPDIR" "$LAMBDA_LOCAL_PYCACHE"

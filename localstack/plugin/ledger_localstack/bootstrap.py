@@ -102,14 +102,16 @@ def main() -> int:
             try:
                 answer = {"ok": True, "payload": json.dumps(result)}
             except (TypeError, ValueError) as error:
-                answer = {"ok": False, "payload": json.dumps(error_shape(error, "Runtime.MarshalError"))}
+                shape = error_shape(error, "Runtime.MarshalError")
+                answer = {"ok": False, "payload": json.dumps(shape)}
         except Exception as error:
             shape = error_shape(error)
             shape["requestId"] = request_id
             print(f"[ERROR] {shape['errorType']}: {shape['errorMessage']}", file=sys.stderr)
             traceback.print_exc()
             answer = {"ok": False, "payload": json.dumps(shape)}
-        report = f"REPORT RequestId: {request_id}\tDuration: {(time.monotonic() - began) * 1000:.2f} ms"
+        duration = (time.monotonic() - began) * 1000
+        report = f"REPORT RequestId: {request_id}\tDuration: {duration:.2f} ms"
         if first:
             report += f"\tInit Duration: {init_ms:.2f} ms"
             first = False

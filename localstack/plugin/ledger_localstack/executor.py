@@ -10,14 +10,17 @@ AWS_ENDPOINT_URL pointing back at LocalStack, the role's temporary credentials),
 first and warm afterwards.
 
 Differences from AWS Lambda, on purpose: the process runs on this machine's architecture and
-user, without a sandbox; compiled modules are cached outside the package
-(LAMBDA_LOCAL_PYCACHE); memory limits are not enforced. An invocation that outlives the
-function's timeout is killed (Sandbox.Timedout) and the next one starts a fresh environment, as
-on AWS. Only zip-packaged Python functions run; anything else fails with a clear error.
+user, without a sandbox; the package is unpacked once per content into LAMBDA_LOCAL_CODE_CACHE
+and its compiled modules cached outside it (LAMBDA_LOCAL_PYCACHE), so a package is compiled
+once, not at every function's first cold start; memory limits are not enforced. An invocation
+that outlives the function's timeout is killed (Sandbox.Timedout) and the next one starts a
+fresh environment, as on AWS. Only zip-packaged Python functions run; anything else fails
+with a clear error.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import os
@@ -29,11 +32,11 @@ import tempfile
 import threading
 import time
 from collections import deque
+from contextlib import suppress
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from localstack import config
 from localstack.services.lambda_.invocation.lambda_models import (
     FunctionVersion,
     InvocationResult,
@@ -42,6 +45,8 @@ from localstack.services.lambda_.invocation.runtime_executor import (
     LambdaRuntimeException,
     RuntimeExecutor,
 )
+
+from localstack import config
 
 LOG = logging.getLogger(__name__)
 BOOTSTRAP = Path(__file__).with_name("bootstrap.py")
@@ -65,6 +70,33 @@ def interpreter_for(runtime: str | None) -> str:
             f"no local interpreter for {runtime}: set {variable} to a {runtime} executable"
         )
     return python
+
+
+_CODE_LOCK = threading.Lock()
+CODE_VERSIONS_KEPT = 4
+
+
+def shared_code_dir(cache: Path, sha256: str, unzipped: Path) -> Path:
+    """One directory per package content (its SHA-256), shared by every function deployed from
+    it and kept between runs: with the compiled-module cache (LAMBDA_LOCAL_PYCACHE) keyed by
+    path, a package is compiled once, not once per function and run. The oldest are pruned."""
+    name = hashlib.sha256(sha256.encode()).hexdigest()[:32]
+    target = cache / name
+    with _CODE_LOCK:
+        if not target.is_dir():
+            cache.mkdir(parents=True, exist_ok=True)
+            partial = Path(tempfile.mkdtemp(prefix=f".{name}-", dir=cache))
+            shutil.copytree(unzipped, partial, dirs_exist_ok=True)
+            partial.rename(target)
+        os.utime(target)
+        kept = sorted(
+            (p for p in cache.iterdir() if p.is_dir() and not p.name.startswith(".")),
+            key=lambda p: p.stat().st_mtime,
+            reverse=True,
+        )
+        for old in kept[CODE_VERSIONS_KEPT:]:
+            shutil.rmtree(old, ignore_errors=True)
+    return target
 
 
 def error_payload(error_type: str, message: str) -> bytes:
@@ -132,7 +164,12 @@ class LocalProcessRuntimeExecutor(RuntimeExecutor):
         code = self.function_version.config.code
         if code is None:
             raise LambdaRuntimeException("the function has no code")
-        return str(code.get_unzipped_code_location())
+        unzipped = Path(code.get_unzipped_code_location())
+        cache = os.environ.get("LAMBDA_LOCAL_CODE_CACHE")
+        sha = getattr(code, "code_sha256", None)
+        if not cache or not sha:
+            return str(unzipped)
+        return str(shared_code_dir(Path(cache), str(sha), unzipped))
 
     def _environment(self, requests_fd: int, responses_fd: int) -> dict[str, str]:
         assert self.sandbox is not None
@@ -234,10 +271,8 @@ class LocalProcessRuntimeExecutor(RuntimeExecutor):
     def _kill(self) -> None:
         process, self.process = self.process, None
         if self.requests is not None:
-            try:
+            with suppress(OSError):
                 self.requests.close()
-            except OSError:
-                pass
             self.requests = None
         if process is None or process.poll() is not None:
             return
@@ -245,10 +280,8 @@ class LocalProcessRuntimeExecutor(RuntimeExecutor):
             os.killpg(process.pid, signal.SIGTERM)
             process.wait(5)
         except (ProcessLookupError, subprocess.TimeoutExpired):
-            try:
+            with suppress(ProcessLookupError):
                 os.killpg(process.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
             process.wait(5)
 
     # ----- invocations -------------------------------------------------------------------------

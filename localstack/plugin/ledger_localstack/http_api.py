@@ -31,8 +31,12 @@ from localstack.runtime import hooks
 LOG = logging.getLogger(__name__)
 PATH_STYLE_PREFIX = "/_aws/execute-api"
 HOST_PATTERN = "<regex('[a-z0-9]+'):api_id>.execute-api.<regex('.*'):server>"
-LAMBDA_URI = re.compile(r"^arn:[^:]+:apigateway:[^:]+:lambda:path/[^/]+/functions/(?P<fn>.+)/invocations$")
-TEXT_TYPES = re.compile(r"^(text/|application/(json|xml|javascript|x-www-form-urlencoded)|[^;]*\+json|[^;]*\+xml)")
+LAMBDA_URI = re.compile(
+    r"^arn:[^:]+:apigateway:[^:]+:lambda:path/[^/]+/functions/(?P<fn>.+)/invocations$"
+)
+TEXT_TYPES = re.compile(
+    r"^(text/|application/(json|xml|javascript|x-www-form-urlencoded)|[^;]*\+json|[^;]*\+xml)"
+)
 
 
 def find_api(api_id: str) -> tuple[str, str, Any] | None:
@@ -116,7 +120,9 @@ class HttpApiEndpoint:
         integration_id = (route.target or "").removeprefix("integrations/")
         integration = api.integrations.get(integration_id)
         if integration is None or integration.integration_type != "AWS_PROXY":
-            LOG.warning("HTTP API %s route %s: no Lambda proxy integration", api_id, route.route_key)
+            LOG.warning(
+                "HTTP API %s route %s: no Lambda proxy integration", api_id, route.route_key
+            )
             return _json_response(500, {"message": "Internal Server Error"})
         function = LAMBDA_URI.match(integration.integration_uri or "")
         function_arn = function.group("fn") if function else integration.integration_uri
@@ -209,15 +215,21 @@ class HttpApiEndpoint:
         client = connect_to(
             aws_access_key_id=account,
             region_name=region,
-            config=Config(read_timeout=timeout_ms / 1000 + 5, retries={"max_attempts": 0}),
+            config=Config(read_timeout=timeout_ms / 1000, retries={"total_max_attempts": 1}),
         ).lambda_
+        from botocore.exceptions import ReadTimeoutError
+
         started = time.monotonic()
         try:
             answer = client.invoke(FunctionName=function_arn, Payload=json.dumps(event).encode())
+            raw = answer["Payload"].read()
+        except ReadTimeoutError:
+            # API Gateway gives up on the integration after its timeout: 503.
+            LOG.warning("HTTP API integration %s timed out", function_arn)
+            return _json_response(503, {"message": "Service Unavailable"})
         except Exception as error:
             LOG.warning("HTTP API integration %s failed: %s", function_arn, error)
             return _json_response(500, {"message": "Internal Server Error"})
-        raw = answer["Payload"].read()
         if answer.get("FunctionError"):
             LOG.info("HTTP API integration %s raised: %s", function_arn, raw[:2000])
             return _json_response(500, {"message": "Internal Server Error"})
