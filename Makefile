@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test lint typecheck unit bench clean package tf-check localstack localstack-test lambda-host-package
+.PHONY: install run test lint typecheck unit bench clean package tf-check localstack localstack-test localstack-docker-test lambda-host-package
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -47,6 +47,12 @@ localstack:
 
 localstack-test: $(STAMP) localstack lambda-host-package
 	LEDGER_LOCALSTACK_REQUIRED=1 $(BIN)/pytest -q tests/localstack
+
+# The same tests against the image docker-compose.yml builds (needs Docker; not run in CI).
+localstack-docker-test: $(STAMP) lambda-host-package
+	docker compose up -d --build --wait localstack
+	LEDGER_LOCALSTACK_ENDPOINT=http://127.0.0.1:4566 LEDGER_LOCALSTACK_REQUIRED=1 \
+		$(BIN)/pytest -q tests/localstack; status=$$?; docker compose down; exit $$status
 
 # The deployment package for this machine's architecture: LocalStack runs the handlers here.
 HOST_ARCH := $(shell uname -m | sed -e 's/aarch64/arm64/' -e 's/amd64/x86_64/')

@@ -401,7 +401,7 @@ variable "backup_vault_lock" {
   default     = null
 
   validation {
-    condition     = var.backup_vault_lock == null || try(var.backup_vault_lock.min_retention_days >= 1 && var.backup_vault_lock.min_retention_days <= var.backup_vault_lock.max_retention_days && (var.backup_vault_lock.changeable_for_days == null || var.backup_vault_lock.changeable_for_days >= 3), false)
+    condition     = var.backup_vault_lock == null || try(var.backup_vault_lock.min_retention_days >= 1 && var.backup_vault_lock.min_retention_days <= var.backup_vault_lock.max_retention_days && coalesce(var.backup_vault_lock.changeable_for_days, 3) >= 3, false)
     error_message = "backup_vault_lock: 1 <= min_retention_days <= max_retention_days, and changeable_for_days (compliance mode) at least 3."
   }
 }

@@ -41,9 +41,14 @@ def host_architecture() -> str:
     return HOST_ARCHITECTURES[platform.machine().lower()]
 
 
+def external_endpoint() -> str | None:
+    """LEDGER_LOCALSTACK_ENDPOINT: a LocalStack already running (the docker compose image)."""
+    return os.environ.get("LEDGER_LOCALSTACK_ENDPOINT") or None
+
+
 def unavailable_reason() -> str | None:
     """Why the LocalStack run cannot happen here, or None."""
-    if not (localstack_home() / ".installed").is_file():
+    if external_endpoint() is None and not (localstack_home() / ".installed").is_file():
         return f"LocalStack is not installed in {localstack_home()} (make localstack)"
     if not HOST_PACKAGE.is_file():
         return f"{HOST_PACKAGE.relative_to(ROOT)} is not built (make lambda-host-package)"
@@ -76,7 +81,14 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
 @contextmanager
 def localstack(scratch: Path) -> Iterator[str]:
     """Yields the endpoint (http://127.0.0.1:<port>) of a fresh LocalStack; its log and its
-    temporary files (unzipped function code) live in `scratch`."""
+    temporary files (unzipped function code) live in `scratch`. With LEDGER_LOCALSTACK_ENDPOINT,
+    that one instead (started and stopped by whoever started it)."""
+    external = external_endpoint()
+    if external is not None:
+        if not _healthy(external):
+            raise RuntimeError(f"no healthy LocalStack at {external}")
+        yield external
+        return
     port = free_port()
     scratch.mkdir(parents=True, exist_ok=True)
     log = scratch / "localstack.log"

@@ -147,15 +147,17 @@ class Terraform:
         self.env = aws_env(endpoint)
         self.log = log
 
-    def copy_root(self) -> None:
+    def copy_root(self, *, local_state: bool = True) -> None:
         shutil.copytree(
             TERRAFORM_DIR,
             self.workdir,
             ignore=shutil.ignore_patterns(".terraform", "*.tfstate*", ".terraform.lock.hcl"),
         )
-        # The root keeps its state in S3 (backend.tf); the emulator run keeps it here, in the
-        # scratch folder, through an override file (Terraform merges *_override.tf last).
-        (self.workdir / "backend_override.tf").write_text(LOCAL_BACKEND)
+        if local_state:
+            # The root keeps its state in S3 (backend.tf); the emulator run keeps it here, in
+            # the scratch folder, through an override file (Terraform merges *_override.tf
+            # last).
+            (self.workdir / "backend_override.tf").write_text(LOCAL_BACKEND)
 
     def run(self, *args: str) -> str:
         started = time.monotonic()
