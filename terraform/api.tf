@@ -1,4 +1,5 @@
-# HTTP API (payload format 2.0) proxying every route to the api function (FastAPI via Mangum).
+# HTTP API (payload format 2.0) proxying every route to the api function (FastAPI via Mangum),
+# through its live alias (lambda.tf).
 resource "aws_apigatewayv2_api" "http" {
   name          = "${var.name_prefix}-http"
   protocol_type = "HTTP"
@@ -9,7 +10,7 @@ resource "aws_apigatewayv2_integration" "api" {
   api_id                 = aws_apigatewayv2_api.http.id
   integration_type       = "AWS_PROXY"
   integration_method     = "POST"
-  integration_uri        = aws_lambda_function.this["api"].invoke_arn
+  integration_uri        = aws_lambda_alias.live["api"].invoke_arn
   payload_format_version = "2.0"
   timeout_milliseconds   = min(30000, (var.api_timeout_seconds + 1) * 1000)
 }

@@ -1,5 +1,6 @@
 # One customer-managed key for the ledger's data at rest: tables (and their streams), queues,
-# the alarm topic, log groups, Lambda environment variables and the provider secret.
+# the alarm topic, log groups, Lambda environment variables, the provider secret, the event bus
+# and its archive.
 resource "aws_kms_key" "ledger" {
   description             = "${var.name_prefix}: payments ledger data at rest"
   enable_key_rotation     = true
@@ -49,6 +50,42 @@ data "aws_iam_policy_document" "kms_ledger" {
       test     = "ArnLike"
       variable = "kms:EncryptionContext:aws:logs:arn"
       values   = ["arn:${local.partition}:logs:${var.region}:${local.account_id}:log-group:*"]
+    }
+  }
+
+  # The ledger bus and its archive (eventbridge.tf): EventBridge encrypts and decrypts events
+  # (pattern matching, delivery, replay) under this bus's encryption context only.
+  statement {
+    sid       = "EventBridgeDescribesTheKey"
+    actions   = ["kms:DescribeKey"]
+    resources = ["*"]
+
+    principals {
+      type        = "Service"
+      identifiers = ["events.amazonaws.com"]
+    }
+
+    condition {
+      test     = "StringEquals"
+      variable = "aws:SourceAccount"
+      values   = [local.account_id]
+    }
+  }
+
+  statement {
+    sid       = "EventBridgeEncryptsTheLedgerBusAndArchive"
+    actions   = ["kms:GenerateDataKey", "kms:Decrypt", "kms:ReEncrypt*"]
+    resources = ["*"]
+
+    principals {
+      type        = "Service"
+      identifiers = ["events.amazonaws.com"]
+    }
+
+    condition {
+      test     = "StringEquals"
+      variable = "kms:EncryptionContext:aws:events:event-bus:arn"
+      values   = [local.event_bus_arn]
     }
   }
 

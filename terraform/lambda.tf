@@ -8,6 +8,7 @@ locals {
       memory_size          = var.api_memory_mb
       timeout              = var.api_timeout_seconds
       reserved_concurrency = var.api_reserved_concurrency
+      provider_secret      = true # payments, captures, voids and webhooks call the providers
       environment          = {}
     }
     projections = {
@@ -16,6 +17,7 @@ locals {
       memory_size          = var.stream_memory_mb
       timeout              = var.stream_timeout_seconds
       reserved_concurrency = var.projections_reserved_concurrency
+      provider_secret      = false
       environment          = {}
     }
     publisher = {
@@ -24,6 +26,7 @@ locals {
       memory_size          = var.stream_memory_mb
       timeout              = var.stream_timeout_seconds
       reserved_concurrency = var.publisher_reserved_concurrency
+      provider_secret      = false
       environment          = {}
     }
   }
@@ -40,6 +43,7 @@ locals {
       memory_size          = var.worker_memory_mb
       timeout              = max(floor(spec.visibility_timeout_seconds / 2), 1)
       reserved_concurrency = -1
+      provider_secret      = true # refunds, payouts and billing runs call the providers and rails
       environment = {
         LEDGER_WORKER_QUEUE      = queue
         LEDGER_QUEUE_NAME_PREFIX = var.name_prefix
@@ -57,10 +61,20 @@ locals {
     LEDGER_SNAPSHOTS_TABLE       = aws_dynamodb_table.snapshots.name
     LEDGER_READ_MODELS_TABLE     = aws_dynamodb_table.read_models.name
     LEDGER_EVENT_BUS_NAME        = aws_cloudwatch_event_bus.ledger.name
-    LEDGER_PROVIDER_SECRET_ARN   = aws_secretsmanager_secret.provider_credentials.arn
     POWERTOOLS_METRICS_NAMESPACE = var.metrics_namespace
     LOG_LEVEL                    = var.log_level
   }
+
+  # Only the functions that call payment providers read the provider secret (and may: iam.tf).
+  provider_secret_functions = toset([for key, spec in local.functions : key if spec.provider_secret])
+  provider_secret_environment = {
+    LEDGER_PROVIDER_SECRET_ARN = aws_secretsmanager_secret.provider_credentials.arn
+  }
+
+  # SnapStart for Python restores published versions from a snapshot of their initialised
+  # environment. Every commercial region has it but these two (and neither GovCloud nor China).
+  snapstart_unsupported_regions = ["ap-southeast-6", "ap-east-2"]
+  snapstart                     = var.lambda_snapstart && local.partition == "aws" && !contains(local.snapstart_unsupported_regions, var.region)
 }
 
 resource "aws_lambda_function" "this" {
@@ -85,9 +99,23 @@ resource "aws_lambda_function" "this" {
   kms_key_arn                    = aws_kms_key.ledger.arn
 
   environment {
-    variables = merge(local.lambda_environment, each.value.environment, {
-      POWERTOOLS_SERVICE_NAME = "ledger-${each.key}"
-    })
+    variables = merge(
+      local.lambda_environment,
+      { for name, value in local.provider_secret_environment : name => value if each.value.provider_secret },
+      each.value.environment,
+      { for name, value in var.provider_environment : name => value if each.value.provider_secret },
+      { POWERTOOLS_SERVICE_NAME = "ledger-${each.key}" },
+    )
+  }
+
+  # Every change publishes a version; callers (API, event source mappings) use the alias below.
+  publish = true
+
+  dynamic "snap_start" {
+    for_each = local.snapstart ? [1] : []
+    content {
+      apply_on = "PublishedVersions"
+    }
   }
 
   tracing_config {
@@ -108,10 +136,22 @@ resource "aws_lambda_function" "this" {
   ]
 }
 
+# The alias every caller invokes: the HTTP API integration and the event source mappings target
+# it, so a deploy moves them all to the new version at once (and SnapStart serves versions only).
+resource "aws_lambda_alias" "live" {
+  for_each = local.functions
+
+  name             = var.lambda_alias_name
+  description      = "The version of ${local.function_names[each.key]} that serves traffic"
+  function_name    = aws_lambda_function.this[each.key].function_name
+  function_version = aws_lambda_function.this[each.key].version
+}
+
 resource "aws_lambda_permission" "api_gateway" {
   statement_id  = "AllowHttpApiInvoke"
   action        = "lambda:InvokeFunction"
   function_name = aws_lambda_function.this["api"].function_name
+  qualifier     = aws_lambda_alias.live["api"].name
   principal     = "apigateway.amazonaws.com"
   source_arn    = "${aws_apigatewayv2_api.http.execution_arn}/*/*"
 }

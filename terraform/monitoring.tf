@@ -1,5 +1,6 @@
 # Log groups (created before the functions, so retention and encryption apply from the first
-# invocation) and alarms to one SNS topic.
+# invocation), alarms to one SNS topic that reaches a person (alarm_subscriptions), and the
+# ledger's dashboard (dashboard.tf). Every alarm notifies on ALARM and on OK.
 resource "aws_cloudwatch_log_group" "lambda" {
   for_each = local.function_names
 
@@ -17,6 +18,13 @@ resource "aws_cloudwatch_log_group" "api_access" {
 resource "aws_sns_topic" "alarms" {
   name              = "${var.name_prefix}-alarms"
   kms_master_key_id = aws_kms_key.ledger.arn
+
+  lifecycle {
+    precondition {
+      condition     = !var.require_alarm_subscription || length(var.alarm_subscriptions) > 0
+      error_message = "alarm_subscriptions is empty: every alarm would reach no one. Subscribe an on-call e-mail address or HTTPS endpoint (envs/prod.tfvars), or set require_alarm_subscription = false for a throwaway environment."
+    }
+  }
 }
 
 data "aws_iam_policy_document" "alarms_topic" {
@@ -43,12 +51,15 @@ resource "aws_sns_topic_policy" "alarms" {
   policy = data.aws_iam_policy_document.alarms_topic.json
 }
 
-resource "aws_sns_topic_subscription" "alarm_email" {
-  for_each = toset(var.alarm_email_addresses)
+# Who the alarms reach: each e-mail address confirms its subscription from the message SNS
+# sends; an HTTPS endpoint (a pager's webhook) confirms by visiting the SubscribeURL.
+resource "aws_sns_topic_subscription" "alarms" {
+  for_each = { for subscription in var.alarm_subscriptions : "${subscription.protocol}:${subscription.endpoint}" => subscription }
 
-  topic_arn = aws_sns_topic.alarms.arn
-  protocol  = "email"
-  endpoint  = each.value
+  topic_arn              = aws_sns_topic.alarms.arn
+  protocol               = each.value.protocol
+  endpoint               = each.value.endpoint
+  endpoint_auto_confirms = each.value.protocol == "https" ? each.value.endpoint_auto_confirms : null
 }
 
 locals {
@@ -75,11 +86,12 @@ resource "aws_cloudwatch_metric_alarm" "lambda_errors" {
   depends_on = [aws_lambda_function.this]
 }
 
+# One per stream event source mapping (streams.tf): its consumer is falling behind.
 resource "aws_cloudwatch_metric_alarm" "stream_iterator_age" {
-  for_each = toset(["projections", "publisher"])
+  for_each = aws_lambda_event_source_mapping.stream
 
   alarm_name          = "${local.function_names[each.key]}-iterator-age"
-  alarm_description   = "The ${each.key} consumer is falling behind the events stream (records expire after 24 hours)."
+  alarm_description   = "The ${each.key} consumer (event source mapping ${each.value.uuid}) is falling behind the events stream: records expire after 24 hours."
   namespace           = "AWS/Lambda"
   metric_name         = "IteratorAge"
   dimensions          = { FunctionName = local.function_names[each.key] }
@@ -91,15 +103,13 @@ resource "aws_cloudwatch_metric_alarm" "stream_iterator_age" {
   treat_missing_data  = "notBreaching"
   alarm_actions       = local.alarm_actions
   ok_actions          = local.alarm_actions
-
-  depends_on = [aws_lambda_function.this]
 }
 
 resource "aws_cloudwatch_metric_alarm" "dlq_depth" {
-  # Every workflow queue's DLQ, and the stream consumers' one.
+  # Every workflow queue's DLQ, the stream consumers' one and the bus's.
   for_each = merge(
     { for queue, dlq in aws_sqs_queue.workflow_dlq : "${queue}-dlq" => dlq.name },
-    { stream-dlq = aws_sqs_queue.stream_dlq.name },
+    { stream-dlq = aws_sqs_queue.stream_dlq.name, bus-dlq = aws_sqs_queue.bus_dlq.name },
   )
 
   alarm_name          = "${each.value}-depth"

@@ -35,7 +35,7 @@ output "event_bus_name" {
 
 output "event_archive_name" {
   description = "EventBridge archive of the ledger bus, for replay."
-  value       = aws_cloudwatch_event_archive.ledger.name
+  value       = local.event_archive_name
 }
 
 output "workflow_queue_urls" {
@@ -61,6 +61,11 @@ output "workflow_event_source_mapping_ids" {
 output "workflow_schedule_arns" {
   description = "EventBridge Scheduler schedules of workflow_rules.json, by schedule name."
   value       = { for name, schedule in aws_scheduler_schedule.workflow : name => schedule.arn }
+}
+
+output "workflow_schedule_group" {
+  description = "EventBridge Scheduler group of the workflow schedules (null without schedules)."
+  value       = local.scheduler_count == 1 ? aws_scheduler_schedule_group.workflows[0].name : null
 }
 
 output "stream_dlq_url" {
@@ -114,4 +119,24 @@ output "backup_vault_arns" {
 output "backup_plan_id" {
   description = "AWS Backup plan of the tables (null when enable_backup is false)."
   value       = var.enable_backup ? aws_backup_plan.ledger[0].id : null
+}
+
+output "bus_dlq_url" {
+  description = "URL of the event bus's dead-letter queue (events that could not be encrypted or decrypted)."
+  value       = aws_sqs_queue.bus_dlq.url
+}
+
+output "dashboard_name" {
+  description = "CloudWatch dashboard of the ledger's golden signals."
+  value       = aws_cloudwatch_dashboard.ledger.dashboard_name
+}
+
+output "lambda_alias_name" {
+  description = "Alias every caller invokes (the current published version of each function)."
+  value       = var.lambda_alias_name
+}
+
+output "event_archive_stack" {
+  description = "CloudFormation stack of the encrypted bus archive (null where event_archive_via_cloudformation is off)."
+  value       = var.event_archive_via_cloudformation ? aws_cloudformation_stack.event_archive[0].name : null
 }

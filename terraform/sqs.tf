@@ -1,7 +1,7 @@
 # Per workflow queue of workflow_rules.json: the queue (EventBridge rules and schedules -> the
 # queue's idempotent worker) and its DLQ, with the visibility timeout and maxReceiveCount the
-# map gives it; and the DLQ that the stream event source mappings send failed batches to. All
-# encrypted with the ledger key.
+# map gives it; the DLQ that the stream event source mappings send failed batches to; and the
+# DLQ of the event bus. All encrypted with the ledger key.
 # Queue policies are inline: the provider waits for every SQS attribute change to settle
 # (about 25 s each), so one resource per queue keeps apply and destroy short.
 resource "aws_sqs_queue" "workflow_dlq" {
@@ -41,6 +41,34 @@ resource "aws_sqs_queue" "stream_dlq" {
   message_retention_seconds         = 1209600
   kms_master_key_id                 = aws_kms_key.ledger.arn
   kms_data_key_reuse_period_seconds = 3600
+}
+
+# Events the bus could not encrypt or decrypt with the ledger key (eventbridge.tf).
+resource "aws_sqs_queue" "bus_dlq" {
+  name                              = "${var.name_prefix}-bus-dlq"
+  message_retention_seconds         = 1209600
+  kms_master_key_id                 = aws_kms_key.ledger.arn
+  kms_data_key_reuse_period_seconds = 3600
+  policy                            = data.aws_iam_policy_document.bus_dlq.json
+}
+
+data "aws_iam_policy_document" "bus_dlq" {
+  statement {
+    sid       = "LedgerBusDeadLetters"
+    actions   = ["sqs:SendMessage"]
+    resources = ["arn:${local.partition}:sqs:${var.region}:${local.account_id}:${var.name_prefix}-bus-dlq"]
+
+    principals {
+      type        = "Service"
+      identifiers = ["events.amazonaws.com"]
+    }
+
+    condition {
+      test     = "ArnEquals"
+      variable = "aws:SourceArn"
+      values   = [local.event_bus_arn]
+    }
+  }
 }
 
 locals {

@@ -6,7 +6,7 @@ resource "aws_lambda_event_source_mapping" "stream" {
   for_each = toset(["projections", "publisher"])
 
   event_source_arn  = aws_dynamodb_table.events.stream_arn
-  function_name     = aws_lambda_function.this[each.key].arn
+  function_name     = aws_lambda_alias.live[each.key].arn
   starting_position = "TRIM_HORIZON"
 
   batch_size                         = var.stream_batch_size

@@ -74,6 +74,29 @@ variable "lambda_architecture" {
   }
 }
 
+variable "lambda_snapstart" {
+  type        = bool
+  description = "SnapStart for the functions' published versions (Python 3.12+: Lambda restores a snapshot of the initialised environment instead of a cold start). Applied only where the region supports it (lambda.tf); emulators do not model it (envs/local.tfvars, envs/localstack.tfvars)."
+  default     = true
+}
+
+variable "lambda_alias_name" {
+  type        = string
+  description = "Alias of each function's current published version; the HTTP API and every event source mapping invoke it."
+  default     = "live"
+}
+
+variable "provider_environment" {
+  type        = map(string)
+  description = "Provider settings that are not secrets, for the functions that call providers (api, workers): LEDGER_STRIPE_API_BASE, LEDGER_PAYPAL_BASE_URL, LEDGER_PAYPAL_ENVIRONMENT. Empty in production; the LocalStack run points Stripe at a local fake. Credentials belong in the provider secret, never here."
+  default     = {}
+
+  validation {
+    condition     = alltrue([for name in keys(var.provider_environment) : contains(["LEDGER_STRIPE_API_BASE", "LEDGER_PAYPAL_BASE_URL", "LEDGER_PAYPAL_ENVIRONMENT"], name)])
+    error_message = "provider_environment may set LEDGER_STRIPE_API_BASE, LEDGER_PAYPAL_BASE_URL and LEDGER_PAYPAL_ENVIRONMENT only (credentials go in the provider secret)."
+  }
+}
+
 variable "api_memory_mb" {
   type        = number
   description = "Memory of the api function in MB (CPU scales with it)."
@@ -266,6 +289,12 @@ variable "restrict_dlq_redrive_sources" {
   default     = true
 }
 
+variable "event_archive_via_cloudformation" {
+  type        = bool
+  description = "Create the bus archive through a CloudFormation stack, the only way the AWS provider 5.100 can encrypt it with the ledger key (eventbridge.tf). Off only where CloudFormation lacks AWS::Events::Archive (LocalStack's community core)."
+  default     = true
+}
+
 variable "event_archive_retention_days" {
   type        = number
   description = "Days the EventBridge archive keeps events for replay; 0 keeps them forever."
@@ -285,10 +314,37 @@ variable "log_retention_days" {
   }
 }
 
-variable "alarm_email_addresses" {
-  type        = list(string)
-  description = "E-mail addresses subscribed to the alarm topic (each must confirm the subscription)."
+variable "alarm_subscriptions" {
+  type = list(object({
+    protocol               = string
+    endpoint               = string
+    endpoint_auto_confirms = optional(bool, false)
+  }))
+  description = "Who the alarms reach: SNS subscriptions of the alarm topic, protocol \"email\" (an address; it must confirm) or \"https\" (a pager or chat webhook). Required unless require_alarm_subscription is false."
   default     = []
+
+  validation {
+    condition     = alltrue([for s in var.alarm_subscriptions : (s.protocol == "email" && can(regex("^[^@ ]+@[^@ ]+\\.[^@ ]+$", s.endpoint))) || (s.protocol == "https" && startswith(s.endpoint, "https://"))])
+    error_message = "Each alarm subscription is {protocol = \"email\", endpoint = an e-mail address} or {protocol = \"https\", endpoint = an https:// URL}."
+  }
+}
+
+variable "require_alarm_subscription" {
+  type        = bool
+  description = "Refuse to plan without an alarm subscription. Only throwaway environments (emulators) turn it off."
+  default     = true
+}
+
+variable "queue_oldest_message_alarm_seconds" {
+  type        = number
+  description = "Alarm when the oldest message of a workflow queue is older than this (workers behind, or retries past their budget)."
+  default     = 3600
+}
+
+variable "dlq_oldest_message_alarm_seconds" {
+  type        = number
+  description = "Alarm when a dead letter has waited this long (DLQs keep messages 14 days): redrive it before it expires."
+  default     = 604800
 }
 
 variable "stream_iterator_age_alarm_ms" {
@@ -325,8 +381,29 @@ variable "enable_backup_selection" {
 
 variable "manage_backup_region_settings" {
   type        = bool
-  description = "Opt DynamoDB into AWS Backup's advanced features (needed for cross-region copies of DynamoDB backups). Account-and-region-wide: leave false where another stack owns these settings."
-  default     = false
+  description = "Manage the region's AWS Backup settings: DynamoDB opted in, with its advanced features (needed for the cross-region copy of DynamoDB backups). Account-and-region-wide: set false where another stack owns these settings (they must then enable the same). moto does not implement them (envs/local.tfvars)."
+  default     = true
+}
+
+variable "backup_region_opt_in" {
+  type        = map(bool)
+  description = "Opt-in of other AWS Backup resource types in the region's settings, over AWS's defaults (all on); DynamoDB is always on."
+  default     = {}
+}
+
+variable "backup_vault_lock" {
+  type = object({
+    min_retention_days  = number
+    max_retention_days  = number
+    changeable_for_days = optional(number)
+  })
+  description = "Vault lock of both backup vaults (null: none). Without changeable_for_days: governance mode; with it: compliance mode (immutable, even for the account root) once that many days (3 or more) have passed."
+  default     = null
+
+  validation {
+    condition     = var.backup_vault_lock == null || try(var.backup_vault_lock.min_retention_days >= 1 && var.backup_vault_lock.min_retention_days <= var.backup_vault_lock.max_retention_days && coalesce(var.backup_vault_lock.changeable_for_days, 3) >= 3, false)
+    error_message = "backup_vault_lock: 1 <= min_retention_days <= max_retention_days, and changeable_for_days (compliance mode) at least 3."
+  }
 }
 
 variable "backup_schedule" {

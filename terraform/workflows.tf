@@ -26,7 +26,7 @@ resource "aws_lambda_event_source_mapping" "workflow" {
   for_each = local.workflow_queues
 
   event_source_arn                   = aws_sqs_queue.workflow[each.key].arn
-  function_name                      = aws_lambda_function.this["worker-${each.key}"].arn
+  function_name                      = aws_lambda_alias.live["worker-${each.key}"].arn
   batch_size                         = var.worker_batch_size
   maximum_batching_window_in_seconds = 0
   function_response_types            = ["ReportBatchItemFailures"]
@@ -43,12 +43,20 @@ resource "aws_lambda_event_source_mapping" "workflow" {
 # The message is exactly what schedule_message() builds in the embedded runtime. Scheduler fills
 # in <aws.scheduler.scheduled-time> by plain text substitution, so the angle brackets jsonencode
 # escapes (\u003c, \u003e) are put back.
+# The ledger's schedules in a group of their own: Scheduler's metrics (monitoring.tf) are per
+# group, so the alarm on target errors sees exactly these.
+resource "aws_scheduler_schedule_group" "workflows" {
+  count = local.scheduler_count
+
+  name = "${var.name_prefix}-workflows"
+}
+
 resource "aws_scheduler_schedule" "workflow" {
   for_each = local.workflow_schedules
 
   name                         = "${var.name_prefix}-${each.key}"
   description                  = each.value.description
-  group_name                   = "default"
+  group_name                   = aws_scheduler_schedule_group.workflows[0].name
   schedule_expression          = each.value.schedule_expression
   schedule_expression_timezone = "UTC"
   kms_key_arn                  = aws_kms_key.ledger.arn

@@ -1,4 +1,5 @@
-# terraform -chdir=terraform apply -var-file=envs/dev.tfvars -var lambda_package_path=../build/lambda.zip
+# scripts/terraform.sh -chdir=terraform init -backend-config=envs/dev.s3.tfbackend
+# scripts/terraform.sh -chdir=terraform apply -var-file=envs/dev.tfvars
 environment        = "dev"
 name_prefix        = "ledger-dev"
 region             = "eu-west-1"
@@ -31,6 +32,9 @@ event_archive_retention_days = 30
 enable_backup              = true
 backup_retention_days      = 7
 backup_copy_retention_days = 7
+
+# Dev alarms land on the topic only; subscribe yourself (alarm_subscriptions) to get them.
+require_alarm_subscription = false
 
 # Workflow workers (queues, rules and schedules come from workflow_rules.json).
 worker_batch_size          = 5

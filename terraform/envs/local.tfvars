@@ -26,11 +26,19 @@ stream_maximum_record_age_seconds = 60
 
 event_archive_retention_days = 1
 
-# moto implements AWS Backup vaults and plans (both regions are applied) but not selections.
-enable_backup              = true
-enable_backup_selection    = false
-backup_retention_days      = 1
-backup_copy_retention_days = 1
+# moto stores SnapStart as off whatever it is asked (the provider would never converge).
+lambda_snapstart = false
+
+# Throwaway: the alarms exist (and are checked), no one is paged.
+require_alarm_subscription = false
+
+# moto implements AWS Backup vaults and plans (both regions are applied) but neither selections
+# nor the region settings.
+enable_backup                 = true
+enable_backup_selection       = false
+manage_backup_region_settings = false
+backup_retention_days         = 1
+backup_copy_retention_days    = 1
 
 # moto does not store an SQS queue's RedriveAllowPolicy, and the provider waits for it to appear.
 restrict_dlq_redrive_sources = false

@@ -1,4 +1,5 @@
-# terraform -chdir=terraform apply -var-file=envs/prod.tfvars -var lambda_package_path=../build/lambda.zip
+# scripts/terraform.sh -chdir=terraform init -backend-config=envs/prod.s3.tfbackend
+# scripts/terraform.sh -chdir=terraform apply -var-file=envs/prod.tfvars
 environment        = "prod"
 name_prefix        = "ledger-prod"
 region             = "eu-west-1"
@@ -6,6 +7,7 @@ backup_copy_region = "eu-central-1"
 
 lambda_architecture = "arm64"
 lambda_package_path = "../build/lambda.zip"
+lambda_snapstart    = true # eu-west-1 has SnapStart for Python
 
 deletion_protection         = true
 kms_deletion_window_days    = 30
@@ -30,11 +32,23 @@ api_p99_latency_alarm_ms          = 1000
 
 event_archive_retention_days = 0 # keep for ever: the archive is the replay source
 
-enable_backup              = true
-backup_retention_days      = 35
-backup_copy_retention_days = 90
+enable_backup                 = true
+manage_backup_region_settings = true # DynamoDB advanced features: the cross-region copy needs them
+backup_retention_days         = 35
+backup_copy_retention_days    = 90
 
-alarm_email_addresses = []
+# Who is paged: required (the plan refuses an empty list). Replace with the on-call rota's
+# address or the pager's HTTPS integration URL before the first apply.
+alarm_subscriptions = [
+  { protocol = "email", endpoint = "payments-oncall@example.com" },
+]
+
+# Recovery points cannot be deleted early nor kept past a year, in both vaults. Governance mode;
+# add changeable_for_days = 3 to make the lock compliance mode (immutable after 3 days).
+backup_vault_lock = {
+  min_retention_days = 7
+  max_retention_days = 365
+}
 
 # Workflow workers (queues, rules and schedules come from workflow_rules.json).
 worker_batch_size          = 5

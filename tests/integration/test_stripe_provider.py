@@ -366,6 +366,8 @@ def test_bad_settings_are_refused() -> None:
 
 def sign(payload: bytes, secret: str = WEBHOOK_SECRET, timestamp: int | None = None) -> str:
     """Stripe's scheme, computed independently of the SDK: t=<ts>,v1=HMAC-SHA256(f"{t}.{body}")."""
+    # Signed when delivered: a long test session must not age the signature past Stripe's
+    # tolerance (NOW is taken when the module is collected).
     t = int(time.time()) if timestamp is None else timestamp
     digest = hmac.new(secret.encode(), f"{t}.".encode() + payload, hashlib.sha256).hexdigest()
     return f"t={t},v1={digest}"

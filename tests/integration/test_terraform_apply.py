@@ -53,18 +53,37 @@ LAMBDA_ENVIRONMENT = (
     "LEDGER_SNAPSHOTS_TABLE",
     "LEDGER_READ_MODELS_TABLE",
     "LEDGER_EVENT_BUS_NAME",
-    "LEDGER_PROVIDER_SECRET_ARN",
     "POWERTOOLS_SERVICE_NAME",
     "POWERTOOLS_METRICS_NAMESPACE",
     "LOG_LEVEL",
 )
-WORKER_ENVIRONMENT = (*LAMBDA_ENVIRONMENT, "LEDGER_WORKER_QUEUE", "LEDGER_QUEUE_NAME_PREFIX")
+# Only the functions that call payment providers read (and may read) the provider secret.
+PROVIDER_SECRET_USERS = ("api", *WORKERS)
+ALIAS = "live"  # lambda_alias_name
+WORKER_ENVIRONMENT = (
+    *LAMBDA_ENVIRONMENT,
+    "LEDGER_PROVIDER_SECRET_ARN",
+    "LEDGER_WORKER_QUEUE",
+    "LEDGER_QUEUE_NAME_PREFIX",
+)
 
 
 def function_name(stack: Stack, key: str) -> str:
     if key.startswith("worker-"):
         return str(stack.output("worker_function_names")[key.removeprefix("worker-")])
     return str(stack.output(f"{key}_function_name"))
+
+
+def mapped_function(stack: Stack, arn: str) -> str:
+    """The function an event source mapping invokes, checked to be its live alias: AWS reports
+    the alias's ARN, moto the version the alias points to; never the unpublished $LATEST."""
+    parts = arn.split(":")
+    name = parts[6]
+    qualifier = parts[7] if len(parts) > 7 else None
+    alias = stack.client("lambda").get_alias(FunctionName=name, Name=ALIAS)
+    assert qualifier in (ALIAS, alias["FunctionVersion"]), arn
+    assert alias["FunctionVersion"] != "$LATEST"
+    return name
 
 
 def queue_arn(stack: Stack, url: str) -> str:
@@ -149,7 +168,7 @@ def test_both_stream_consumers_are_mapped_with_partial_failures_and_a_dlq(
     stream_arn = terraform_stack.output("events_stream_arn")
     dlq_arn = queue_arn(terraform_stack, terraform_stack.output("stream_dlq_url"))
     mappings = lambda_.list_event_source_mappings(EventSourceArn=stream_arn)["EventSourceMappings"]
-    by_function = {m["FunctionArn"].rsplit(":", 1)[-1]: m for m in mappings}
+    by_function = {mapped_function(terraform_stack, m["FunctionArn"]): m for m in mappings}
 
     expected = {terraform_stack.output(f"{name}_function_name") for name in STREAM_CONSUMERS}
     assert set(by_function) == expected
@@ -177,16 +196,18 @@ def test_every_function_from_one_package_with_the_ledger_environment(
         assert config["Architectures"] == ["arm64"]
         assert config["Handler"] == f"ledger.lambdas.{name}.handler"
         assert config["TracingConfig"] == {"Mode": "Active"}
-        assert sorted(environment) == sorted(LAMBDA_ENVIRONMENT)
+        secret = ("LEDGER_PROVIDER_SECRET_ARN",) if name in PROVIDER_SECRET_USERS else ()
+        assert sorted(environment) == sorted((*LAMBDA_ENVIRONMENT, *secret))
         assert environment["LEDGER_PERSISTENCE"] == "dynamodb"
         assert environment["LEDGER_EVENTS_TABLE"] == terraform_stack.output("events_table_name")
         assert environment["LEDGER_READ_MODELS_TABLE"] == terraform_stack.output(
             "read_models_table_name"
         )
         assert environment["LEDGER_EVENT_BUS_NAME"] == terraform_stack.output("event_bus_name")
-        assert environment["LEDGER_PROVIDER_SECRET_ARN"] == terraform_stack.output(
-            "provider_secret_arn"
-        )
+        if secret:
+            assert environment["LEDGER_PROVIDER_SECRET_ARN"] == terraform_stack.output(
+                "provider_secret_arn"
+            )
         assert function["Concurrency"]["ReservedConcurrentExecutions"] >= 1
     for queue, spec in RULES.queues.items():
         config = lambda_.get_function(
@@ -201,6 +222,9 @@ def test_every_function_from_one_package_with_the_ledger_environment(
         assert environment["LEDGER_WORKER_QUEUE"] == queue
         assert environment["LEDGER_QUEUE_NAME_PREFIX"] == "ledger-local"
         assert environment["LEDGER_EVENTS_TABLE"] == terraform_stack.output("events_table_name")
+        assert environment["LEDGER_PROVIDER_SECRET_ARN"] == terraform_stack.output(
+            "provider_secret_arn"
+        )
         # AWS refuses an SQS mapping whose queue hides messages for less than a run may take.
         assert 1 <= config["Timeout"] <= spec.visibility_timeout_seconds
     assert len(hashes) == 1
@@ -242,7 +266,7 @@ def test_each_worker_drains_its_queue_with_partial_batch_responses(
         assert mapping["EventSourceArn"] == queue_arn(
             terraform_stack, terraform_stack.queue_url(queue)
         )
-        assert mapping["FunctionArn"].rsplit(":", 1)[-1] == function_name(
+        assert mapped_function(terraform_stack, mapping["FunctionArn"]) == function_name(
             terraform_stack, f"worker-{queue}"
         )
         assert mapping["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
@@ -299,7 +323,10 @@ def test_schedules_put_the_embedded_schedule_message_on_their_queue(
     arns = terraform_stack.output("workflow_schedule_arns")
     assert set(arns) == {schedule.name for schedule in RULES.schedules}
     for schedule in RULES.schedules:
-        found = scheduler.get_schedule(Name=f"ledger-local-{schedule.name}")
+        found = scheduler.get_schedule(
+            Name=f"ledger-local-{schedule.name}", GroupName="ledger-local-workflows"
+        )
+        assert found["GroupName"] == terraform_stack.output("workflow_schedule_group")
         assert found["Arn"] == arns[schedule.name]
         assert found["ScheduleExpression"] == schedule.expression
         assert found["FlexibleTimeWindow"] == {"Mode": "OFF"}
@@ -319,11 +346,48 @@ def test_schedules_put_the_embedded_schedule_message_on_their_queue(
         assert json.loads(target["Input"]) == expected
 
 
-def test_the_bus_is_archived(terraform_stack: Stack) -> None:
+def test_the_bus_is_archived_and_both_use_the_ledger_key(terraform_stack: Stack) -> None:
     events = terraform_stack.client("events")
+    key = terraform_stack.output("kms_key_arn")
     bus = events.describe_event_bus(Name=terraform_stack.output("event_bus_name"))
+    assert bus["KmsKeyIdentifier"] == key
+    assert bus["DeadLetterConfig"]["Arn"] == queue_arn(
+        terraform_stack, terraform_stack.output("bus_dlq_url")
+    )
     archives = events.list_archives(EventSourceArn=bus["Arn"])["Archives"]
     assert [a["ArchiveName"] for a in archives] == [terraform_stack.output("event_archive_name")]
+    archive = events.describe_archive(ArchiveName=terraform_stack.output("event_archive_name"))
+    assert archive.get("KmsKeyIdentifier", key) == key  # moto does not keep an archive's key
+    # The archive comes from a CloudFormation stack (the provider cannot set its key): the
+    # template Terraform applied names the ledger key.
+    template = terraform_stack.client("cloudformation").get_template(
+        StackName=terraform_stack.output("event_archive_stack")
+    )["TemplateBody"]
+    if isinstance(template, str):
+        template = json.loads(template)
+    properties = template["Resources"]["Archive"]["Properties"]
+    assert (properties["KmsKeyIdentifier"], properties["SourceArn"]) == (key, bus["Arn"])
+    # EventBridge may use the key for this bus only.
+    policy = json.loads(
+        terraform_stack.client("kms").get_key_policy(KeyId=key, PolicyName="default")["Policy"]
+    )
+    (statement,) = [
+        s for s in policy["Statement"] if s["Sid"] == "EventBridgeEncryptsTheLedgerBusAndArchive"
+    ]
+    assert statement["Condition"] == {
+        "StringEquals": {"kms:EncryptionContext:aws:events:event-bus:arn": bus["Arn"]}
+    }
+
+
+def test_the_provider_secret_starts_as_an_empty_configuration(terraform_stack: Stack) -> None:
+    """A first deploy starts: every function that reads the secret finds a value, `{}` (no
+    provider configured), never ResourceNotFound."""
+    secrets = terraform_stack.client("secretsmanager")
+    arn = terraform_stack.output("provider_secret_arn")
+    assert json.loads(secrets.get_secret_value(SecretId=arn)["SecretString"]) == {}
+    assert secrets.describe_secret(SecretId=arn)["KmsKeyId"] == terraform_stack.output(
+        "kms_key_arn"
+    )
 
 
 def test_the_http_api_proxies_everything_to_the_api_function(terraform_stack: Stack) -> None:
@@ -338,7 +402,8 @@ def test_the_http_api_proxies_everything_to_the_api_function(terraform_stack: St
     (integration,) = gateway.get_integrations(ApiId=api_id)["Items"]
     assert integration["IntegrationType"] == "AWS_PROXY"
     assert integration["PayloadFormatVersion"] == "2.0"
-    assert function_arn in integration["IntegrationUri"]
+    # Through the live alias: a deploy moves the API to the new version at once.
+    assert f"{function_arn}:{ALIAS}/invocations" in integration["IntegrationUri"]
     routes = gateway.get_routes(ApiId=api_id)["Items"]
     assert [(r["RouteKey"], r["Target"]) for r in routes] == [
         ("$default", f"integrations/{integration['IntegrationId']}")
@@ -349,28 +414,93 @@ def test_the_http_api_proxies_everything_to_the_api_function(terraform_stack: St
     assert stage["AccessLogSettings"]["DestinationArn"]
 
 
-def test_alarms_notify_the_alarm_topic(terraform_stack: Stack) -> None:
-    cloudwatch = terraform_stack.client("cloudwatch")
-    alarms = {
+def alarms_of(stack: Stack) -> dict[str, Any]:
+    pages = stack.client("cloudwatch").get_paginator("describe_alarms")
+    return {
         alarm["AlarmName"]: alarm
-        for alarm in cloudwatch.describe_alarms(AlarmNamePrefix="ledger-local")["MetricAlarms"]
+        for page in pages.paginate(AlarmNamePrefix="ledger-local")
+        for alarm in page["MetricAlarms"]
     }
-    metrics = sorted((a["Namespace"], a["MetricName"]) for a in alarms.values())
-    assert metrics.count(("AWS/Lambda", "Errors")) == len(FUNCTIONS)
-    assert metrics.count(("AWS/Lambda", "IteratorAge")) == len(STREAM_CONSUMERS)
-    dlq_alarms = {
-        a["Dimensions"][0]["Value"]
-        for a in alarms.values()
-        if a["MetricName"] == "ApproximateNumberOfMessagesVisible"
+
+
+def alarm_metrics(alarm: dict[str, Any]) -> list[tuple[str, str, dict[str, str]]]:
+    """(namespace, metric, dimensions) of a plain alarm, or of each metric of a math alarm."""
+    if "MetricName" in alarm:
+        stats = [{"Namespace": alarm["Namespace"], **alarm}]
+    else:
+        stats = [q["MetricStat"]["Metric"] for q in alarm["Metrics"] if "MetricStat" in q]
+    return [
+        (
+            stat["Namespace"],
+            stat["MetricName"],
+            {d["Name"]: d["Value"] for d in stat.get("Dimensions", [])},
+        )
+        for stat in stats
+    ]
+
+
+def test_alarms_notify_the_alarm_topic(terraform_stack: Stack) -> None:
+    alarms = alarms_of(terraform_stack)
+    watched = [metric for alarm in alarms.values() for metric in alarm_metrics(alarm)]
+
+    def dimension_values(namespace: str, metric: str, dimension: str) -> list[str]:
+        return sorted(d[dimension] for n, m, d in watched if (n, m) == (namespace, metric))
+
+    names = sorted(function_name(terraform_stack, key) for key in FUNCTIONS)
+    assert dimension_values("AWS/Lambda", "Errors", "FunctionName") == names
+    assert dimension_values("AWS/Lambda", "Throttles", "FunctionName") == names
+    assert dimension_values("AWS/Lambda", "IteratorAge", "FunctionName") == sorted(
+        function_name(terraform_stack, key) for key in STREAM_CONSUMERS
+    )
+    dead_letter_queues = {f"ledger-local-{queue}-dlq" for queue in RULES.queues} | {
+        "ledger-local-stream-dlq",
+        "ledger-local-bus-dlq",
     }
-    assert dlq_alarms == {f"ledger-local-{queue}-dlq" for queue in RULES.queues} | {
-        "ledger-local-stream-dlq"
-    }
-    assert ("AWS/ApiGateway", "5xx") in metrics
-    latency = [a for a in alarms.values() if a["MetricName"] == "Latency"]
+    every_queue = dead_letter_queues | {f"ledger-local-{queue}" for queue in RULES.queues}
+    assert set(dimension_values("AWS/SQS", "ApproximateNumberOfMessagesVisible", "QueueName")) == (
+        dead_letter_queues
+    )
+    assert dimension_values("AWS/SQS", "ApproximateAgeOfOldestMessage", "QueueName") == sorted(
+        every_queue
+    )
+    tables = sorted(
+        terraform_stack.output(f"{role}_table_name")
+        for role in ("events", "snapshots", "read_models")
+    )
+    for metric in ("ReadThrottleEvents", "WriteThrottleEvents"):
+        assert dimension_values("AWS/DynamoDB", metric, "TableName") == tables
+    system_errors = [d for n, m, d in watched if m == "SystemErrors"]
+    assert {d["TableName"] for d in system_errors} == set(tables)
+    assert {d["Operation"] for d in system_errors} >= {"TransactWriteItems", "Query", "GetItem"}
+    assert dimension_values("AWS/Events", "FailedInvocations", "RuleName") == sorted(
+        f"ledger-local-{rule.name}" for rule in RULES.rules
+    )
+    assert dimension_values("AWS/Scheduler", "TargetErrorCount", "ScheduleGroup") == [
+        terraform_stack.output("workflow_schedule_group")
+    ]
+    assert ("AWS/ApiGateway", "5xx") in {(n, m) for n, m, _ in watched}
+    latency = [a for a in alarms.values() if a.get("MetricName") == "Latency"]
     assert [a["ExtendedStatistic"] for a in latency] == ["p99"]
     topic = terraform_stack.output("alarm_topic_arn")
     assert all(alarm["AlarmActions"] == [topic] for alarm in alarms.values())
+    assert all(alarm["OKActions"] == [topic] for alarm in alarms.values())
+
+
+def test_the_dashboard_shows_every_function_queue_and_table(terraform_stack: Stack) -> None:
+    cloudwatch = terraform_stack.client("cloudwatch")
+    body = cloudwatch.get_dashboard(DashboardName=terraform_stack.output("dashboard_name"))[
+        "DashboardBody"
+    ]
+    widgets = json.loads(body)["widgets"]
+    shown = json.dumps([w["properties"].get("metrics", []) for w in widgets])
+    for key in FUNCTIONS:
+        assert function_name(terraform_stack, key) in shown
+    for queue in RULES.queues:
+        assert f'"ledger-local-{queue}"' in shown
+        assert f'"ledger-local-{queue}-dlq"' in shown
+    for role in ("events", "snapshots", "read_models"):
+        assert terraform_stack.output(f"{role}_table_name") in shown
+    assert terraform_stack.output("api_id") in shown
 
 
 def test_function_logs_are_kept_for_a_bounded_time(terraform_stack: Stack) -> None:

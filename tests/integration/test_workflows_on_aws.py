@@ -458,7 +458,9 @@ def scheduled_queue(
     arn = deployed.sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])[
         "Attributes"
     ]["QueueArn"]
-    target = stack.client("scheduler").get_schedule(Name=f"{PREFIX}-{schedule_name}")["Target"]
+    target = stack.client("scheduler").get_schedule(
+        Name=f"{PREFIX}-{schedule_name}", GroupName=stack.output("workflow_schedule_group")
+    )["Target"]
     assert target["Arn"] == arn
     assert SCHEDULED_TIME in target["Input"]
     function = stack.output("worker_function_names")[schedule.queue]

@@ -51,6 +51,7 @@ TABLE_OUTPUTS = {
 }
 
 HANDLER_MODULES = ("api", "projections", "publisher", "worker")
+LOCAL_BACKEND = 'terraform {\n  backend "local" {}\n}\n'
 
 
 def provider_mirror() -> Path:
@@ -146,12 +147,17 @@ class Terraform:
         self.env = aws_env(endpoint)
         self.log = log
 
-    def copy_root(self) -> None:
+    def copy_root(self, *, local_state: bool = True) -> None:
         shutil.copytree(
             TERRAFORM_DIR,
             self.workdir,
             ignore=shutil.ignore_patterns(".terraform", "*.tfstate*", ".terraform.lock.hcl"),
         )
+        if local_state:
+            # The root keeps its state in S3 (backend.tf); the emulator run keeps it here, in
+            # the scratch folder, through an override file (Terraform merges *_override.tf
+            # last).
+            (self.workdir / "backend_override.tf").write_text(LOCAL_BACKEND)
 
     def run(self, *args: str) -> str:
         started = time.monotonic()
@@ -184,12 +190,18 @@ class Terraform:
             )
         return stdout
 
-    def apply_args(self, package: Path) -> list[str]:
+    def apply_args(
+        self,
+        package: Path,
+        var_file: str = VAR_FILE,
+        variables: Mapping[str, str] | None = None,
+    ) -> list[str]:
         return [
             "-input=false",
             "-no-color",
-            f"-var-file={VAR_FILE}",
+            f"-var-file={var_file}",
             f"-var=lambda_package_path={package}",
+            *(f"-var={name}={value}" for name, value in (variables or {}).items()),
         ]
 
 
@@ -206,23 +218,39 @@ def _emulator(scratch: Path) -> Iterator[str]:
 
 
 @contextmanager
+def applied(
+    endpoint: str,
+    scratch: Path,
+    package: Path,
+    *,
+    var_file: str = VAR_FILE,
+    variables: Mapping[str, str] | None = None,
+) -> Iterator[Stack]:
+    """The real terraform/ root applied to the emulator at `endpoint` (state in `scratch`),
+    then destroyed, also after a failed apply."""
+    tf = Terraform(scratch / "root", endpoint, scratch / "terraform.log")
+    tf.copy_root()
+    tf.run("init", "-input=false", "-no-color")
+    arguments = tf.apply_args(package, var_file, variables)
+    try:
+        tf.run("apply", "-auto-approve", *arguments)
+        outputs = json.loads(tf.run("output", "-json"))
+        yield Stack(endpoint=endpoint, region=REGION, outputs=outputs)
+    finally:
+        # Also after a failed apply: whatever it created goes (matters on LocalStack).
+        tf.run("destroy", "-auto-approve", *arguments)
+
+
+@contextmanager
 def applied_stack(scratch: Path) -> Iterator[Stack]:
     """moto's server with the real terraform/ root applied to it (state in `scratch`), then
     `terraform destroy` and the server stopped. Raises if terraform cannot run here: callers
     check `unavailable_reason()` first."""
-    log = scratch / "terraform.log"
-    with _emulator(scratch) as endpoint:
-        tf = Terraform(scratch / "root", endpoint, log)
-        tf.copy_root()
-        package = lambda_package(scratch)
-        tf.run("init", "-input=false", "-no-color", "-backend=false")
-        try:
-            tf.run("apply", "-auto-approve", *tf.apply_args(package))
-            outputs = json.loads(tf.run("output", "-json"))
-            yield Stack(endpoint=endpoint, region=REGION, outputs=outputs)
-        finally:
-            # Also after a failed apply: whatever it created goes (matters on LocalStack).
-            tf.run("destroy", "-auto-approve", *tf.apply_args(package))
+    with (
+        _emulator(scratch) as endpoint,
+        applied(endpoint, scratch, lambda_package(scratch)) as stack,
+    ):
+        yield stack
 
 
 @pytest.fixture(scope="session")
