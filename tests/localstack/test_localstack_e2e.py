@@ -37,8 +37,8 @@ import pytest
 from ledger.adapters.sqs_queue import SqsQueue
 from ledger.bootstrap import Container, build
 from ledger.settings import Settings
-from projections.dynamodb_rebuild import rebuild
-from projections.dynamodb_store import DynamoDBReadModels
+from projections.stores.dynamodb import DynamoDBReadModels
+from projections.stores.dynamodb_rebuild import rebuild
 from tests.support.dynamodb_tables import (
     READ_MODELS_ATTRIBUTES,
     READ_MODELS_GSI,
@@ -199,7 +199,7 @@ def ledger(
                     read_models_table=stack.output("read_models_table_name"),
                 )
             )
-            secret, _ = operator.service.create_api_key(["admin"])
+            secret, _ = operator.keys.create(["admin"])
             api = HttpApi(stack.output("api_url"), endpoint, {"Authorization": f"Bearer {secret}"})
             try:
                 yield Ledger(stack, endpoint, aws, api, stripe, operator)
@@ -376,7 +376,7 @@ def rebuilt_read_models(ledger: Ledger) -> DynamoDBReadModels:
     applied_events = rebuild(
         dynamodb,
         ledger.stack.output("events_table_name"),
-        ledger.operator.service.mapper,
+        ledger.operator.engine.mapper,
         store,
     )
     assert applied_events > 0

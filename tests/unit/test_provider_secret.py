@@ -48,11 +48,11 @@ def test_the_initial_empty_configuration_turns_every_provider_off(
     assert read.paypal_client_id is None
     container = build(settings())
     try:
-        assert container.service.provider("sandbox") is not None
+        assert container.engine.provider("sandbox") is not None
         for provider in ("stripe", "paypal", "ach"):
             # The error is where the provider is used (a request naming it is a 422).
             with pytest.raises(ProviderNotConfigured, match=f"provider '{provider}' is not"):
-                container.service.provider(provider)
+                container.engine.provider(provider)
     finally:
         container.close()
 
@@ -106,9 +106,9 @@ def test_a_provider_given_in_part_is_off_and_says_what_it_lacks(
     )
     container = build(settings())
     try:
-        assert container.service.provider("paypal") is not None
+        assert container.engine.provider("paypal") is not None
         with pytest.raises(ProviderNotConfigured, match="provider 'stripe' is not configured"):
-            container.service.provider("stripe")
+            container.engine.provider("stripe")
     finally:
         container.close()
 
