@@ -178,6 +178,8 @@ def _engine(
         clock=clock,
         parallel_reads=readers,
         providers_off=off,
+        # One process owns an embedded ledger's commands: a writer thread commits them in groups.
+        group_commit=settings.persistence in ("sqlite", "popo"),
     )
 
 

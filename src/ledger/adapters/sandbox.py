@@ -45,7 +45,7 @@ def _reference(prefix: str, key: str) -> str:
 
 
 class SandboxProvider:
-    capabilities = ProviderCapabilities()
+    capabilities = ProviderCapabilities(remote=False)
 
     def check_payment_method(self, payment_method: str) -> str | None:
         return None

@@ -8,6 +8,7 @@ and a message); what status or envelope a transport gives it is the transport's 
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import random
 import threading
@@ -16,10 +17,15 @@ from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager, suppress
 from datetime import UTC, datetime
-from typing import Any, ClassVar, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 from uuid import UUID
 
-from eventsourcing.application import AggregateNotFoundError, Application, Repository
+from eventsourcing.application import (
+    AggregateNotFoundError,
+    Application,
+    ProcessingEvent,
+    Repository,
+)
 from eventsourcing.persistence import IntegrityError
 from eventsourcing.utils import EnvType
 
@@ -38,6 +44,9 @@ from ledger.domain.errors import IllegalTransition
 from ledger.domain.idempotency import IdempotencyRecord
 from ledger.domain.payable import ManufacturerPayable
 from ledger.domain.registry import SHARDS, Registry
+
+if TYPE_CHECKING:
+    from ledger.application.grouped import GroupedCommands
 
 T = TypeVar("T")
 A = TypeVar("A", bound=LedgerAggregate)
@@ -68,10 +77,16 @@ class Engine(Application[UUID]):
         clock: Callable[[], datetime] | None = None,
         parallel_reads: int = 1,
         providers_off: Mapping[str, str] | None = None,
+        group_commit: bool = False,
     ) -> None:
         """parallel_reads: how many aggregates to read at once where many are read (on a remote
         store each read is a round trip; local reads are faster one after another).
-        providers_off: providers whose configuration is incomplete, and why."""
+        providers_off: providers whose configuration is incomplete, and why.
+        group_commit: every command of this process runs on one writer thread and is committed
+        in groups (ledger.application.writer); the writer's cached aggregates are its own, so
+        they are not copied for each command."""
+        if group_commit:
+            env = {**(env or {}), "DEEPCOPY_FROM_AGGREGATE_CACHE": "n"}
         super().__init__(env)
         self._providers = dict(providers)
         self._providers_off = dict(providers_off or {})
@@ -88,6 +103,16 @@ class Engine(Application[UUID]):
         self._in_flight: set[UUID] = set()
         self._in_flight_lock = threading.Lock()
         self.after_save: list[Callable[[], object]] = []
+        self._grouped: GroupedCommands | None = None
+        if group_commit:
+            from ledger.application.grouped import GroupedCommands
+
+            self._grouped = GroupedCommands(self)
+
+    def close(self) -> None:
+        if self._grouped is not None:
+            self._grouped.stop()
+        super().close()
 
     # ----- what commands and queries reach -------------------------------------------------
     def register_provider(self, name: str, provider: PaymentProvider) -> None:
@@ -157,15 +182,44 @@ class Engine(Application[UUID]):
             outcome.append(result)
             return ""
 
-        self._attempts(command, keep, None)
+        self._run_once(command, keep, None)
         return outcome[-1]
+
+    def _run_once(
+        self, command: Command[T], reply: Callable[[T], str], idempotency: Idempotency | None
+    ) -> Reply:
+        grouped = self._grouped
+        if grouped is None or grouped.on_writer():
+            return self._attempts(command, reply, idempotency)
+        return grouped.run(grouped.job(command, reply, idempotency))
+
+    async def run_async(
+        self, command: Command[T], reply: Callable[[T], str], idempotency: Idempotency | None
+    ) -> Reply:
+        """run() for an event loop: with group commit the loop only waits for the writer."""
+        grouped = self._grouped
+        if grouped is None:
+            return await asyncio.to_thread(self.run, command, reply, idempotency)
+        if idempotency is None:
+            return await grouped.run_async(grouped.job(command, reply, None))
+        with self._keyed(idempotency):
+            stored = self.replay(idempotency)
+            if stored is not None:
+                return stored
+            return await grouped.run_async(grouped.job(command, reply, idempotency))
 
     def run(
         self, command: Command[T], reply: Callable[[T], str], idempotency: Idempotency | None
     ) -> Reply:
         """Run a command and render its reply; with an idempotency key, at most once."""
         if idempotency is None:
-            return self._attempts(command, reply, None)
+            return self._run_once(command, reply, None)
+        with self._keyed(idempotency):
+            return self.replay(idempotency) or self._run_once(command, reply, idempotency)
+
+    @contextmanager
+    def _keyed(self, idempotency: Idempotency) -> Iterator[None]:
+        """One request per key at a time in this process (a second one is told to wait)."""
         record_id = idempotency.record_id
         with self._in_flight_lock:
             if record_id in self._in_flight:
@@ -174,12 +228,12 @@ class Engine(Application[UUID]):
                 )
             self._in_flight.add(record_id)
         try:
-            return self._replay(idempotency) or self._attempts(command, reply, idempotency)
+            yield
         finally:
             with self._in_flight_lock:
                 self._in_flight.discard(record_id)
 
-    def _replay(self, idempotency: Idempotency) -> Reply | None:
+    def replay(self, idempotency: Idempotency) -> Reply | None:
         if not self.recorder.select_events(idempotency.record_id, limit=1):
             return None  # the common case: one cheap indexed read, no aggregate machinery
         record = self.current(idempotency.record_id)
@@ -203,7 +257,7 @@ class Engine(Application[UUID]):
             if outcome is not None:
                 return outcome
             if idempotency is not None:
-                stored = self._replay(idempotency)
+                stored = self.replay(idempotency)
                 if stored is not None:
                     return stored
             time.sleep(random.uniform(0, min(0.1, 0.001 * 2**attempt)))  # noqa: S311
@@ -228,7 +282,7 @@ class Engine(Application[UUID]):
         try:
             return self._attempt_in(uow, command, reply, idempotency, first)
         except BaseException:
-            self._evict(uow.loaded_ids())
+            self.evict(uow.loaded_ids())
             raise
 
     def _attempt_in(
@@ -240,23 +294,23 @@ class Engine(Application[UUID]):
         first: bool,
     ) -> Reply | None:
         try:
-            with self._clocked():
+            with self.clocked():
                 answer = Reply(reply(command(uow)))
                 to_save: list[Any] = uow.collect()
                 if idempotency is not None:
-                    to_save.append(self._idempotency_record(idempotency, answer))
+                    to_save.append(self.idempotency_record(idempotency, answer))
         except IllegalTransition as error:
             if first:
                 # The cached aggregates may be behind another process's writes: refuse only
                 # after checking against the store.
-                self._evict(uow.loaded_ids())
+                self.evict(uow.loaded_ids())
                 return None
             if idempotency is None or not idempotency.keep_refusals:
                 raise
             # A refused transition is an outcome: replays of this key give the same answer.
             answer = Reply(error.message, refusal=error.code)
-            with self._clocked():
-                record = self._idempotency_record(idempotency, answer)
+            with self.clocked():
+                record = self.idempotency_record(idempotency, answer)
             try:
                 self._save([record])
             except IntegrityError:
@@ -265,18 +319,18 @@ class Engine(Application[UUID]):
         try:
             self._save(to_save)
         except IntegrityError:
-            self._evict(uow.loaded_ids())
+            self.evict(uow.loaded_ids())
             return None
         return answer
 
     def _after_conflict(self, idempotency: Idempotency) -> Reply:
-        stored = self._replay(idempotency)
+        stored = self.replay(idempotency)
         if stored is None:  # only the record was being saved, so it exists now
             raise ConcurrencyExhausted("conflict while recording the response; retry")
         return stored
 
     @staticmethod
-    def _idempotency_record(idempotency: Idempotency, answer: Reply) -> IdempotencyRecord:
+    def idempotency_record(idempotency: Idempotency, answer: Reply) -> IdempotencyRecord:
         return IdempotencyRecord(
             api_key_id=idempotency.account,
             key=idempotency.key,
@@ -287,14 +341,14 @@ class Engine(Application[UUID]):
 
     # ----- persistence ----------------------------------------------------------------------
     @contextmanager
-    def _clocked(self) -> Iterator[None]:
+    def clocked(self) -> Iterator[None]:
         if self._clock is None:
             yield
         else:
             with using_clock(self._clock):
                 yield
 
-    def _evict(self, aggregate_ids: list[UUID]) -> None:
+    def evict(self, aggregate_ids: list[UUID]) -> None:
         cache = self.repository.cache
         if cache is None:
             return
@@ -321,4 +375,23 @@ class Engine(Application[UUID]):
 
     def save_new(self, aggregate: LedgerAggregate) -> None:
         """Save an aggregate made outside a command (an API key): nothing to retry."""
+        if self._grouped is not None and not self._grouped.on_writer():
+
+            def saving(uow: UnitOfWork) -> None:
+                uow.add(aggregate)
+
+            self.execute(saving)
+            return
         self._save([aggregate])
+
+    # ----- group commit (ledger.application.grouped) -------------------------------------------
+    def record_group(self, group: ProcessingEvent[UUID]) -> None:
+        self._record(group)
+
+    def after_group(self, group: ProcessingEvent[UUID]) -> None:
+        self._take_snapshots(group)
+        for hook in self.after_save:
+            try:
+                hook()
+            except Exception:
+                log.exception("after-save hook failed")

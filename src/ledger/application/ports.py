@@ -125,10 +125,13 @@ class WebhookRejected(Exception):
 @dataclass(frozen=True, slots=True)
 class ProviderCapabilities:
     """sends_webhooks: each payment is linked to the provider's own ids (its webhooks may name
-    only those). batches: a payment stays pending until a batch run collects it (ACH files)."""
+    only those). batches: a payment stays pending until a batch run collects it (ACH files).
+    remote: its calls leave the process (and may take a while); an in-process provider (the
+    sandbox, ACH's pending debits) answers at once and is called where the command runs."""
 
     sends_webhooks: bool = False
     batches: bool = False
+    remote: bool = True
 
 
 class PaymentProvider(Protocol):

@@ -4,7 +4,7 @@ the ports a command may call (payment providers, outside the command lock)."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError
@@ -22,8 +22,19 @@ A = TypeVar("A", bound=LedgerAggregate)
 T = TypeVar("T")
 
 
+R = TypeVar("R")
+
+
 def _no_providers(name: str) -> PaymentProvider:
     raise ProviderNotConfigured(f"provider '{name}' is not configured")
+
+
+class ProviderCall(Protocol):
+    """How a command's provider call is made: at once outside the command lock (one command at
+    a time per process), or, on the group-commit writer, from the answers kept while the command
+    was prepared off the writer (see ledger.application.writer)."""
+
+    def __call__(self, provider: PaymentProvider, call: Callable[[R], T], request: R) -> T: ...
 
 
 class UnitOfWork:
@@ -35,12 +46,14 @@ class UnitOfWork:
         seed: str | None = None,
         providers: Callable[[str], PaymentProvider] = _no_providers,
         outside_lock: Callable[[Callable[[], Any]], Any] = lambda call: call(),
+        provider_call: ProviderCall | None = None,
     ) -> None:
         self._load = load
         self._current = current or load
         self._seed = seed
         self._providers = providers
         self._outside_lock = outside_lock
+        self._provider_call = provider_call
         self._aggregates: dict[UUID, LedgerAggregate] = {}
         self.payments = Payments(self.find, self.read)
         self.payouts = Payouts(self.find, self.read)
@@ -56,9 +69,12 @@ class UnitOfWork:
         """A configured payment provider (ProviderNotConfigured, a 422, for any other)."""
         return self._providers(name)
 
-    def outside_lock(self, call: Callable[[], T]) -> T:
-        """Run a slow call (a provider's) without holding up other commands of this process."""
-        result: T = self._outside_lock(call)
+    def call_provider(self, provider: PaymentProvider, call: Callable[[R], T], request: R) -> T:
+        """Make a provider call (slow, remote) without holding up other commands of this
+        process; request carries the idempotency key that makes a repeated call harmless."""
+        if self._provider_call is not None:
+            return self._provider_call(provider, call, request)
+        result: T = self._outside_lock(lambda: call(request))
         return result
 
     def find(self, cls: type[A], aggregate_id: UUID) -> A | None:

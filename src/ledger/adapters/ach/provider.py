@@ -25,7 +25,7 @@ from ledger.application.ports import (
 
 
 class AchProvider:
-    capabilities = ProviderCapabilities(batches=True)
+    capabilities = ProviderCapabilities(batches=True, remote=False)
 
     def __init__(self, sealer: VaultSealer) -> None:
         self.sealer = sealer

@@ -1,6 +1,6 @@
 """Creating payments (authorized, and captured at once when automatic), capturing and voiding
-them. The provider is called inside the command, outside the command lock, with idempotency keys
-made of the payment's id, so a retried command never charges twice."""
+them. The provider is called inside the command, never holding up other commands, with
+idempotency keys made of the payment's id, so a retried command never charges twice."""
 
 from __future__ import annotations
 
@@ -91,7 +91,7 @@ def _authorize(uow: UnitOfWork, payment: Payment) -> None:
         capture=automatic,
         customer_id=payment.customer_id,
     )
-    result = uow.outside_lock(lambda: provider.authorize(request))
+    result = uow.call_provider(provider, provider.authorize, request)
     if result.status == "succeeded":
         payment.authorize(result.reference)
         if automatic:
@@ -122,7 +122,7 @@ def capture(
             currency=payment.currency,
             idempotency_key=f"{public_id}:capture",
         )
-        result = uow.outside_lock(lambda: provider.capture(request))
+        result = uow.call_provider(provider, provider.capture, request)
         if result.status != "succeeded":
             raise ProviderRefused(
                 f"the provider did not capture: {result.failure_reason or result.status}"
@@ -151,7 +151,7 @@ def void(principal: Principal, public_id: str) -> Callable[[UnitOfWork], Payment
             provider_reference=payment.provider_reference or "",
             idempotency_key=f"{public_id}:void",
         )
-        result = uow.outside_lock(lambda: provider.void(request))
+        result = uow.call_provider(provider, provider.void, request)
         if result.status != "succeeded":
             raise ProviderRefused(
                 f"the provider did not void: {result.failure_reason or result.status}"

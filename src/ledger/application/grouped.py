@@ -1,0 +1,199 @@
+"""Commands run by the group-commit writer (ledger.application.writer): the engine's rules for
+one command (idempotency, refusals kept as replies, a refusal on cached state checked against
+the store, retries after a lost race) applied to a command staged into a group instead of saved
+on its own."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from functools import partial
+from typing import TYPE_CHECKING, Any, TypeVar
+from uuid import uuid4
+
+from eventsourcing.application import ProcessingEvent
+from eventsourcing.persistence import IntegrityError
+
+from ledger.application.errors import ConcurrencyExhausted
+from ledger.application.ports import PaymentProvider
+from ledger.application.replies import Idempotency, Reply
+from ledger.application.unit_of_work import UnitOfWork
+from ledger.application.writer import Job, NeedsProvider, Outcome, ProviderAnswers, Writer
+from ledger.domain.errors import IllegalTransition
+
+if TYPE_CHECKING:
+    from ledger.application.engine import Command, Engine
+
+T = TypeVar("T")
+R = TypeVar("R")
+MAX_ATTEMPTS = 60
+MAX_PREPARES = 3  # a command whose state keeps moving under its provider call gives up (409)
+
+
+def _from_answers(answers: ProviderAnswers) -> Any:
+    def call(provider: PaymentProvider, fn: Callable[[R], T], request: R) -> T:
+        if not provider.capabilities.remote:
+            return fn(request)
+        found, answer = answers.answer_for(request)  # type: ignore[arg-type]
+        if not found:
+            raise NeedsProvider
+        if isinstance(answer, BaseException):
+            raise answer
+        result: T = answer  # type: ignore[assignment]
+        return result
+
+    return call
+
+
+def _keeping(answers: ProviderAnswers) -> Any:
+    def call(provider: PaymentProvider, fn: Callable[[R], T], request: R) -> T:
+        try:
+            result = fn(request)
+        except Exception as error:
+            answers.keep(request, error)  # type: ignore[arg-type]
+            raise
+        answers.keep(request, result)  # type: ignore[arg-type]
+        return result
+
+    return call
+
+
+class GroupedCommands:
+    """The engine's commands through one writer thread (GroupStore for the Writer)."""
+
+    def __init__(self, engine: Engine, *, preparers: int = 8) -> None:
+        self._engine = engine
+        self._preparers = ThreadPoolExecutor(preparers, thread_name_prefix="ledger-prepare")
+        self._writer = Writer(self)
+
+    def on_writer(self) -> bool:
+        return self._writer.on_writer()
+
+    def stop(self) -> None:
+        self._writer.stop()
+        self._preparers.shutdown(wait=True)
+
+    # ----- submitting -------------------------------------------------------------------------
+    def job(
+        self, command: Command[T], reply: Callable[[T], str], idempotency: Idempotency | None
+    ) -> Job:
+        run = partial(self._run, command, reply, idempotency)
+        seed = str(idempotency.record_id) if idempotency is not None else f"job:{uuid4()}"
+        return Job(run=lambda job, group, first: run(job, group, first), command=command, seed=seed)
+
+    def run(self, job: Job) -> Reply:
+        reply: Reply = self._writer.submit(job).result()
+        return reply
+
+    async def run_async(self, job: Job) -> Reply:
+        reply: Reply = await asyncio.wrap_future(self._writer.submit(job))
+        return reply
+
+    # ----- one command, staged into the group --------------------------------------------------
+    def _run(
+        self,
+        command: Command[T],
+        reply: Callable[[T], str],
+        idempotency: Idempotency | None,
+        job: Job,
+        group: ProcessingEvent[Any],
+        first: bool,
+    ) -> Outcome:
+        engine = self._engine
+        if job.attempts > MAX_ATTEMPTS:
+            return Outcome("failed", ConcurrencyExhausted("too many concurrent changes; retry"))
+        if not first and idempotency is not None:
+            try:
+                stored = engine.replay(idempotency)
+            except Exception as error:
+                return Outcome("failed", error)
+            if stored is not None:
+                return Outcome("done", stored)
+        uow = UnitOfWork(
+            engine.load,
+            engine.current,
+            seed=job.seed,
+            providers=engine.provider,
+            provider_call=_from_answers(job.answers),
+        )
+        try:
+            with engine.clocked():
+                answer = Reply(reply(command(uow)))
+                to_save: list[Any] = uow.collect()
+                if idempotency is not None:
+                    to_save.append(engine.idempotency_record(idempotency, answer))
+        except NeedsProvider:
+            if job.prepared >= MAX_PREPARES:
+                moved = ConcurrencyExhausted("the payment changed while its provider was called")
+                return Outcome("failed", moved, tuple(uow.loaded_ids()))
+            return Outcome("prepare", loaded=tuple(uow.loaded_ids()))
+        except IllegalTransition as error:
+            loaded = tuple(uow.loaded_ids())
+            if first:  # refused on cached state: check against the store first
+                return Outcome("again", loaded=loaded)
+            if idempotency is None or not idempotency.keep_refusals:
+                return Outcome("failed", error, loaded)
+            answer = Reply(error.message, refusal=error.code)
+            with engine.clocked():
+                record = engine.idempotency_record(idempotency, answer)
+            return Outcome("refused", answer, loaded, (record,))
+        except BaseException as error:
+            return Outcome("failed", error, tuple(uow.loaded_ids()))
+        self.add(group, to_save)
+        return Outcome("staged", answer)
+
+    # ----- GroupStore ---------------------------------------------------------------------------
+    def new_group(self) -> ProcessingEvent[Any]:
+        return ProcessingEvent()
+
+    def add(self, group: ProcessingEvent[Any], aggregates: Any) -> None:
+        """Stage aggregates' pending events; the cache holds them at once, so the next command
+        of the group sees them (evicted again if the group fails)."""
+        group.collect_events(*aggregates)
+        cache = self._engine.repository.cache
+        if cache is not None:
+            for aggregate in aggregates:
+                cache.put(aggregate.id, aggregate)
+
+    def commit_group(self, group: ProcessingEvent[Any]) -> None:
+        if group.events:
+            self._engine.record_group(group)
+
+    def after_group(self, group: ProcessingEvent[Any]) -> None:
+        self._engine.after_group(group)
+
+    def evict(self, aggregate_ids: list[Any]) -> None:
+        self._engine.evict(aggregate_ids)
+
+    def group_ids(self, group: ProcessingEvent[Any]) -> list[Any]:
+        return list(group.aggregates)
+
+    def is_conflict(self, error: BaseException) -> bool:
+        return isinstance(error, IntegrityError)
+
+    def prepare(self, job: Job) -> None:
+        self._preparers.submit(self._prepare, job)
+
+    def _prepare(self, job: Job) -> None:
+        """Run the command on the store's current state with real provider calls, keeping each
+        answer; its changes are dropped, the writer runs it again with those answers."""
+        job.prepared += 1
+        engine = self._engine
+        uow = UnitOfWork(
+            engine.current,
+            engine.current,
+            seed=job.seed,
+            providers=engine.provider,
+            provider_call=_keeping(job.answers),
+        )
+        command = job.command
+        try:
+            with engine.clocked():
+                command(uow)
+        except Exception:  # noqa: S110 - the writer's run meets the same state and decides
+            pass
+        try:
+            self._writer.submit(job)
+        except RuntimeError as error:  # the writer stopped meanwhile
+            job.future.set_exception(error)
