@@ -165,13 +165,36 @@ class Sender:
     ) -> Response:
         keyed = self._idempotency(body) if self._key is not None or required else None
         try:
-            reply = self._engine.run(
-                command, lambda result: render(result).model_dump_json(), keyed
-            )
+            reply = self._engine.run(command, _rendered(render), keyed)
         except DomainError as error:
-            code, text = render_error(error)
-            return Response(text, status_code=code, media_type=PROBLEM_JSON)
+            return _problem(error)
         return answer(reply, status)
+
+    async def run(
+        self,
+        command: Command[T],
+        render: Callable[[T], BaseModel],
+        *,
+        status: int = 200,
+        body: BaseModel | None = None,
+        required: bool = True,
+    ) -> Response:
+        """The same from an async route: the event loop only waits for the command writer."""
+        keyed = self._idempotency(body) if self._key is not None or required else None
+        try:
+            reply = await self._engine.run_async(command, _rendered(render), keyed)
+        except DomainError as error:
+            return _problem(error)
+        return answer(reply, status)
+
+
+def _rendered(render: Callable[[T], BaseModel]) -> Callable[[T], str]:
+    return lambda result: render(result).model_dump_json()
+
+
+def _problem(error: DomainError) -> Response:
+    code, text = render_error(error)
+    return Response(text, status_code=code, media_type=PROBLEM_JSON)
 
 
 async def get_sender(

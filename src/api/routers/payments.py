@@ -27,11 +27,13 @@ router = APIRouter(prefix="/v1/payments", tags=["payments"])
 
 
 @router.post("", status_code=201, response_model=PaymentOut, dependencies=[needs(payments.create)])
-def create_payment(body: PaymentIn, principal: Caller, send: Send) -> Response:
+async def create_payment(body: PaymentIn, principal: Caller, send: Send) -> Response:
     """Authorize (and, with capture_method=automatic, capture) a payment split across
     manufacturers. Needs `payments:write` and an Idempotency-Key."""
     command = payments.create(principal, body.model_dump())
-    return send(command, lambda payment: payment_out(payment, principal), status=201, body=body)
+    return await send.run(
+        command, lambda payment: payment_out(payment, principal), status=201, body=body
+    )
 
 
 @router.get("", response_model=PaymentList, dependencies=[needs(Queries.payments_page)])
@@ -92,19 +94,19 @@ def payment_events(payment_id: str, principal: Caller, queries: QueriesDep) -> l
 @router.post(
     "/{payment_id}/capture", response_model=PaymentOut, dependencies=[needs(payments.capture)]
 )
-def capture_payment(
+async def capture_payment(
     payment_id: str, principal: Caller, send: Send, body: CaptureIn | None = None
 ) -> Response:
     """Capture an authorized payment, fully or partially (once)."""
     body = body or CaptureIn()
     command = payments.capture(principal, payment_id, body.amount)
-    return send(command, lambda payment: payment_out(payment, principal), body=body)
+    return await send.run(command, lambda payment: payment_out(payment, principal), body=body)
 
 
 @router.post("/{payment_id}/void", response_model=PaymentOut, dependencies=[needs(payments.void)])
-def void_payment(payment_id: str, principal: Caller, send: Send) -> Response:
+async def void_payment(payment_id: str, principal: Caller, send: Send) -> Response:
     command = payments.void(principal, payment_id)
-    return send(command, lambda payment: payment_out(payment, principal))
+    return await send.run(command, lambda payment: payment_out(payment, principal))
 
 
 @router.post(
@@ -113,13 +115,15 @@ def void_payment(payment_id: str, principal: Caller, send: Send) -> Response:
     response_model=RefundOut,
     dependencies=[needs(refunds.request)],
 )
-def refund_payment(payment_id: str, body: RefundIn, principal: Caller, send: Send) -> Response:
+async def refund_payment(
+    payment_id: str, body: RefundIn, principal: Caller, send: Send
+) -> Response:
     """Refund part or all of the captured amount; never more than what is still refundable.
     The refund is booked at once and executed at the provider by the refund-execution workflow
     (status `pending`), after approvals when the manufacturers' refund policy asks for them
     (status `pending_approval`)."""
     command = refunds.request(principal, payment_id, body.amount, body.reason)
-    return send(command, refund_out, status=201, body=body)
+    return await send.run(command, refund_out, status=201, body=body)
 
 
 @router.post(
@@ -128,7 +132,7 @@ def refund_payment(payment_id: str, body: RefundIn, principal: Caller, send: Sen
     response_model=DisputeOut,
     dependencies=[needs(disputes.open_)],
 )
-def open_dispute(payment_id: str, body: DisputeIn, principal: Caller, send: Send) -> Response:
+async def open_dispute(payment_id: str, body: DisputeIn, principal: Caller, send: Send) -> Response:
     """Record a chargeback: the provider holds the disputed funds until it is closed."""
     command = disputes.open_(principal, payment_id, body.amount, body.reason)
-    return send(command, dispute_out, status=201, body=body)
+    return await send.run(command, dispute_out, status=201, body=body)

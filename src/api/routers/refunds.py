@@ -50,16 +50,16 @@ def list_refunds(
 @router.post(
     "/{refund_id}/approve", response_model=RefundOut, dependencies=[needs(refunds.approve)]
 )
-def approve_refund(refund_id: str, principal: Caller, send: Send) -> Response:
+async def approve_refund(refund_id: str, principal: Caller, send: Send) -> Response:
     """Approve a refund awaiting approval (needs `refunds:approve`; never the requester's key).
     The last approval needed sends it to the provider."""
-    return send(refunds.approve(principal, refund_id), refund_out)
+    return await send.run(refunds.approve(principal, refund_id), refund_out)
 
 
 @router.post("/{refund_id}/reject", response_model=RefundOut, dependencies=[needs(refunds.reject)])
-def reject_refund(
+async def reject_refund(
     refund_id: str, principal: Caller, send: Send, body: PayoutRejectIn | None = None
 ) -> Response:
     """Reject a refund awaiting approval: its booking is reversed, nothing goes to the provider."""
     body = body or PayoutRejectIn()
-    return send(refunds.reject(principal, refund_id, body.reason), refund_out, body=body)
+    return await send.run(refunds.reject(principal, refund_id, body.reason), refund_out, body=body)

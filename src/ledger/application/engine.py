@@ -14,15 +14,12 @@ import random
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager, suppress
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 from uuid import UUID
 
 from eventsourcing.application import (
-    AggregateNotFoundError,
-    Application,
     ProcessingEvent,
     Repository,
 )
@@ -33,17 +30,16 @@ from ledger.application.errors import (
     ConcurrencyExhausted,
     IdempotencyKeyInFlight,
     IdempotencyKeyReused,
-    ProviderNotConfigured,
 )
+from ledger.application.lookups import Lookups
 from ledger.application.ports import PaymentProvider
 from ledger.application.replies import Idempotency, Reply, stored_reply
 from ledger.application.unit_of_work import UnitOfWork
-from ledger.domain import ids
 from ledger.domain.base import LedgerAggregate, using_clock
 from ledger.domain.errors import IllegalTransition
 from ledger.domain.idempotency import IdempotencyRecord
 from ledger.domain.payable import ManufacturerPayable
-from ledger.domain.registry import SHARDS, Registry
+from ledger.domain.registry import Registry
 
 if TYPE_CHECKING:
     from ledger.application.grouped import GroupedCommands
@@ -55,7 +51,7 @@ log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 60
 
 
-class Engine(Application[UUID]):
+class Engine(Lookups):
     name = "Ledger"
     snapshotting_intervals: ClassVar[dict[type[Any], int]] = {
         ManufacturerPayable: 100,
@@ -113,52 +109,6 @@ class Engine(Application[UUID]):
         if self._grouped is not None:
             self._grouped.stop()
         super().close()
-
-    # ----- what commands and queries reach -------------------------------------------------
-    def register_provider(self, name: str, provider: PaymentProvider) -> None:
-        self._providers[name] = provider
-
-    def provider(self, name: str) -> PaymentProvider:
-        found = self._providers.get(name)
-        if found is None:
-            why = self._providers_off.get(name)
-            detail = f": {why}" if why else ""
-            raise ProviderNotConfigured(f"provider '{name}' is not configured{detail}")
-        return found
-
-    def now(self) -> datetime:
-        return self._clock() if self._clock is not None else datetime.now(UTC)
-
-    def load(self, aggregate_id: UUID) -> Any:
-        """An aggregate for a command: from the cache when there (raises AggregateNotFoundError)."""
-        return self.repository.get(aggregate_id)
-
-    def current(self, aggregate_id: UUID) -> Any:
-        """An aggregate as the event store has it now, for queries."""
-        return self._current.get(aggregate_id)
-
-    def find(self, cls: type[A], kind: str, public_id: str) -> A | None:
-        """An aggregate by public id, as the store has it now; None if unknown or malformed."""
-        try:
-            found = self.current(ids.decode(kind, public_id))
-        except (ids.MalformedId, AggregateNotFoundError):
-            return None
-        return found if isinstance(found, cls) else None
-
-    def registry_members(self, kind: str) -> list[str]:
-        """Every member of a registry kind, its shards read parallel_reads at a time."""
-
-        def shard(number: int) -> list[str]:
-            try:
-                found = self.current(Registry.create_id(kind, number))
-            except AggregateNotFoundError:
-                return []
-            return list(found.members)
-
-        if self._parallel_reads <= 1:
-            return sorted(member for number in range(SHARDS) for member in shard(number))
-        with ThreadPoolExecutor(max_workers=self._parallel_reads) as pool:
-            return sorted(member for part in pool.map(shard, range(SHARDS)) for member in part)
 
     def outside_command_lock(self, call: Callable[[], T]) -> T:
         """Run a provider call without holding up other commands of this process: the lock

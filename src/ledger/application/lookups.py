@@ -1,0 +1,77 @@
+"""What commands and queries reach besides the unit of work: payment providers, the clock,
+aggregates by id (cached for commands, current for queries) or by public id, and the members of
+a registry kind."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
+from typing import Any, TypeVar
+from uuid import UUID
+
+from eventsourcing.application import AggregateNotFoundError, Application, Repository
+
+from ledger.application.errors import ProviderNotConfigured
+from ledger.application.ports import PaymentProvider
+from ledger.domain import ids
+from ledger.domain.base import LedgerAggregate
+from ledger.domain.registry import SHARDS, Registry
+
+A = TypeVar("A", bound=LedgerAggregate)
+
+
+class Lookups(Application[UUID]):
+    """Set by the engine: its providers (and why others are off), clock, parallel reads and the
+    uncached repository queries read."""
+
+    _providers: dict[str, PaymentProvider]
+    _providers_off: dict[str, str]
+    _clock: Callable[[], datetime] | None
+    _parallel_reads: int
+    _current: Repository[UUID]
+
+    def register_provider(self, name: str, provider: PaymentProvider) -> None:
+        self._providers[name] = provider
+
+    def provider(self, name: str) -> PaymentProvider:
+        found = self._providers.get(name)
+        if found is None:
+            why = self._providers_off.get(name)
+            detail = f": {why}" if why else ""
+            raise ProviderNotConfigured(f"provider '{name}' is not configured{detail}")
+        return found
+
+    def now(self) -> datetime:
+        return self._clock() if self._clock is not None else datetime.now(UTC)
+
+    def load(self, aggregate_id: UUID) -> Any:
+        """An aggregate for a command: from the cache when there (raises AggregateNotFoundError)."""
+        return self.repository.get(aggregate_id)
+
+    def current(self, aggregate_id: UUID) -> Any:
+        """An aggregate as the event store has it now, for queries."""
+        return self._current.get(aggregate_id)
+
+    def find(self, cls: type[A], kind: str, public_id: str) -> A | None:
+        """An aggregate by public id, as the store has it now; None if unknown or malformed."""
+        try:
+            found = self.current(ids.decode(kind, public_id))
+        except (ids.MalformedId, AggregateNotFoundError):
+            return None
+        return found if isinstance(found, cls) else None
+
+    def registry_members(self, kind: str) -> list[str]:
+        """Every member of a registry kind, its shards read parallel_reads at a time."""
+
+        def shard(number: int) -> list[str]:
+            try:
+                found = self.current(Registry.create_id(kind, number))
+            except AggregateNotFoundError:
+                return []
+            return list(found.members)
+
+        if self._parallel_reads <= 1:
+            return sorted(member for number in range(SHARDS) for member in shard(number))
+        with ThreadPoolExecutor(max_workers=self._parallel_reads) as pool:
+            return sorted(member for part in pool.map(shard, range(SHARDS)) for member in part)
