@@ -9,11 +9,36 @@ from starlette.concurrency import run_in_threadpool
 
 from api.deps import ApiError, EngineDep, WebhookSourcesDep
 from api.schemas import WebhookOut
-from ledger.application.ports import WebhookRejected
+from ledger.application.engine import Engine
+from ledger.application.ports import ProviderEvent, WebhookRejected, WebhookSource
 from ledger.application.processes.provider_events import TRANSIENT, apply_provider_event
 
 router = APIRouter(prefix="/v1/webhooks", tags=["webhooks"])
 log = logging.getLogger(__name__)
+
+
+async def _verified(
+    sources: dict[str, WebhookSource], provider: str, request: Request
+) -> ProviderEvent | None:
+    """The provider's event, its signature checked (None: not one the ledger acts on)."""
+    source = sources.get(provider)
+    if source is None:
+        raise ApiError(404, "not-found", f"no webhooks are configured for '{provider}'")
+    payload = await request.body()
+    headers = {key.lower(): value for key, value in request.headers.items()}
+    try:
+        return await run_in_threadpool(source.parse_webhook, payload, headers)
+    except WebhookRejected as error:
+        raise ApiError(400, "webhook-rejected", str(error)) from None
+
+
+async def _applied(engine: Engine, provider: str, event: ProviderEvent) -> str:
+    try:
+        outcome = await run_in_threadpool(apply_provider_event, engine, event)
+    except TRANSIENT as error:
+        raise ApiError(503, error.code, error.message) from None
+    log.info("webhook %s %s %s: %s", provider, event.event_id, event.kind, outcome)
+    return outcome
 
 
 @router.post("/{provider}", response_model=WebhookOut)
@@ -23,20 +48,8 @@ async def receive_webhook(
     """Stripe (`Stripe-Signature`) and PayPal (`PAYPAL-TRANSMISSION-*`, checked with PayPal's
     verify-webhook-signature call). 400: bad signature, nothing recorded. 503: the payment is
     not known yet (the provider retries). 200: applied, or already applied (duplicate)."""
-    source = sources.get(provider)
-    if source is None:
-        raise ApiError(404, "not-found", f"no webhooks are configured for '{provider}'")
-    payload = await request.body()
-    headers = {key.lower(): value for key, value in request.headers.items()}
-    try:
-        event = await run_in_threadpool(source.parse_webhook, payload, headers)
-    except WebhookRejected as error:
-        raise ApiError(400, "webhook-rejected", str(error)) from None
+    event = await _verified(sources, provider, request)
     if event is None:
         return WebhookOut(outcome="ignored: not an event the ledger acts on")
-    try:
-        outcome = await run_in_threadpool(apply_provider_event, engine, event)
-    except TRANSIENT as error:
-        raise ApiError(503, error.code, error.message) from None
-    log.info("webhook %s %s %s: %s", provider, event.event_id, event.kind, outcome)
+    outcome = await _applied(engine, provider, event)
     return WebhookOut(outcome=outcome, event_id=event.event_id, kind=event.kind)
