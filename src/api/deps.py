@@ -45,30 +45,30 @@ def _container(request: Request) -> Container:
     return container
 
 
-def _engine(request: Request) -> Engine:
+async def _engine(request: Request) -> Engine:
     return _container(request).engine
 
 
-def _queries(request: Request) -> Queries:
+async def _queries(request: Request) -> Queries:
     return _container(request).queries
 
 
-def _keys(request: Request) -> ApiKeys:
+async def _keys(request: Request) -> ApiKeys:
     return _container(request).keys
 
 
-def _vault(request: Request) -> BankAccountSealer | None:
+async def _vault(request: Request) -> BankAccountSealer | None:
     return _container(request).vault
 
 
-def _webhook_sources(request: Request) -> dict[str, WebhookSource]:
+async def _webhook_sources(request: Request) -> dict[str, WebhookSource]:
     return _container(request).webhook_sources
 
 
 EngineDep = Annotated[Engine, Depends(_engine)]
 
 
-def _health(request: Request) -> Callable[[], dict[str, Any]]:
+async def _health(request: Request) -> Callable[[], dict[str, Any]]:
     return _container(request).health
 
 
@@ -209,7 +209,7 @@ async def get_sender(
         ),
     ] = None,
 ) -> Sender:
-    return Sender(_engine(request), request, principal, idempotency_key)
+    return Sender(_container(request).engine, request, principal, idempotency_key)
 
 
 Send = Annotated[Sender, Depends(get_sender)]

@@ -20,8 +20,12 @@ from projections.store import Freshness, ReadModelStore, TrackedChanges
 
 log = logging.getLogger(__name__)
 BATCH = 500
-SLICE = 25  # notifications per background slice: about five payments, a few ms of work
+# Background catch-up waits DEBOUNCE after being prompted, so one pass takes many payments'
+# events (a read model row touched by many of them is written once per slice), then works in
+# slices with a pause between them, so the interpreter returns to requests in between.
+SLICE = 250
 SLICE_PAUSE_SECONDS = 0.001
+DEBOUNCE_SECONDS = 0.05
 
 
 class Follower:
@@ -94,7 +98,8 @@ class Follower:
 
         def loop() -> None:
             while not self._stop.is_set():
-                self._prompted.wait(interval)
+                if self._prompted.wait(interval):
+                    self._stop.wait(DEBOUNCE_SECONDS)
                 self._prompted.clear()
                 if self._stop.is_set():
                     return

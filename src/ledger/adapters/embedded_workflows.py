@@ -32,6 +32,10 @@ from ledger.workflows.runtime import Handler, WorkerContext, handler_for, proces
 log = logging.getLogger(__name__)
 BUS_POSITION = "bus"
 BATCH = 200
+# The bus saves its position with the messages it sends; notifications no rule routes (most of
+# them: payments, captures) move it in memory only, saved at least every SAVE_EVERY of them. A
+# restart then reads at most that many again, which routes nothing again.
+SAVE_EVERY = 2000
 ROUND_SECONDS = 0.1
 _ENVELOPE_IDS = uuid5(NAMESPACE_URL, "urn:ledger:bus-envelope")
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -73,6 +77,7 @@ class InProcessBus:
         self._lock = threading.Lock()
         # Only events some rule can match are decoded (a topic ends with its detail-type).
         self._types = rules.routed_detail_types()
+        self._scanned = 0
 
     def _may_route(self, topic: str) -> bool:
         if not is_published_topic(topic):
@@ -83,7 +88,8 @@ class InProcessBus:
         """Route every event recorded since the saved position; returns messages sent."""
         sent = 0
         with self._lock:
-            position = self._queue.position(BUS_POSITION)
+            saved = self._queue.position(BUS_POSITION)
+            position = max(saved, self._scanned)
             while True:
                 notifications = self._app.recorder.select_notifications(
                     start=position + 1, limit=BATCH
@@ -99,7 +105,10 @@ class InProcessBus:
                         dedupe = f"{rule.name}:{body['detail']['id']}"
                         messages.append((queue, json.dumps(body, separators=(",", ":")), dedupe))
                 position = notifications[-1].id
-                self._queue.send_batch(messages, position=(BUS_POSITION, position))
+                if messages or position - saved >= SAVE_EVERY:
+                    self._queue.send_batch(messages, position=(BUS_POSITION, position))
+                    saved = position
+                self._scanned = position
                 sent += len(messages)
 
 

@@ -19,10 +19,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 from uuid import UUID
 
-from eventsourcing.application import (
-    ProcessingEvent,
-    Repository,
-)
+from eventsourcing.application import LRUCache, ProcessingEvent, Repository
 from eventsourcing.persistence import IntegrityError
 from eventsourcing.utils import EnvType
 
@@ -49,6 +46,7 @@ A = TypeVar("A", bound=LedgerAggregate)
 Command = Callable[[UnitOfWork], T]
 log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 60
+READ_CACHE_SIZE = 20_000
 
 
 class Engine(Lookups):
@@ -99,6 +97,7 @@ class Engine(Lookups):
         self._in_flight: set[UUID] = set()
         self._in_flight_lock = threading.Lock()
         self.after_save: list[Callable[[], object]] = []
+        self._read_cache = LRUCache[UUID, Any](READ_CACHE_SIZE) if group_commit else None
         self._grouped: GroupedCommands | None = None
         if group_commit:
             from ledger.application.grouped import GroupedCommands

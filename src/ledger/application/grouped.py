@@ -181,7 +181,7 @@ class GroupedCommands:
         job.prepared += 1
         engine = self._engine
         uow = UnitOfWork(
-            engine.current,
+            engine.fresh,
             engine.current,
             seed=job.seed,
             providers=engine.provider,

@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from typing import Any, TypeVar
 from uuid import UUID
 
-from eventsourcing.application import AggregateNotFoundError, Application, Repository
+from eventsourcing.application import AggregateNotFoundError, Application, LRUCache, Repository
 
 from ledger.application.errors import ProviderNotConfigured
 from ledger.application.ports import PaymentProvider
@@ -22,14 +22,15 @@ A = TypeVar("A", bound=LedgerAggregate)
 
 
 class Lookups(Application[UUID]):
-    """Set by the engine: its providers (and why others are off), clock, parallel reads and the
-    uncached repository queries read."""
+    """Set by the engine: its providers (and why others are off), clock, parallel reads, the
+    uncached repository queries read, and the read cache (or None)."""
 
     _providers: dict[str, PaymentProvider]
     _providers_off: dict[str, str]
     _clock: Callable[[], datetime] | None
     _parallel_reads: int
     _current: Repository[UUID]
+    _read_cache: LRUCache[UUID, Any] | None
 
     def register_provider(self, name: str, provider: PaymentProvider) -> None:
         self._providers[name] = provider
@@ -50,7 +51,27 @@ class Lookups(Application[UUID]):
         return self.repository.get(aggregate_id)
 
     def current(self, aggregate_id: UUID) -> Any:
-        """An aggregate as the event store has it now, for queries."""
+        """An aggregate as the event store has it now, for queries and what a command only
+        reads. With a read cache, a copy from an earlier read is reused while the store's newest
+        version of it is still the one it has (one indexed read instead of its history, which
+        also sees what other processes wrote): shared, so never changed by its readers."""
+        if self._read_cache is None:
+            return self._current.get(aggregate_id)
+        newest = self.recorder.select_events(aggregate_id, desc=True, limit=1)
+        if not newest:
+            raise AggregateNotFoundError(aggregate_id)
+        try:
+            kept = self._read_cache.get(aggregate_id)
+        except KeyError:
+            kept = None
+        if kept is not None and kept.version == newest[0].originator_version:
+            return kept
+        found: Any = self._current.get(aggregate_id)
+        self._read_cache.put(aggregate_id, found)
+        return found
+
+    def fresh(self, aggregate_id: UUID) -> Any:
+        """An aggregate read from the store now, a copy of its own (to change and drop)."""
         return self._current.get(aggregate_id)
 
     def find(self, cls: type[A], kind: str, public_id: str) -> A | None:
