@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from functools import partial
 from typing import TYPE_CHECKING, Any, TypeVar
 from uuid import uuid4
@@ -59,6 +59,18 @@ def _keeping(answers: ProviderAnswers) -> Any:
     return call
 
 
+def _copy_outcome(done: Future[Any], waiter: asyncio.Future[Any]) -> None:
+    """A job's outcome onto the event loop's future (one hop; the request cannot cancel a
+    command the writer already runs)."""
+    if waiter.cancelled():
+        return
+    error = done.exception()
+    if error is not None:
+        waiter.set_exception(error)
+    else:
+        waiter.set_result(done.result())
+
+
 class GroupedCommands:
     """The engine's commands through one writer thread (GroupStore for the Writer)."""
 
@@ -87,8 +99,15 @@ class GroupedCommands:
         return reply
 
     async def run_async(self, job: Job) -> Reply:
-        reply: Reply = await asyncio.wrap_future(self._writer.submit(job))
-        return reply
+        loop = asyncio.get_running_loop()
+        waiter: asyncio.Future[Reply] = loop.create_future()
+
+        def settled(done: Future[Any]) -> None:  # on the writer thread
+            loop.call_soon_threadsafe(_copy_outcome, done, waiter)
+
+        job.future.add_done_callback(settled)
+        self._writer.submit(job)
+        return await waiter
 
     # ----- one command, staged into the group --------------------------------------------------
     def _run(
