@@ -30,6 +30,15 @@ class Principal:
             names = " or ".join(f"'{scope}'" for scope in scopes)
             raise Forbidden(f"this API key lacks the {names} scope")
 
+    @property
+    def account(self) -> str:
+        """Whose requests these are: the platform, or the manufacturer the key is bound to.
+        Idempotency-Keys are scoped per account (as Stripe scopes them), so a retry sent with
+        another key of the same account (a key rotated mid-retry) replays the first reply."""
+        if self.manufacturer_id is None:
+            return "platform"
+        return f"manufacturer:{self.manufacturer_id}"
+
     def sees_manufacturer(self, manufacturer_id: str) -> bool:
         return self.manufacturer_id is None or self.manufacturer_id == manufacturer_id
 
