@@ -12,6 +12,7 @@ from api.schemas import (
     PaymentOut,
     PaymentSummary,
     PayoutOut,
+    PendingBankAccountOut,
     RefundOut,
     SplitOut,
     SubscriptionOut,
@@ -25,6 +26,7 @@ from ledger.domain.subscription import Subscription
 
 
 def manufacturer_out(manufacturer: Manufacturer) -> ManufacturerOut:
+    pending = getattr(manufacturer, "pending_bank_account", None)
     return ManufacturerOut(
         id=ids.encode("manufacturer", manufacturer.id),
         name=manufacturer.name,
@@ -33,6 +35,15 @@ def manufacturer_out(manufacturer: Manufacturer) -> ManufacturerOut:
         payout_approval_threshold=manufacturer.payout_approval_threshold,
         payout_approvals_required=manufacturer.payout_approvals_required,
         settings={k: v for k, v in manufacturer.settings.items() if k != "bank_account_token"},
+        pending_bank_account=(
+            PendingBankAccountOut(
+                masked=pending["masked"],
+                requested_by=pending["requested_by"],
+                requested_at=pending["requested_at"],
+            )
+            if pending
+            else None
+        ),
         created_at=manufacturer.created_on.isoformat(),
         updated_at=manufacturer.modified_on.isoformat(),
         version=manufacturer.version,

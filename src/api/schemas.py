@@ -181,6 +181,12 @@ class CancelIn(Strict):
 
 
 # ----- responses -------------------------------------------------------------------------------
+class PendingBankAccountOut(BaseModel):
+    masked: str
+    requested_by: str
+    requested_at: str
+
+
 class ManufacturerOut(BaseModel):
     id: str
     name: str
@@ -191,6 +197,10 @@ class ManufacturerOut(BaseModel):
     settings: dict[str, Any] = Field(
         default_factory=dict,
         description="Workflow settings; a bank account shows only its mask, never its token.",
+    )
+    pending_bank_account: PendingBankAccountOut | None = Field(
+        default=None,
+        description="A payout account the manufacturer's key proposed, awaiting the platform.",
     )
     created_at: str
     updated_at: str

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import ParamSpec, TypeVar
 
 from ledger.application.errors import Forbidden
+from ledger.domain.api_key import BOUND_SCOPES
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -20,6 +21,17 @@ class Principal:
     key_id: str
     scopes: frozenset[str]
     manufacturer_id: str | None = None
+
+    def __post_init__(self) -> None:
+        # A key bound to a manufacturer never holds admin. Keys issued bound with admin before
+        # that was refused keep every scope a bound key may hold, and nothing of the platform's.
+        if self.manufacturer_id is not None and "admin" in self.scopes:
+            object.__setattr__(self, "scopes", frozenset(BOUND_SCOPES))
+
+    @property
+    def is_platform(self) -> bool:
+        """The platform's own key (not bound to a manufacturer)."""
+        return self.manufacturer_id is None
 
     def has(self, scope: str) -> bool:
         return "admin" in self.scopes or scope in self.scopes

@@ -8,7 +8,7 @@ from typing import Any, Literal, get_args
 from eventsourcing.domain import event
 
 from ledger.domain.base import LedgerAggregate
-from ledger.domain.errors import InvalidInput
+from ledger.domain.errors import IllegalTransition, InvalidInput, SelfApproval
 from ledger.domain.manufacturer_settings import DEFAULTS, merged_settings
 from ledger.domain.money import require_amount
 
@@ -53,6 +53,9 @@ class Manufacturer(LedgerAggregate):
         self.payout_approval_threshold = payout_approval_threshold
         self.payout_approvals_required = payout_approvals_required
         self.settings: dict[str, Any] = dict(DEFAULTS)
+        # A payout bank account a key bound to this manufacturer proposed, until the platform
+        # approves or rejects it: {token, masked, requested_by, requested_at}.
+        self.pending_bank_account: dict[str, str] | None = None
 
     @classmethod
     def register(
@@ -140,6 +143,49 @@ class Manufacturer(LedgerAggregate):
     @event("SettingsChanged")
     def _settings_changed(self, *, settings: dict[str, Any]) -> None:
         self.settings = settings
+
+    # ----- bank account changes proposed by the manufacturer, approved by the platform ---------
+    def propose_bank_account(self, token: str, masked: str, *, requested_by: str) -> None:
+        merged_settings(self.settings, {"bank_account_token": token, "bank_account_masked": masked})
+        self._bank_account_proposed(token=token, masked=masked, requested_by=requested_by)
+
+    @event("BankAccountProposed")
+    def _bank_account_proposed(self, *, token: str, masked: str, requested_by: str) -> None:
+        self.pending_bank_account = {
+            "token": token,
+            "masked": masked,
+            "requested_by": requested_by,
+            "requested_at": self.event_time.isoformat(),
+        }
+
+    def _pending_bank_account(self) -> dict[str, str]:
+        pending: dict[str, str] | None = getattr(self, "pending_bank_account", None)
+        if pending is None:
+            raise IllegalTransition("no bank account change awaits approval")
+        return pending
+
+    def approve_bank_account(self, approver: str) -> None:
+        pending = self._pending_bank_account()
+        if approver == pending["requested_by"]:
+            raise SelfApproval("the requester of a bank account change cannot approve it")
+        settings = merged_settings(
+            self.settings,
+            {"bank_account_token": pending["token"], "bank_account_masked": pending["masked"]},
+        )
+        self._bank_account_approved(approver=approver, settings=settings)
+
+    @event("BankAccountApproved")
+    def _bank_account_approved(self, *, approver: str, settings: dict[str, Any]) -> None:
+        self.settings = settings
+        self.pending_bank_account = None
+
+    def reject_bank_account(self, by: str, reason: str | None) -> None:
+        self._pending_bank_account()
+        self._bank_account_rejected(by=by, reason=reason)
+
+    @event("BankAccountRejected")
+    def _bank_account_rejected(self, *, by: str, reason: str | None) -> None:
+        self.pending_bank_account = None
 
     def approvals_needed_for(self, amount: int) -> int:
         if self.payout_approvals_required and amount >= self.payout_approval_threshold:
