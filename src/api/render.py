@@ -6,6 +6,7 @@ from typing import Any
 
 from api.schemas import (
     ApprovalOut,
+    AttentionOut,
     DisputeOut,
     InvoiceOut,
     ManufacturerOut,
@@ -19,10 +20,30 @@ from api.schemas import (
 )
 from ledger.application.principal import Principal
 from ledger.domain import ids
+from ledger.domain.attention import AttentionItem
 from ledger.domain.manufacturer import Manufacturer
 from ledger.domain.payment import Payment, refundable_amount
 from ledger.domain.payout import Payout
 from ledger.domain.subscription import Subscription
+
+
+def attention_out(item: AttentionItem) -> AttentionOut:
+    return AttentionOut(
+        id=ids.encode("attention", item.id),
+        status="open" if item.is_open else "resolved",
+        provider=item.provider,
+        event_id=item.event_id,
+        kind=item.kind,
+        reason=item.reason,
+        payment_id=item.payment_id,
+        amount=item.amount,
+        currency=item.currency,
+        reference=item.reference,
+        resolved_by=item.resolved_by,
+        resolution=item.resolution,
+        created_at=item.created_on.isoformat(),
+        resolved_at=item.resolved_at,
+    )
 
 
 def manufacturer_out(manufacturer: Manufacturer) -> ManufacturerOut:

@@ -427,6 +427,33 @@ class InvoiceList(BaseModel):
     data: list[InvoiceOut]
 
 
+class ResolveIn(Strict):
+    note: Annotated[StrictStr, Field(min_length=1, max_length=500)]
+
+
+class AttentionOut(BaseModel):
+    """Provider money the ledger could not book, held for an operator."""
+
+    id: str
+    status: Literal["open", "resolved"]
+    provider: str
+    event_id: str
+    kind: str
+    reason: str
+    payment_id: str | None
+    amount: int | None
+    currency: str | None
+    reference: str | None
+    resolved_by: str | None
+    resolution: str | None
+    created_at: str
+    resolved_at: str | None
+
+
+class AttentionList(BaseModel):
+    data: list[AttentionOut]
+
+
 class WebhookOut(BaseModel):
     outcome: str
     event_id: str | None = None

@@ -33,6 +33,11 @@ class Principal:
         """The platform's own key (not bound to a manufacturer)."""
         return self.manufacturer_id is None
 
+    def require_platform(self, why: str) -> None:
+        """Forbidden (why) for a key bound to a manufacturer."""
+        if not self.is_platform:
+            raise Forbidden(why)
+
     def has(self, scope: str) -> bool:
         return "admin" in self.scopes or scope in self.scopes
 

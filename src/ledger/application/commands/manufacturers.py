@@ -20,11 +20,6 @@ TERMS_ARE_THE_PLATFORMS = (
 )
 
 
-def _platform_only(principal: Principal) -> None:
-    if not principal.is_platform:
-        raise Forbidden(TERMS_ARE_THE_PLATFORMS)
-
-
 @requires("admin")
 def register(principal: Principal, terms: dict[str, Any]) -> Callable[[UnitOfWork], Manufacturer]:
     if principal.manufacturer_id is not None:
@@ -40,7 +35,7 @@ def register(principal: Principal, terms: dict[str, Any]) -> Callable[[UnitOfWor
 def change_terms(
     principal: Principal, public_id: str, changes: dict[str, Any]
 ) -> Callable[[UnitOfWork], Manufacturer]:
-    _platform_only(principal)
+    principal.require_platform(TERMS_ARE_THE_PLATFORMS)
 
     def command(uow: UnitOfWork) -> Manufacturer:
         manufacturer = uow.manufacturers.for_write(principal, public_id)
@@ -56,7 +51,7 @@ def change_settings(
 ) -> Callable[[UnitOfWork], Manufacturer]:
     """changes: settings of ledger.domain.manufacturer_settings; a bank account arrives here
     already sealed by the vault (token and mask), never as a number."""
-    _platform_only(principal)
+    principal.require_platform(TERMS_ARE_THE_PLATFORMS)
 
     def command(uow: UnitOfWork) -> Manufacturer:
         if changes.get("provider") is not None:
@@ -91,7 +86,7 @@ def propose_bank_account(
 def approve_bank_account(
     principal: Principal, public_id: str
 ) -> Callable[[UnitOfWork], Manufacturer]:
-    _platform_only(principal)
+    principal.require_platform(TERMS_ARE_THE_PLATFORMS)
 
     def command(uow: UnitOfWork) -> Manufacturer:
         manufacturer = uow.manufacturers.for_write(principal, public_id)
@@ -105,7 +100,7 @@ def approve_bank_account(
 def reject_bank_account(
     principal: Principal, public_id: str, reason: str | None
 ) -> Callable[[UnitOfWork], Manufacturer]:
-    _platform_only(principal)
+    principal.require_platform(TERMS_ARE_THE_PLATFORMS)
 
     def command(uow: UnitOfWork) -> Manufacturer:
         manufacturer = uow.manufacturers.for_write(principal, public_id)
