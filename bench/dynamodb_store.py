@@ -129,7 +129,7 @@ def history(payments: int) -> list[TrackedChanges]:
                     "name": "M",
                     "fee_bps": fee,
                     "refund_fee_policy": policy,
-                    "payout_approval_threshold": 0,
+                    "payout_approval_threshold": {},
                     "payout_approvals_required": 0,
                 },
             )

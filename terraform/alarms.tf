@@ -167,3 +167,40 @@ resource "aws_cloudwatch_metric_alarm" "scheduler_target_errors" {
   alarm_actions       = local.alarm_actions
   ok_actions          = local.alarm_actions
 }
+
+# Provider money the ledger could not book (issue 11): every item raised in the "needs
+# attention" queue logs one line with this marker (ledger.application.processes.provider_events),
+# from whichever function applied the provider event. Any such line alarms: someone resolves the
+# item (GET /v1/attention, POST /v1/attention/{id}/resolve). CloudWatch Logs counts the lines
+# itself, so no function needs a permission for it.
+resource "aws_cloudwatch_log_metric_filter" "provider_events_needing_attention" {
+  for_each = local.function_names
+
+  name           = "${each.value}-provider-events-needing-attention"
+  log_group_name = aws_cloudwatch_log_group.lambda[each.key].name
+  pattern        = "\"provider-event-needs-attention\""
+
+  metric_transformation {
+    name      = "ProviderEventsNeedingAttention"
+    namespace = var.metrics_namespace
+    value     = "1"
+    unit      = "Count"
+  }
+}
+
+resource "aws_cloudwatch_metric_alarm" "provider_events_needing_attention" {
+  alarm_name          = "${var.name_prefix}-provider-events-needing-attention"
+  alarm_description   = "A provider reported money the ledger could not book: it waits in GET /v1/attention (or `ledger attention list`) for an operator to resolve it."
+  namespace           = var.metrics_namespace
+  metric_name         = "ProviderEventsNeedingAttention"
+  statistic           = "Sum"
+  period              = 300
+  evaluation_periods  = 1
+  threshold           = 0
+  comparison_operator = "GreaterThanThreshold"
+  treat_missing_data  = "notBreaching"
+  alarm_actions       = local.alarm_actions
+  ok_actions          = local.alarm_actions
+
+  depends_on = [aws_cloudwatch_log_metric_filter.provider_events_needing_attention]
+}

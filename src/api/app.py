@@ -17,6 +17,7 @@ from api.deps import ApiError
 from api.guard import RequestGuard
 from api.problems import problem, render_error
 from api.routers import (
+    attention,
     bank_accounts,
     disputes,
     health,
@@ -75,6 +76,7 @@ def create_app(container: Container, *, follow: bool = True) -> FastAPI:
         webhooks.router,
         ledger.router,
         reports.router,
+        attention.router,
     ):
         app.include_router(router)
 

@@ -152,7 +152,12 @@ class Sender:
                 "idempotency-key-invalid",
                 "Idempotency-Key must be 1-255 visible ASCII characters.",
             )
-        return Idempotency(self._principal.key_id, self._key, fingerprint(self._request, body))
+        return Idempotency(
+            self._principal.account,
+            self._key,
+            fingerprint(self._request, body),
+            legacy_account=self._principal.key_id,
+        )
 
     def __call__(
         self,

@@ -6,25 +6,48 @@ from typing import Any
 
 from api.schemas import (
     ApprovalOut,
+    AttentionOut,
     DisputeOut,
     InvoiceOut,
     ManufacturerOut,
     PaymentOut,
     PaymentSummary,
     PayoutOut,
+    PendingBankAccountOut,
     RefundOut,
     SplitOut,
     SubscriptionOut,
 )
 from ledger.application.principal import Principal
 from ledger.domain import ids
+from ledger.domain.attention import AttentionItem
 from ledger.domain.manufacturer import Manufacturer
 from ledger.domain.payment import Payment, refundable_amount
 from ledger.domain.payout import Payout
 from ledger.domain.subscription import Subscription
 
 
+def attention_out(item: AttentionItem) -> AttentionOut:
+    return AttentionOut(
+        id=ids.encode("attention", item.id),
+        status="open" if item.is_open else "resolved",
+        provider=item.provider,
+        event_id=item.event_id,
+        kind=item.kind,
+        reason=item.reason,
+        payment_id=item.payment_id,
+        amount=item.amount,
+        currency=item.currency,
+        reference=item.reference,
+        resolved_by=item.resolved_by,
+        resolution=item.resolution,
+        created_at=item.created_on.isoformat(),
+        resolved_at=item.resolved_at,
+    )
+
+
 def manufacturer_out(manufacturer: Manufacturer) -> ManufacturerOut:
+    pending = getattr(manufacturer, "pending_bank_account", None)
     return ManufacturerOut(
         id=ids.encode("manufacturer", manufacturer.id),
         name=manufacturer.name,
@@ -33,6 +56,15 @@ def manufacturer_out(manufacturer: Manufacturer) -> ManufacturerOut:
         payout_approval_threshold=manufacturer.payout_approval_threshold,
         payout_approvals_required=manufacturer.payout_approvals_required,
         settings={k: v for k, v in manufacturer.settings.items() if k != "bank_account_token"},
+        pending_bank_account=(
+            PendingBankAccountOut(
+                masked=pending["masked"],
+                requested_by=pending["requested_by"],
+                requested_at=pending["requested_at"],
+            )
+            if pending
+            else None
+        ),
         created_at=manufacturer.created_on.isoformat(),
         updated_at=manufacturer.modified_on.isoformat(),
         version=manufacturer.version,

@@ -29,21 +29,41 @@ def _currency(code: str) -> str:
     return code
 
 
+def _per_currency(value: dict[str, int] | None) -> dict[str, int] | None:
+    for code in value or {}:
+        _currency(code)
+    return value
+
+
+PerCurrency = Annotated[
+    dict[StrictStr, Annotated[StrictInt, Field(ge=0, le=MAX_AMOUNT)]],
+    Field(
+        max_length=200,
+        description='Minor units per ISO 4217 currency, e.g. {"USD": 50000, "JPY": 50000}; '
+        "a currency not named has no threshold (approval for every amount) and no minimum.",
+    ),
+]
+
+
 # ----- requests --------------------------------------------------------------------------------
 class ManufacturerIn(Strict):
     name: Text
     fee_bps: Annotated[StrictInt, Field(ge=0, le=10_000)]
     refund_fee_policy: Literal["refund_fee", "keep_fee"] = "refund_fee"
-    payout_approval_threshold: Annotated[StrictInt, Field(ge=0, le=MAX_AMOUNT)] = 0
+    payout_approval_threshold: PerCurrency = Field(default_factory=dict)
     payout_approvals_required: Annotated[StrictInt, Field(ge=0, le=10)] = 0
+
+    _check_thresholds = field_validator("payout_approval_threshold")(_per_currency)
 
 
 class ManufacturerPatch(Strict):
     name: Text | None = None
     fee_bps: Annotated[StrictInt, Field(ge=0, le=10_000)] | None = None
     refund_fee_policy: Literal["refund_fee", "keep_fee"] | None = None
-    payout_approval_threshold: Annotated[StrictInt, Field(ge=0, le=MAX_AMOUNT)] | None = None
+    payout_approval_threshold: PerCurrency | None = None
     payout_approvals_required: Annotated[StrictInt, Field(ge=0, le=10)] | None = None
+
+    _check_thresholds = field_validator("payout_approval_threshold")(_per_currency)
 
 
 class ManufacturerSettingsPatch(Strict):
@@ -52,10 +72,14 @@ class ManufacturerSettingsPatch(Strict):
     provider: Annotated[StrictStr, Field(pattern=r"^[a-z][a-z0-9_]{0,31}$")] | None = None
     payout_rail: Literal["sandbox", "ach"] | None = None
     payout_interval: Literal["manual", "daily", "weekly", "monthly"] | None = None
-    payout_minimum: Annotated[StrictInt, Field(ge=0, le=MAX_AMOUNT)] | None = None
+    payout_minimum: PerCurrency | None = None
     payout_approval_expiry_hours: Annotated[StrictInt, Field(ge=0, le=24 * 90)] | None = None
-    refund_approval_threshold: Annotated[StrictInt, Field(ge=0, le=MAX_AMOUNT)] | None = None
+    refund_approval_threshold: PerCurrency | None = None
     refund_approvals_required: Annotated[StrictInt, Field(ge=0, le=10)] | None = None
+
+    _check_currencies = field_validator("payout_minimum", "refund_approval_threshold")(
+        _per_currency
+    )
 
 
 class BankAccountIn(Strict):
@@ -181,16 +205,26 @@ class CancelIn(Strict):
 
 
 # ----- responses -------------------------------------------------------------------------------
+class PendingBankAccountOut(BaseModel):
+    masked: str
+    requested_by: str
+    requested_at: str
+
+
 class ManufacturerOut(BaseModel):
     id: str
     name: str
     fee_bps: int
     refund_fee_policy: str
-    payout_approval_threshold: int
+    payout_approval_threshold: dict[str, int]
     payout_approvals_required: int
     settings: dict[str, Any] = Field(
         default_factory=dict,
         description="Workflow settings; a bank account shows only its mask, never its token.",
+    )
+    pending_bank_account: PendingBankAccountOut | None = Field(
+        default=None,
+        description="A payout account the manufacturer's key proposed, awaiting the platform.",
     )
     created_at: str
     updated_at: str
@@ -415,6 +449,33 @@ class SubscriptionOut(BaseModel):
 
 class InvoiceList(BaseModel):
     data: list[InvoiceOut]
+
+
+class ResolveIn(Strict):
+    note: Annotated[StrictStr, Field(min_length=1, max_length=500)]
+
+
+class AttentionOut(BaseModel):
+    """Provider money the ledger could not book, held for an operator."""
+
+    id: str
+    status: Literal["open", "resolved"]
+    provider: str
+    event_id: str
+    kind: str
+    reason: str
+    payment_id: str | None
+    amount: int | None
+    currency: str | None
+    reference: str | None
+    resolved_by: str | None
+    resolution: str | None
+    created_at: str
+    resolved_at: str | None
+
+
+class AttentionList(BaseModel):
+    data: list[AttentionOut]
 
 
 class WebhookOut(BaseModel):

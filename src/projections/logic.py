@@ -247,7 +247,9 @@ def _dispute_won(event: Any, at: str, ref: str) -> list[Change]:
 
 @handles("Payment.DisputeLost")
 def _dispute_lost(event: Any, at: str, ref: str) -> list[Change]:
-    lost = sum(share["amount"] for share in event.shares)
+    # platform_share: what the platform bore beyond the manufacturers' shares (events before
+    # it existed have none).
+    lost = sum(share["amount"] for share in event.shares) + getattr(event, "platform_share", 0)
     return [
         Upsert("disputes", {"dispute_id": event.dispute_id}, {"status": "lost", "updated_at": at}),
         Increment("payments", {"payment_id": _pay(event)}, {"amount_dispute_lost": lost}),

@@ -300,7 +300,7 @@ def scenario(run: Run) -> None:
             {
                 "name": "IAM audit, approvals",
                 "fee_bps": 0,
-                "payout_approval_threshold": 1000,
+                "payout_approval_threshold": {"USD": 1000},
                 "payout_approvals_required": 1,
             },
         )["id"]

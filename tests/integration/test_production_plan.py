@@ -143,6 +143,7 @@ def test_alarms_reach_the_on_call_subscription(production_plan: dict[str, Any]) 
         "-workflows-target-errors",
         "-projections-iterator-age",
         "-publisher-iterator-age",
+        "-provider-events-needing-attention",
     ):
         assert f"ledger-prod{suffix}" in alarms, suffix
     (dashboard,) = planned(production_plan, "aws_cloudwatch_dashboard")

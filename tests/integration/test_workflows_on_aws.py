@@ -561,7 +561,7 @@ def test_the_payout_sweep_rejects_a_payout_left_unapproved_past_its_window(
 ) -> None:
     sweep = scheduled_queue(deployed, monkeypatch, "hourly-payout-sweep")
     manufacturer_id = new_manufacturer(
-        deployed, payout_approval_threshold=1000, payout_approvals_required=1
+        deployed, payout_approval_threshold={"USD": 1000}, payout_approvals_required=1
     )
     status, manufacturer = call(
         deployed.api,

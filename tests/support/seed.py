@@ -17,7 +17,7 @@ def register(
     name: str = "A",
     fee_bps: int,
     refund_fee_policy: str,
-    payout_approval_threshold: int = 0,
+    payout_approval_threshold: dict[str, int] | None = None,
     payout_approvals_required: int = 0,
 ) -> Manufacturer:
     return service.execute(
@@ -27,7 +27,7 @@ def register(
                 "name": name,
                 "fee_bps": fee_bps,
                 "refund_fee_policy": refund_fee_policy,
-                "payout_approval_threshold": payout_approval_threshold,
+                "payout_approval_threshold": payout_approval_threshold or {},
                 "payout_approvals_required": payout_approvals_required,
             },
         )

@@ -12,6 +12,7 @@ from api.schemas import (
     ManufacturerOut,
     ManufacturerPatch,
     ManufacturerSettingsPatch,
+    PayoutRejectIn,
 )
 from ledger.application import bank_accounts
 from ledger.application.commands import manufacturers
@@ -65,17 +66,47 @@ def change_settings(
 @router.put(
     "/{manufacturer_id}/bank-account",
     response_model=ManufacturerOut,
+    responses={202: {"model": ManufacturerOut, "description": "Proposed: awaits the platform."}},
     dependencies=[needs(bank_accounts.set_payout_account)],
 )
 def set_bank_account(
     manufacturer_id: str, body: BankAccountIn, principal: Caller, send: Send, vault: VaultDep
 ) -> Response:
-    """The account ACH payouts go to (needs `admin`). The number is sealed (AES-GCM) before it
-    reaches the ledger; responses and events show only its mask."""
+    """The account ACH payouts go to. The platform's `admin` key sets it at once (200); a key
+    bound to the manufacturer (`payments:write`) proposes it (202, shown as
+    `pending_bank_account`) and it takes effect when the platform approves it. The number is
+    sealed (AES-GCM) before it reaches the ledger; responses and events show only its mask."""
     account = bank_accounts.BankAccount(**body.model_dump())
     command, sealed = bank_accounts.set_payout_account(principal, vault, manufacturer_id, account)
     keyed_by = BankAccountFingerprint.of(body, sealed.fingerprint)
-    return send(command, manufacturer_out, body=keyed_by, required=False)
+    status = 200 if principal.is_platform else 202
+    return send(command, manufacturer_out, status=status, body=keyed_by, required=False)
+
+
+@router.post(
+    "/{manufacturer_id}/bank-account/approve",
+    response_model=ManufacturerOut,
+    dependencies=[needs(manufacturers.approve_bank_account)],
+)
+def approve_bank_account(manufacturer_id: str, principal: Caller, send: Send) -> Response:
+    """Approve the bank account a manufacturer's key proposed (the platform's `admin` key only);
+    from now on its payouts go there."""
+    command = manufacturers.approve_bank_account(principal, manufacturer_id)
+    return send(command, manufacturer_out, required=False)
+
+
+@router.post(
+    "/{manufacturer_id}/bank-account/reject",
+    response_model=ManufacturerOut,
+    dependencies=[needs(manufacturers.reject_bank_account)],
+)
+def reject_bank_account(
+    manufacturer_id: str, principal: Caller, send: Send, body: PayoutRejectIn | None = None
+) -> Response:
+    """Reject a proposed bank account (the platform's `admin` key only); the current one stays."""
+    body = body or PayoutRejectIn()
+    command = manufacturers.reject_bank_account(principal, manufacturer_id, body.reason)
+    return send(command, manufacturer_out, body=body, required=False)
 
 
 @router.get(

@@ -67,7 +67,7 @@ def tokenize(
     return _seal(sealer, account)
 
 
-@requires("admin")
+@requires("admin", "payments:write")
 def set_payout_account(
     principal: Principal,
     sealer: BankAccountSealer | None,
@@ -75,7 +75,18 @@ def set_payout_account(
     account: BankAccount,
 ) -> tuple[Callable[[UnitOfWork], Manufacturer], Sealed]:
     """The command that records a manufacturer's payout account (sealed), and the seal (its
-    fingerprint keys the request: the stored fingerprint never holds the number)."""
+    fingerprint keys the request: the stored fingerprint never holds the number).
+
+    The platform's admin key sets it at once. A key bound to the manufacturer (with
+    payments:write) only proposes it: the account takes effect when the platform approves it
+    (manufacturers.approve_bank_account), so a leaked manufacturer key cannot redirect payouts."""
+    if principal.is_platform:
+        principal.require("admin")
     sealed = _seal(sealer, account)
+    if not principal.is_platform:
+        command = manufacturers.propose_bank_account(
+            principal, manufacturer_id, sealed.token, sealed.masked
+        )
+        return command, sealed
     changes = {"bank_account_token": sealed.token, "bank_account_masked": sealed.masked}
     return manufacturers.change_settings(principal, manufacturer_id, changes), sealed

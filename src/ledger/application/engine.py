@@ -183,9 +183,13 @@ class Engine(Lookups):
                 self._in_flight.discard(record_id)
 
     def replay(self, idempotency: Idempotency) -> Reply | None:
-        if not self.recorder.select_events(idempotency.record_id, limit=1):
+        found = next(
+            (at for at in idempotency.record_ids if self.recorder.select_events(at, limit=1)),
+            None,
+        )
+        if found is None:
             return None  # the common case: one cheap indexed read, no aggregate machinery
-        record = self.current(idempotency.record_id)
+        record = self.current(found)
         assert isinstance(record, IdempotencyRecord)
         if record.fingerprint != idempotency.fingerprint:
             raise IdempotencyKeyReused(

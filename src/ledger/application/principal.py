@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import ParamSpec, TypeVar
 
 from ledger.application.errors import Forbidden
+from ledger.domain.api_key import BOUND_SCOPES
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -21,6 +22,22 @@ class Principal:
     scopes: frozenset[str]
     manufacturer_id: str | None = None
 
+    def __post_init__(self) -> None:
+        # A key bound to a manufacturer never holds admin. Keys issued bound with admin before
+        # that was refused keep every scope a bound key may hold, and nothing of the platform's.
+        if self.manufacturer_id is not None and "admin" in self.scopes:
+            object.__setattr__(self, "scopes", frozenset(BOUND_SCOPES))
+
+    @property
+    def is_platform(self) -> bool:
+        """The platform's own key (not bound to a manufacturer)."""
+        return self.manufacturer_id is None
+
+    def require_platform(self, why: str) -> None:
+        """Forbidden (why) for a key bound to a manufacturer."""
+        if not self.is_platform:
+            raise Forbidden(why)
+
     def has(self, scope: str) -> bool:
         return "admin" in self.scopes or scope in self.scopes
 
@@ -29,6 +46,15 @@ class Principal:
         if not any(self.has(scope) for scope in scopes):
             names = " or ".join(f"'{scope}'" for scope in scopes)
             raise Forbidden(f"this API key lacks the {names} scope")
+
+    @property
+    def account(self) -> str:
+        """Whose requests these are: the platform, or the manufacturer the key is bound to.
+        Idempotency-Keys are scoped per account (as Stripe scopes them), so a retry sent with
+        another key of the same account (a key rotated mid-retry) replays the first reply."""
+        if self.manufacturer_id is None:
+            return "platform"
+        return f"manufacturer:{self.manufacturer_id}"
 
     def sees_manufacturer(self, manufacturer_id: str) -> bool:
         return self.manufacturer_id is None or self.manufacturer_id == manufacturer_id

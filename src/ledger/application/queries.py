@@ -20,7 +20,9 @@ from ledger.application.engine import Engine
 from ledger.application.errors import InvalidCursor, InvalidQuery, NotFound
 from ledger.application.ports import ReadModels
 from ledger.application.principal import Principal, requires
+from ledger.application.registries import NEEDS_ATTENTION
 from ledger.domain import ids
+from ledger.domain.attention import AttentionItem
 from ledger.domain.manufacturer import Manufacturer
 from ledger.domain.money import currency as lookup_currency
 from ledger.domain.payable import SHARDS, ManufacturerPayable, Payables
@@ -32,6 +34,7 @@ from projections.cursor import BadCursor, decode_cursor
 from projections.reports import manufacturer_report
 from projections.store import Page
 
+ATTENTION_IS_THE_PLATFORMS = "only the platform's keys see what needs attention"
 READ = ("payments:read",)
 ANY_READ = ("payments:read", "finance:read")
 FINANCE = ("finance:read",)
@@ -121,6 +124,29 @@ class Queries:
     @requires(*READ)
     def subscription(self, principal: Principal, public_id: str) -> Subscription:
         return self._subscriptions.seen_by(principal, public_id)
+
+    # ----- what needs attention (provider money not booked) ----------------------------------
+    @requires(*FINANCE)
+    def attention_items(self, principal: Principal) -> list[AttentionItem]:
+        """Every open item, oldest first (the platform's keys only)."""
+        principal.require_platform(ATTENTION_IS_THE_PLATFORMS)
+        found = [
+            self._fetch(AttentionItem, ids.decode("attention", member))
+            for member in self._engine.registry_members(NEEDS_ATTENTION)
+        ]
+        return sorted((item for item in found if item is not None), key=lambda i: i.created_on)
+
+    @requires(*FINANCE)
+    def attention_item(self, principal: Principal, public_id: str) -> AttentionItem:
+        principal.require_platform(ATTENTION_IS_THE_PLATFORMS)
+        try:
+            found = self._fetch(AttentionItem, ids.decode("attention", public_id))
+        except ids.MalformedId:
+            found = None
+        if found is None:
+            raise NotFound("no such attention item")
+        item: AttentionItem = found
+        return item
 
     # ----- the read models -------------------------------------------------------------------
     def freshness(self) -> dict[str, Any]:

@@ -5,6 +5,7 @@ PAYABLES = "payables"
 SUBSCRIPTIONS = "subscriptions"
 PAYOUTS_AWAITING_APPROVAL = "payouts-awaiting-approval"
 SCHEDULED_PAYOUTS = "scheduled-payouts"
+NEEDS_ATTENTION = "needs-attention"  # provider events whose money could not be booked (open)
 
 
 def pending_payouts(rail: str) -> str:

@@ -12,7 +12,8 @@ from ledger.domain.idempotency import IdempotencyRecord
 
 @dataclass(frozen=True, slots=True)
 class Idempotency:
-    """A keyed request: account is whose keys these are, fingerprint what the request said.
+    """A keyed request: account is whose keys these are (the platform or one manufacturer, never
+    one API key), fingerprint what the request said.
     keep_refusals: a refused transition is stored and replayed as the answer (what API clients
     expect); internal callers that would rather try again later set it off."""
 
@@ -20,10 +21,20 @@ class Idempotency:
     key: str
     fingerprint: str
     keep_refusals: bool = True
+    # Where the same key was recorded before keys were scoped per account (per API key then):
+    # a retry that straddles the upgrade still replays the reply recorded before it.
+    legacy_account: str | None = None
 
     @property
     def record_id(self) -> UUID:
         return IdempotencyRecord.create_id(self.account, self.key)
+
+    @property
+    def record_ids(self) -> tuple[UUID, ...]:
+        """Where a reply to this request may be stored: its own record, then a legacy one."""
+        if self.legacy_account is None or self.legacy_account == self.account:
+            return (self.record_id,)
+        return (self.record_id, IdempotencyRecord.create_id(self.legacy_account, self.key))
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from ledger.cli.attention import register as register_attention_commands
 from ledger.cli.workflows import register as register_workflow_commands
 from ledger.settings import Settings
 
@@ -186,6 +187,7 @@ def parser() -> argparse.ArgumentParser:
     )
     manufacturer.set_defaults(run=_report)
     register_workflow_commands(commands, with_db, _settings)
+    register_attention_commands(commands, with_db, _settings)
     return root
 
 

@@ -7,6 +7,9 @@ PLATFORM_FEES = "platform:revenue:fees"
 PLATFORM_CASH = "platform:cash"
 # What providers keep from what they collect (Stripe and PayPal fees), when they report it.
 PLATFORM_PROVIDER_FEES = "platform:expense:provider_fees"
+# Chargebacks lost beyond what could still be taken back from the manufacturers (a dispute on a
+# payment already refunded): the platform's loss, never a manufacturer's.
+PLATFORM_DISPUTE_LOSSES = "platform:expense:dispute_losses"
 
 
 def manufacturer_payable(manufacturer_id: str) -> str:

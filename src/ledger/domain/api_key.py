@@ -20,6 +20,9 @@ Scope = Literal[
     "admin",
 ]
 SCOPES: tuple[str, ...] = get_args(Scope)
+# What a key bound to a manufacturer may hold: everything but admin (the platform's own powers:
+# registering manufacturers, their fee and policies, keys).
+BOUND_SCOPES: tuple[str, ...] = tuple(scope for scope in SCOPES if scope != "admin")
 _NAMESPACE = uuid5(NAMESPACE_URL, "urn:ledger:api-key")
 
 
@@ -42,6 +45,11 @@ class ApiKey(LedgerAggregate):
         unknown = sorted(set(scopes) - set(SCOPES))
         if unknown:
             raise InvalidInput(f"unknown scopes: {', '.join(unknown)}")
+        if manufacturer_id is not None and "admin" in scopes:
+            raise InvalidInput(
+                "a key bound to a manufacturer cannot hold the 'admin' scope (bound keys may "
+                f"hold: {', '.join(BOUND_SCOPES)})"
+            )
         return cls(key_hash=key_hash, scopes=sorted(set(scopes)), manufacturer_id=manufacturer_id)
 
     def revoke(self) -> None:

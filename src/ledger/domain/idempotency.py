@@ -28,7 +28,9 @@ class IdempotencyRecord(LedgerAggregate):
         refusal: str | None = None,
         status_code: int | None = None,
     ) -> None:
-        """body: the rendered reply, or the refusing rule's message when refusal (its code) is
+        """api_key_id: the account the key is scoped to ("platform", "manufacturer:<id>", or a
+        system process); records made before keys were scoped per account hold the API key's id.
+        body: the rendered reply, or the refusing rule's message when refusal (its code) is
         set. status_code: only in records made before replies were kept apart from HTTP, whose
         body is the HTTP body (a problem document when the status was 400 or more)."""
         self.api_key_id = api_key_id

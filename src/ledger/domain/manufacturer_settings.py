@@ -4,11 +4,12 @@ force at any time are in the history."""
 
 from __future__ import annotations
 
+import copy
 import re
 from typing import Any
 
 from ledger.domain.errors import InvalidInput
-from ledger.domain.money import require_amount
+from ledger.domain.per_currency import per_currency, reaches_threshold, upcast
 
 PAYOUT_INTERVALS = ("manual", "daily", "weekly", "monthly")
 PAYOUT_RAILS = ("sandbox", "ach")
@@ -23,15 +24,34 @@ DEFAULTS: dict[str, Any] = {
     # Vault token of the bank account for ACH payouts (never the number itself) and its mask.
     "bank_account_token": None,
     "bank_account_masked": None,
-    # Automatic payouts of the available payable balance at or above payout_minimum.
+    # Automatic payouts of the available payable balance at or above payout_minimum, per
+    # currency ({currency: minor units}; a currency not named has no minimum).
     "payout_interval": "manual",
-    "payout_minimum": 0,
+    "payout_minimum": {},
     # A payout still awaiting approval this many hours after its request is rejected (0: never).
     "payout_approval_expiry_hours": 0,
-    # Refunds of at least this amount need refund_approvals_required distinct approvers.
-    "refund_approval_threshold": 0,
+    # Refunds of at least this amount in their currency ({currency: minor units}) need
+    # refund_approvals_required distinct approvers; in a currency not named, every refund does.
+    "refund_approval_threshold": {},
     "refund_approvals_required": 0,
 }
+
+
+PER_CURRENCY = ("payout_minimum", "refund_approval_threshold")
+
+
+def default_settings() -> dict[str, Any]:
+    return copy.deepcopy(DEFAULTS)
+
+
+def upcast_settings(settings: dict[str, Any]) -> dict[str, Any]:
+    """Settings as recorded, with bare numbers from before per-currency amounts read as
+    ledger.domain.per_currency.upcast reads them."""
+    result = dict(settings)
+    for field in PER_CURRENCY:
+        if field in result:
+            result[field] = upcast(result[field])
+    return result
 
 
 def _count(value: object, field: str, high: int) -> int:
@@ -45,7 +65,7 @@ def merged_settings(current: dict[str, Any], changes: dict[str, Any]) -> dict[st
     unknown = set(changes) - set(DEFAULTS)
     if unknown:
         raise InvalidInput(f"unknown settings: {', '.join(sorted(unknown))}")
-    result = {**DEFAULTS, **current}
+    result = {**default_settings(), **upcast_settings(current)}
     result.update({k: v for k, v in changes.items() if v is not None})
     if not isinstance(result["provider"], str) or not _PROVIDER.match(result["provider"]):
         raise InvalidInput("provider must be a lowercase provider name")
@@ -55,17 +75,20 @@ def merged_settings(current: dict[str, Any], changes: dict[str, Any]) -> dict[st
         raise InvalidInput("payout_rail 'ach' needs a bank account")
     if result["payout_interval"] not in PAYOUT_INTERVALS:
         raise InvalidInput(f"payout_interval must be one of {', '.join(PAYOUT_INTERVALS)}")
-    require_amount(result["payout_minimum"], field="payout_minimum", allow_zero=True)
+    result["payout_minimum"] = per_currency(result["payout_minimum"], "payout_minimum")
     _count(result["payout_approval_expiry_hours"], "payout_approval_expiry_hours", MAX_EXPIRY_HOURS)
-    require_amount(
-        result["refund_approval_threshold"], field="refund_approval_threshold", allow_zero=True
+    result["refund_approval_threshold"] = per_currency(
+        result["refund_approval_threshold"], "refund_approval_threshold"
     )
     _count(result["refund_approvals_required"], "refund_approvals_required", MAX_APPROVERS)
     return result
 
 
-def refund_approvals_needed(settings: dict[str, Any], amount: int) -> int:
+def refund_approvals_needed(settings: dict[str, Any], amount: int, currency: str) -> int:
+    """Approvals a refund of amount in currency needs: all of them at or above the currency's
+    threshold, or above zero in a currency with no threshold set."""
     required: int = settings["refund_approvals_required"]
-    if required and amount >= settings["refund_approval_threshold"]:
+    thresholds = upcast(settings["refund_approval_threshold"])
+    if required and reaches_threshold(thresholds, currency, amount):
         return required
     return 0

@@ -39,7 +39,9 @@ def refundable_amount(status: str, captured: int, refunded: int, disputed: int) 
     rows that carry these four figures."""
     if status != "captured":
         return 0
-    return captured - refunded - disputed
+    # Never below zero: the provider may report a dispute larger than what was left (a
+    # chargeback on a refunded payment), which is booked all the same.
+    return max(0, captured - refunded - disputed)
 
 
 class Payment(LedgerAggregate):
@@ -505,13 +507,19 @@ class Payment(LedgerAggregate):
         reason: str | None = None,
         provider_reference: str | None = None,
         provider_fee: int | None = None,
+        *,
+        beyond_refundable: bool = False,
     ) -> str:
         """provider_fee: the provider's dispute fee, when it reports one (an expense of the
-        platform whatever the outcome)."""
+        platform whatever the outcome). beyond_refundable: the provider reports the dispute,
+        so its money has moved whatever is left to refund; if it is lost, what cannot be taken
+        back from the manufacturers is the platform's loss."""
         require_amount(amount)
         if self.status != "captured":
             raise IllegalTransition(f"cannot dispute a payment that is {self.status}")
-        if amount > self.refundable:
+        if amount > MAX_AMOUNT:
+            raise InvalidInput(f"dispute of {amount} exceeds the largest amount {MAX_AMOUNT}")
+        if amount > self.refundable and not beyond_refundable:
             raise ExceedsRefundable(
                 f"dispute of {amount} exceeds the undisputed, unrefunded amount {self.refundable}"
             )
@@ -572,8 +580,27 @@ class Payment(LedgerAggregate):
             )
             self._dispute_won(dispute_id=dispute_id, amount=amount, entry=booking)
         elif outcome == "lost":
-            shares, booking = self._reversal(amount, accounts.provider_disputed(self.provider))
-            self._dispute_lost(dispute_id=dispute_id, shares=shares, entry=booking)
+            # What is still captured and not yet taken back is reversed from the manufacturers;
+            # the rest (the payment was refunded meanwhile) is the platform's loss.
+            room = self.amount_captured - sum(self.amount_reversed_per_split)
+            covered = max(0, min(amount, room))
+            disputed = accounts.provider_disputed(self.provider)
+            shares: list[ReversalShare] = []
+            lines: list[tuple[str, int]] = []
+            if covered:
+                shares, reversal = self._reversal(covered, disputed)
+                lines = [(posting["account"], posting["amount"]) for posting in reversal]
+            platform_share = amount - covered
+            lines += [
+                (accounts.PLATFORM_DISPUTE_LOSSES, platform_share),
+                (disputed, -platform_share),
+            ]
+            self._dispute_lost(
+                dispute_id=dispute_id,
+                shares=shares,
+                entry=entry(self.currency, lines),
+                platform_share=platform_share,
+            )
         else:
             raise InvalidInput("outcome must be 'won' or 'lost'")
 
@@ -584,10 +611,16 @@ class Payment(LedgerAggregate):
 
     @event("DisputeLost")
     def _dispute_lost(
-        self, *, dispute_id: str, shares: list[ReversalShare], entry: JournalEntry
+        self,
+        *,
+        dispute_id: str,
+        shares: list[ReversalShare],
+        entry: JournalEntry,
+        platform_share: int = 0,  # default: events recorded before it existed
     ) -> None:
         self.disputes[dispute_id]["status"] = "lost"
         self.disputes[dispute_id]["shares"] = shares
+        self.disputes[dispute_id]["platform_share"] = platform_share
         self.disputes[dispute_id]["updated_at"] = self.event_time.isoformat()
         self._apply_reversal_shares(shares, 1)
 
@@ -624,7 +657,12 @@ class Payment(LedgerAggregate):
             if not succeeded or not amount:
                 return "ignored: unknown refund"
             # A refund made at the provider directly (its dashboard): book it as it happened.
+            superseded = self._make_room_for_provider_refund(amount, reference)
             refund_id = self.request_refund(amount, "refunded at the provider")
+            self.complete_refund(refund_id, reference)
+            if superseded:
+                return f"refund succeeded; superseded: {', '.join(superseded)}"
+            return "refund succeeded"
         status = self.refunds[refund_id]["status"]
         if status == "succeeded" and not succeeded:
             # Rare (the customer's account closed after the refund was sent): the money came
@@ -637,6 +675,22 @@ class Payment(LedgerAggregate):
             return "refund succeeded"
         self.fail_refund(refund_id, reason or "failed at the provider")
         return "refund failed"
+
+    def _make_room_for_provider_refund(self, amount: int, reference: str | None) -> list[str]:
+        """A refund made at the provider while ledger refunds await approval: the money has
+        gone, so refunds still awaiting approval are rejected (newest first) until it fits,
+        and can never be approved into a second refund. Returns the ids rejected."""
+        superseded: list[str] = []
+        waiting = [k for k, r in self.refunds.items() if r["status"] == "pending_approval"]
+        for waiting_id in reversed(waiting):
+            if amount <= self.refundable:
+                break
+            where = f" ({reference})" if reference else ""
+            self.reject_refund(
+                waiting_id, "provider", f"superseded by a refund made at the provider{where}"
+            )
+            superseded.append(waiting_id)
+        return superseded
 
     def provider_dispute(
         self,
@@ -652,7 +706,9 @@ class Payment(LedgerAggregate):
         if dispute_id is None:
             if not amount:
                 return "ignored: dispute without an amount"
-            dispute_id = self.open_dispute(amount, reason, reference, provider_fee=fee)
+            dispute_id = self.open_dispute(
+                amount, reason, reference, provider_fee=fee, beyond_refundable=True
+            )
             if not closed:
                 return "dispute opened"
         status = self.disputes[dispute_id]["status"]

@@ -49,3 +49,6 @@ class Dispute(TypedDict):
     created_at: str
     updated_at: str
     shares: NotRequired[list[ReversalShare]]
+    # Of a lost dispute: what the platform bore because nothing was left to take back from the
+    # manufacturers (booked to platform:expense:dispute_losses).
+    platform_share: NotRequired[int]

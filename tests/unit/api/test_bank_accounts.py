@@ -160,8 +160,10 @@ def test_scope_and_unknown_manufacturer(
     assert put_account(api, m, writer).status_code == 403
     assert put_account(api, "mfr_" + "0" * 32, admin).status_code == 404
     other = api.manufacturer(admin)
-    bound = api.key("admin", manufacturer=other)
+    bound = api.key("payments:write", manufacturer=other)
     assert put_account(api, m, bound).status_code == 404
+    reader = api.key("payments:read", manufacturer=m)
+    assert put_account(api, m, reader).status_code == 403
 
 
 def test_without_a_vault_bank_accounts_are_422(api: Api, admin: dict[str, str]) -> None:

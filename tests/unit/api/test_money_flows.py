@@ -87,7 +87,7 @@ def test_payout_above_available_balance_is_409(api: Api, admin: dict[str, str]) 
 def test_payout_approvals_flow(api: Api) -> None:
     admin = api.key("admin")
     m = api.manufacturer(
-        admin, fee_bps=0, payout_approval_threshold=500, payout_approvals_required=2
+        admin, fee_bps=0, payout_approval_threshold={"USD": 500}, payout_approvals_required=2
     )
     api.payment(admin, [(m, 2000)])
     requester = api.key("payments:write")
@@ -240,7 +240,9 @@ def test_fees_follow_the_terms_in_force_when_the_payment_was_made(
 
 def test_a_payout_approved_after_a_refund_cannot_overdraw(api: Api) -> None:
     admin = api.key("admin")
-    m = api.manufacturer(admin, fee_bps=0, payout_approval_threshold=1, payout_approvals_required=1)
+    m = api.manufacturer(
+        admin, fee_bps=0, payout_approval_threshold={"USD": 1}, payout_approvals_required=1
+    )
     payment = api.payment(admin, [(m, 1000)])
     payout = api.post(
         "/v1/payouts", {"manufacturer_id": m, "amount": 1000, "currency": "USD"}, admin

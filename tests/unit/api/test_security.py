@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Any, cast
+
 import pytest
 
+from api.deps import fingerprint
+from api.schemas import RefundIn
+from ledger.application.commands import refunds
+from ledger.application.replies import Idempotency
 from tests.conftest import Api
 
 
@@ -101,12 +107,9 @@ def test_a_manufacturer_key_never_sees_another_manufacturers_data(
     )
     assert payout.status_code == 422
     assert "unknown manufacturer" in payout.json()["detail"]
-    bound_admin = api.key("admin", manufacturer=mine)
-    patch = api.client.patch(
-        f"/v1/manufacturers/{theirs}", json={"fee_bps": 0}, headers=bound_admin
-    )
-    assert patch.status_code == 404
-    register = api.post("/v1/manufacturers", {"name": "X", "fee_bps": 1}, bound_admin)
+    patch = api.client.patch(f"/v1/manufacturers/{theirs}", json={"fee_bps": 0}, headers=key)
+    assert patch.status_code in (403, 404)
+    register = api.post("/v1/manufacturers", {"name": "X", "fee_bps": 1}, key)
     assert register.status_code == 403
     assert api.get(f"/v1/manufacturers/{mine}", api.key("payouts:approve")).status_code == 403
 
@@ -146,13 +149,62 @@ def test_same_key_with_a_different_body_is_422(api: Api, admin: dict[str, str]) 
     assert other.status_code == 422
 
 
-def test_idempotency_keys_are_scoped_per_api_key(api: Api, admin: dict[str, str]) -> None:
+def test_idempotency_keys_are_scoped_per_account_not_per_api_key(
+    api: Api, admin: dict[str, str]
+) -> None:
+    """Issue 11 item 4: a retry sent with a second key of the same account (a key rotated
+    mid-retry) replays the first reply and never refunds twice."""
     m = api.manufacturer(admin)
-    other = api.key("payments:write", "payments:read")
+    payment = api.payment(admin, [(m, 1000)])
+    path = f"/v1/payments/{payment['id']}/refunds"
+    second_admin = api.key("admin")
+    first = api.post(path, {"amount": 400}, admin, idem="refund-1")
+    retried = api.post(path, {"amount": 400}, second_admin, idem="refund-1")
+    assert first.status_code == retried.status_code == 201
+    assert retried.json() == first.json()
+    assert retried.headers["idempotent-replayed"] == "true"
+    mine = api.key("payments:write", "payments:read", manufacturer=m)
+    rotated = api.key("payments:write", "payments:read", manufacturer=m)
+    own = api.post(path, {"amount": 100}, mine, idem="refund-2")
+    again = api.post(path, {"amount": 100}, rotated, idem="refund-2")
+    assert own.status_code == again.status_code == 201
+    assert again.json()["id"] == own.json()["id"]
+    refunds = api.get_json("/v1/refunds", admin)["data"]
+    assert sorted(r["amount"] for r in refunds) == [100, 400]
+    assert api.get_json(f"/v1/payments/{payment['id']}", admin)["amount_refunded"] == 500
+
+
+def test_idempotency_keys_of_different_accounts_do_not_collide(
+    api: Api, admin: dict[str, str]
+) -> None:
+    m = api.manufacturer(admin)
+    bound = api.key("payments:write", "payments:read", manufacturer=m)
     body = api.payment_body([(m, 500)], currency="EUR")
     a = api.post("/v1/payments", body, admin, idem="shared").json()
-    b = api.post("/v1/payments", body, other, idem="shared").json()
+    b = api.post("/v1/payments", body, bound, idem="shared").json()
     assert a["id"] != b["id"]
+
+
+def test_a_reply_recorded_per_api_key_before_the_upgrade_still_replays(
+    api: Api, admin: dict[str, str]
+) -> None:
+    """Records made when keys were scoped per API key: the same key's retry still finds them."""
+    m = api.manufacturer(admin)
+    payment = api.payment(admin, [(m, 1000)])
+    secret = admin["Authorization"].removeprefix("Bearer ")
+    principal = api.container.keys.authenticate(secret)
+    assert principal is not None
+    path = f"/v1/payments/{payment['id']}/refunds"
+    request = api.client.build_request("POST", path)
+    body = RefundIn(amount=300)
+    old = Idempotency(principal.key_id, "legacy-1", fingerprint(cast(Any, request), body))
+    api.container.engine.run(
+        refunds.request(principal, payment["id"], 300, None), lambda r: '{"old": true}', old
+    )
+    retried = api.post(path, {"amount": 300}, admin, idem="legacy-1")
+    assert retried.status_code == 201
+    assert retried.json() == {"old": True}
+    assert api.get_json(f"/v1/payments/{payment['id']}", admin)["amount_refunded"] == 300
 
 
 def test_money_moving_posts_require_an_idempotency_key(api: Api, admin: dict[str, str]) -> None:

@@ -1,5 +1,9 @@
 """Property-based tests: random command sequences keep every ledger invariant, and the
-incremental read models always equal a rebuild from the full history."""
+incremental read models always equal a rebuild from the full history.
+
+Among the rules: approval thresholds are per currency (a currency with none set needs approval
+for every amount), and Idempotency-Keys are scoped per account (the platform, or one
+manufacturer), so a retry with any key of the same account replays and never refunds twice."""
 
 from __future__ import annotations
 
@@ -18,8 +22,10 @@ from hypothesis.stateful import (
 )
 
 from ledger.application.commands import disputes, manufacturers, payments, payouts, refunds
+from ledger.application.errors import IdempotencyKeyReused
 from ledger.application.principal import Principal
 from ledger.application.queries import payable as payable_of
+from ledger.application.replies import Idempotency
 from ledger.bootstrap import build
 from ledger.domain import accounts
 from ledger.domain.errors import DomainError
@@ -34,6 +40,21 @@ APPROVERS = [
     for i in range(3)
 ]
 amounts = st.integers(min_value=1, max_value=50_000)
+CURRENCIES = ["USD", "JPY", "BHD"]
+# Thresholds for some of the currencies (the others have none: everything needs approval).
+thresholds = st.dictionaries(st.sampled_from(CURRENCIES), st.integers(0, 20_000), max_size=3)
+IDEMPOTENCY_KEYS = ["refund-1", "refund-2", "refund-3"]
+
+
+def approvals_expected(terms: tuple[dict[str, int], int], currency: str, amount: int) -> int:
+    """The per-currency rule, modelled on its own."""
+    limits, required = terms
+    if not required:
+        return 0
+    limit = limits.get(currency)
+    return (
+        required if (limit is None and amount > 0) or (limit is not None and amount >= limit) else 0
+    )
 
 
 class LedgerMachine(RuleBasedStateMachine):
@@ -48,20 +69,25 @@ class LedgerMachine(RuleBasedStateMachine):
         self.engine = self.container.engine
         self.manufacturers: list[str] = []
         self.refused: dict[str, int] = defaultdict(int)
+        self.payout_terms: dict[str, tuple[dict[str, int], int]] = {}
+        self.refund_terms: dict[str, tuple[dict[str, int], int]] = {}
+        # (account, Idempotency-Key) -> (fingerprint, reply body, refusal) of its first answer
+        self.keyed: dict[tuple[str, str], tuple[str, str, str | None]] = {}
+        self.keyed_refunds: set[str] = set()
 
     @initialize(
         terms=st.lists(
             st.tuples(
                 st.integers(0, 3000),
                 st.sampled_from(["refund_fee", "keep_fee"]),
-                st.integers(0, 20_000),
+                thresholds,
                 st.integers(0, 2),
             ),
             min_size=1,
             max_size=3,
         )
     )
-    def register(self, terms: list[tuple[int, str, int, int]]) -> None:
+    def register(self, terms: list[tuple[int, str, dict[str, int], int]]) -> None:
         for fee_bps, policy, threshold, approvals in terms:
             manufacturer = self.engine.execute(
                 manufacturers.register(
@@ -75,7 +101,27 @@ class LedgerMachine(RuleBasedStateMachine):
                     },
                 )
             )
-            self.manufacturers.append(f"mfr_{manufacturer.id.hex}")
+            public_id = f"mfr_{manufacturer.id.hex}"
+            self.manufacturers.append(public_id)
+            self.payout_terms[public_id] = (threshold, approvals)
+            self.refund_terms[public_id] = ({}, 0)
+
+    def _principals(self) -> list[Principal]:
+        """Several keys of the platform, and several of the first manufacturer."""
+        bound = self.manufacturers[0]
+        return [
+            ADMIN,
+            Principal("key_platform_2", frozenset({"payments:write"})),
+            Principal("key_bound_1", frozenset({"payments:write"}), manufacturer_id=bound),
+            Principal("key_bound_2", frozenset({"payments:write"}), manufacturer_id=bound),
+        ]
+
+    def _expected_refund_approvals(self, payment_id: str, amount: int) -> int:
+        payment = self.container.queries.payment(ADMIN, payment_id)
+        return max(
+            approvals_expected(self.refund_terms[m], payment.currency, amount)
+            for m in payment.manufacturer_ids
+        )
 
     def _try(self, command: Any) -> Any:
         try:
@@ -87,7 +133,7 @@ class LedgerMachine(RuleBasedStateMachine):
     @rule(
         target=payments,
         data=st.data(),
-        currency=st.sampled_from(["USD", "JPY", "BHD"]),
+        currency=st.sampled_from(CURRENCIES),
         capture=st.sampled_from(["automatic", "manual"]),
         method=st.sampled_from(["pm", "pm", "pm_sandbox_refund_fails"]),
     )
@@ -123,10 +169,59 @@ class LedgerMachine(RuleBasedStateMachine):
     @rule(target=refunds, payment=payments, amount=amounts)
     def refund(self, payment: str, amount: int) -> str:
         result = self._try(refunds.request(ADMIN, payment, amount, None))
-        return result[1] if result else "re_missing"
+        if not result:
+            return "re_missing"
+        booked, refund_id = result
+        expected = self._expected_refund_approvals(payment, amount)
+        assert booked.refunds[refund_id]["approvals_required"] == expected
+        return str(refund_id)
 
-    @rule(manufacturer_index=st.integers(0, 2), threshold=amounts, approvals=st.integers(0, 2))
-    def refund_policy(self, manufacturer_index: int, threshold: int, approvals: int) -> None:
+    @rule(
+        payment=payments,
+        amount=amounts,
+        who=st.integers(0, 3),
+        key=st.sampled_from(IDEMPOTENCY_KEYS),
+    )
+    def keyed_refund(self, payment: str, amount: int, who: int, key: str) -> None:
+        """A keyed refund from any key of an account: the first answer per (account, key) is
+        the answer to every retry of that request, from whichever key of the account."""
+        principal = self._principals()[who]
+        # The model's own notion of whose key this is: the platform, or the bound manufacturer.
+        account = principal.manufacturer_id or "platform"
+        fingerprint = f"{payment}:{amount}"
+        first = self.keyed.get((account, key))
+        try:
+            reply = self.engine.run(
+                refunds.request(principal, payment, amount, None),
+                lambda result: str(result[1]),
+                Idempotency(principal.account, key, fingerprint),
+            )
+        except IdempotencyKeyReused:
+            assert first is not None
+            assert first[0] != fingerprint
+            return
+        except DomainError as error:  # not stored (a payment this account may not see)
+            code = error.code
+        else:
+            code = None
+        if code is not None:
+            assert first is None or first[0] != fingerprint, code
+            self.refused[code] += 1
+            return
+        if first is not None:
+            assert first[0] == fingerprint
+            assert (reply.body, reply.refusal, reply.replayed) == (first[1], first[2], True)
+            return
+        assert not reply.replayed
+        self.keyed[(account, key)] = (fingerprint, reply.body, reply.refusal)
+        if reply.refusal is None:
+            assert reply.body not in self.keyed_refunds  # never the same refund twice
+            self.keyed_refunds.add(reply.body)
+
+    @rule(manufacturer_index=st.integers(0, 2), threshold=thresholds, approvals=st.integers(0, 2))
+    def refund_policy(
+        self, manufacturer_index: int, threshold: dict[str, int], approvals: int
+    ) -> None:
         manufacturer = self.manufacturers[manufacturer_index % len(self.manufacturers)]
         self.engine.execute(
             manufacturers.change_settings(
@@ -135,6 +230,7 @@ class LedgerMachine(RuleBasedStateMachine):
                 {"refund_approval_threshold": threshold, "refund_approvals_required": approvals},
             )
         )
+        self.refund_terms[manufacturer] = (threshold, approvals)
 
     @rule(refund=refunds, approver=st.sampled_from(APPROVERS))
     def approve_refund(self, refund: str, approver: Principal) -> None:
@@ -164,7 +260,7 @@ class LedgerMachine(RuleBasedStateMachine):
     def close_dispute(self, dispute: str, outcome: str) -> None:
         self._try(disputes.close(ADMIN, dispute, outcome))
 
-    @rule(target=payouts, data=st.data(), currency=st.sampled_from(["USD", "JPY", "BHD"]))
+    @rule(target=payouts, data=st.data(), currency=st.sampled_from(CURRENCIES))
     def request_payout(self, data: st.DataObject, currency: str) -> str:
         manufacturer = data.draw(st.sampled_from(self.manufacturers))
         payable = payable_of(self.engine, manufacturer, currency)
@@ -172,7 +268,11 @@ class LedgerMachine(RuleBasedStateMachine):
         available = payable.available if payable else 0
         amount = data.draw(st.integers(1, max(1, available + 100)))
         payout = self._try(payouts.request(ADMIN, manufacturer, amount, currency))
-        return f"po_{payout.id.hex}" if payout else "po_missing"
+        if not payout:
+            return "po_missing"
+        expected = approvals_expected(self.payout_terms[manufacturer], currency, amount)
+        assert payout.approvals_required == expected
+        return f"po_{payout.id.hex}"
 
     @rule(payout=payouts, approver=st.sampled_from(APPROVERS))
     def approve(self, payout: str, approver: Principal) -> None:
@@ -183,6 +283,13 @@ class LedgerMachine(RuleBasedStateMachine):
         self._try(payouts.reject(APPROVERS[0], payout, "no"))
 
     # ----- invariants ------------------------------------------------------------------------
+    @invariant()
+    def keyed_refunds_exist_once_each(self) -> None:
+        """Every refund a keyed request made exists, once, however often it was retried."""
+        for refund_id in self.keyed_refunds:
+            _, refund = self.container.queries.refund(ADMIN, refund_id)
+            assert refund["amount"] > 0
+
     @invariant()
     def journal_entries_balance_and_payments_stay_within_captured(self) -> None:
         for notification in self.engine.recorder.select_notifications(start=1, limit=10**6):

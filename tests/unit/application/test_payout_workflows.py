@@ -176,7 +176,7 @@ def test_a_balance_lowered_since_the_request_fails_the_payout(
 def test_a_payout_needing_approval_is_paid_once_approved(api: Api, admin: dict[str, str]) -> None:
     rail = install(api, Rail())
     m = api.manufacturer(
-        admin, fee_bps=0, payout_approval_threshold=100, payout_approvals_required=1
+        admin, fee_bps=0, payout_approval_threshold={"USD": 100}, payout_approvals_required=1
     )
     api.payment(admin, [(m, 1000)])
     requester = api.key("payments:write")
@@ -249,7 +249,7 @@ def test_an_approved_payout_rejected_before_it_starts_is_never_paid(
 # ----- approval expiry ------------------------------------------------------------------------
 def expiring(api: Api, admin: dict[str, str]) -> tuple[str, dict[str, Any]]:
     m = api.manufacturer(
-        admin, fee_bps=0, payout_approval_threshold=100, payout_approvals_required=1
+        admin, fee_bps=0, payout_approval_threshold={"USD": 100}, payout_approvals_required=1
     )
     settings(api, admin, m, payout_approval_expiry_hours=24)
     api.payment(admin, [(m, 1000)])
@@ -322,7 +322,7 @@ def test_a_payout_approved_in_time_does_not_expire(
 def test_daily_automatic_payouts(api: Api, admin: dict[str, str], clock: ManualClock) -> None:
     rail = install(api, Rail())
     m = api.manufacturer(admin, fee_bps=0)
-    settings(api, admin, m, payout_interval="daily", payout_minimum=500)
+    settings(api, admin, m, payout_interval="daily", payout_minimum={"USD": 500})
     api.payment(admin, [(m, 700)])
     api.payment(admin, [(m, 300)])
     api.settle()  # arms the sweep (13:00)
@@ -358,7 +358,7 @@ def test_below_the_minimum_nothing_is_requested_until_it_is_reached(
 ) -> None:
     rail = install(api, Rail())
     m = api.manufacturer(admin, fee_bps=0)
-    settings(api, admin, m, payout_interval="daily", payout_minimum=500)
+    settings(api, admin, m, payout_interval="daily", payout_minimum={"USD": 500})
     api.payment(admin, [(m, 499)])
     api.settle()
     hours(api, clock, 3)
@@ -389,7 +389,7 @@ def test_automatic_payouts_leave_reserved_amounts_alone(
 ) -> None:
     install(api, Rail())
     m = api.manufacturer(
-        admin, fee_bps=0, payout_approval_threshold=300, payout_approvals_required=1
+        admin, fee_bps=0, payout_approval_threshold={"USD": 300}, payout_approvals_required=1
     )
     api.payment(admin, [(m, 1000)])
     waiting = request_payout(api, api.key("payments:write"), m, 400).json()

@@ -38,12 +38,12 @@ def policy(
     response = patch_settings(
         api,
         manufacturer_id,
-        {"refund_approval_threshold": threshold, "refund_approvals_required": required},
+        {"refund_approval_threshold": {"USD": threshold}, "refund_approvals_required": required},
         admin,
     )
     assert response.status_code == 200, response.text
     settings = response.json()["settings"]
-    assert settings["refund_approval_threshold"] == threshold
+    assert settings["refund_approval_threshold"] == {"USD": threshold}
     assert settings["refund_approvals_required"] == required
 
 
@@ -67,8 +67,9 @@ def setup(
 def test_settings_validation_and_scope(api: Api, admin: dict[str, str]) -> None:
     m = api.manufacturer(admin)
     assert patch_settings(api, m, {"refund_approvals_required": 11}, admin).status_code == 422
-    assert patch_settings(api, m, {"refund_approval_threshold": -1}, admin).status_code == 422
-    assert patch_settings(api, m, {"refund_approval_threshold": "5"}, admin).status_code == 422
+    for bad in (-1, "5", 500, {"USD": -1}, {"USD": "5"}, {"usd": 5}, {"XXX": 5}, {"USD": 5.0}):
+        changes = {"refund_approval_threshold": bad}
+        assert patch_settings(api, m, changes, admin).status_code == 422, bad
     assert patch_settings(api, m, {"no_such_setting": 1}, admin).status_code == 422
     writer = api.key("payments:write")
     assert patch_settings(api, m, {"refund_approvals_required": 1}, writer).status_code == 403
@@ -76,7 +77,7 @@ def test_settings_validation_and_scope(api: Api, admin: dict[str, str]) -> None:
     assert unknown.status_code == 404
     settings = api.get(f"/v1/manufacturers/{m}", admin).json()["settings"]
     assert settings["refund_approvals_required"] == 0
-    assert settings["refund_approval_threshold"] == 0
+    assert settings["refund_approval_threshold"] == {}
 
 
 def test_a_refund_at_the_threshold_waits_for_two_distinct_approvers(

@@ -46,11 +46,16 @@ def test_payout_below_threshold_needs_no_approval() -> None:
         name="A",
         fee_bps=0,
         refund_fee_policy="keep_fee",
-        payout_approval_threshold=1000,
+        payout_approval_threshold={"USD": 1000, "JPY": 100_000},
         payout_approvals_required=2,
     )
-    assert manufacturer.approvals_needed_for(999) == 0
-    assert manufacturer.approvals_needed_for(1000) == 2
+    assert manufacturer.approvals_needed_for(999, "USD") == 0
+    assert manufacturer.approvals_needed_for(1000, "USD") == 2
+    assert manufacturer.approvals_needed_for(99_999, "JPY") == 0
+    assert manufacturer.approvals_needed_for(100_000, "JPY") == 2
+    # A currency with no threshold set: every payout above zero needs the approvals.
+    assert manufacturer.approvals_needed_for(1, "EUR") == 2
+    assert manufacturer.approvals_needed_for(1, "BHD") == 2
 
 
 def test_payable_reserves_pending_payouts() -> None:
@@ -82,7 +87,7 @@ def test_manufacturer_terms_change_as_events() -> None:
         name="A",
         fee_bps=100,
         refund_fee_policy="keep_fee",
-        payout_approval_threshold=0,
+        payout_approval_threshold={},
         payout_approvals_required=0,
     )
     manufacturer.change_terms(fee_bps=300)

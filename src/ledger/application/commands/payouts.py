@@ -31,7 +31,7 @@ def request(
             amount=amount,
             currency_code=currency,
             requested_by=principal.key_id,
-            approvals_required=manufacturer.approvals_needed_for(amount),
+            approvals_required=manufacturer.approvals_needed_for(amount, currency),
             approval_expires_at=(now() + timedelta(hours=expiry_hours)) if expiry_hours else None,
             id_seed=uow.seed("payout"),
         )

@@ -24,7 +24,10 @@ def request(
         for manufacturer_id in payment.manufacturer_ids:
             manufacturer = uow.manufacturers.read(manufacturer_id)
             if manufacturer is not None:
-                approvals = max(approvals, refund_approvals_needed(manufacturer.settings, amount))
+                approvals = max(
+                    approvals,
+                    refund_approvals_needed(manufacturer.settings, amount, payment.currency),
+                )
         refund_id = payment.request_refund(
             amount, reason, requested_by=principal.key_id, approvals_required=approvals
         )

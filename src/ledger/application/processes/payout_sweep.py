@@ -18,6 +18,7 @@ from ledger.application.unit_of_work import UnitOfWork
 from ledger.domain import ids
 from ledger.domain.errors import DomainError
 from ledger.domain.manufacturer import Manufacturer
+from ledger.domain.per_currency import minimum_for
 
 EXPIRY = "system:approval-expiry"
 SCHEDULER = Principal(key_id="system:payout-schedule", scopes=frozenset({"payments:write"}))
@@ -83,7 +84,7 @@ def _scheduled_payout(
         return None
     amount = balance.available
     # Below the minimum nothing is recorded, so a later sweep in the same period may still pay.
-    if amount <= 0 or amount < manufacturer.settings["payout_minimum"]:
+    if amount <= 0 or amount < minimum_for(manufacturer.settings["payout_minimum"], currency):
         return None
     key = f"{manufacturer_id}:{currency}:{period}"
     try:

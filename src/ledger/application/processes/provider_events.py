@@ -3,7 +3,13 @@
 Each provider event id gets a WebhookReceipt saved in the same atomic write as what the event
 changed, so a redelivery finds the receipt and changes nothing. Events may arrive in any order
 (the Payment decides what each one still changes); one about a payment the ledger has not
-recorded yet is refused as not yet known (the provider retries it later)."""
+recorded yet is refused as not yet known (the provider retries it later).
+
+Money the provider reports as moved is always booked (a chargeback on a refunded payment is the
+platform's loss; a refund made in the provider's dashboard supersedes ledger refunds still
+awaiting approval). What still cannot be booked is never only a log line: it is raised as an
+AttentionItem, in the same atomic write as the receipt, listed by the API (`/v1/attention`) and
+`ledger attention list`, counted by a metric with an alarm, until an operator resolves it."""
 
 from __future__ import annotations
 
@@ -13,13 +19,18 @@ from collections.abc import Callable
 from ledger.application.engine import Engine
 from ledger.application.errors import ConcurrencyExhausted, IdempotencyKeyInFlight, NotFound
 from ledger.application.ports import ProviderEvent
+from ledger.application.registries import NEEDS_ATTENTION as ATTENTION_REGISTRY
 from ledger.application.unit_of_work import UnitOfWork
+from ledger.domain import ids
+from ledger.domain.attention import AttentionItem
 from ledger.domain.errors import DomainError
 from ledger.domain.payment import Payment
 from ledger.domain.provider_records import ProviderLink, WebhookReceipt
 
 log = logging.getLogger(__name__)
 NEEDS_ATTENTION = "needs attention"
+# The log line a metric filter counts (terraform/alarms.tf): one per item raised.
+ATTENTION_LOG_MARKER = "provider-event-needs-attention"
 
 
 class PaymentNotYetKnown(NotFound):
@@ -33,18 +44,55 @@ TRANSIENT = (PaymentNotYetKnown, ConcurrencyExhausted, IdempotencyKeyInFlight)
 
 
 def apply_provider_event(engine: Engine, event: ProviderEvent) -> str:
-    """Returns the outcome: what changed, "duplicate", or why nothing could change."""
+    """Returns the outcome: what changed, "duplicate", or "needs attention: ..." with the id of
+    the item raised for an operator."""
     try:
         outcome = engine.execute(_command(event))
     except TRANSIENT:
         raise  # transient: answered 503, the provider delivers it again
     except DomainError as error:
-        # Nothing the ledger can book (say, a dispute larger than what is left): recorded as
-        # seen so the provider stops resending it; the outcome is there for operators.
-        return engine.execute(_receipt_only(event, f"not applied: {error.message}"))
+        # The ledger cannot book it (say, a refund of a payment it never saw captured): recorded
+        # as seen so the provider stops resending it, and held for an operator.
+        outcome = engine.execute(_held_for_attention(event, error.message))
     if outcome.startswith(NEEDS_ATTENTION):
-        log.error("%s event %s: %s", event.provider, event.event_id, outcome)
+        log.error(
+            "%s %s event %s: %s", ATTENTION_LOG_MARKER, event.provider, event.event_id, outcome
+        )
     return outcome
+
+
+def _raise_attention(
+    uow: UnitOfWork, event: ProviderEvent, reason: str, payment: Payment | None
+) -> str:
+    item = uow.add(
+        AttentionItem(
+            provider=event.provider,
+            event_id=event.event_id,
+            kind=event.kind,
+            reason=reason,
+            payment_id=ids.encode("payment", payment.id) if payment is not None else None,
+            amount=event.amount,
+            currency=event.currency or (payment.currency if payment is not None else None),
+            reference=event.refund_reference or event.dispute_reference,
+        )
+    )
+    public_id = ids.encode("attention", item.id)
+    uow.registry(ATTENTION_REGISTRY, public_id).add(public_id)
+    return f"{NEEDS_ATTENTION}: {reason} ({public_id})"
+
+
+def _held_for_attention(event: ProviderEvent, reason: str) -> Callable[[UnitOfWork], str]:
+    def apply(uow: UnitOfWork) -> str:
+        try:
+            payment: Payment | None = _payment(uow, event)
+        except PaymentNotYetKnown:
+            payment = None
+        return _raise_attention(uow, event, reason, payment)
+
+    def command(uow: UnitOfWork) -> str:
+        return applied_once(uow, event.provider, event.event_id, event.kind, lambda: apply(uow))
+
+    return command
 
 
 def applied_once(
@@ -59,13 +107,6 @@ def applied_once(
     return outcome
 
 
-def _receipt_only(event: ProviderEvent, outcome: str) -> Callable[[UnitOfWork], str]:
-    def command(uow: UnitOfWork) -> str:
-        return applied_once(uow, event.provider, event.event_id, event.kind, lambda: outcome)
-
-    return command
-
-
 def _command(event: ProviderEvent) -> Callable[[UnitOfWork], str]:
     def apply(uow: UnitOfWork) -> str:
         payment = _payment(uow, event)
@@ -73,6 +114,9 @@ def _command(event: ProviderEvent) -> Callable[[UnitOfWork], str]:
         outcome = _apply(payment, event)
         if revived and payment.is_captured:
             outcome = _refund_if_period_paid(uow, payment) or outcome
+        if outcome.startswith(NEEDS_ATTENTION):
+            reason = outcome.removeprefix(NEEDS_ATTENTION).lstrip(": ")
+            outcome = _raise_attention(uow, event, reason, payment)
         return outcome
 
     def command(uow: UnitOfWork) -> str:
