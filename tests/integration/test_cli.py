@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import os
 import subprocess
 import sys
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -133,3 +135,64 @@ def test_keys_create_takes_scopes_and_binding_from_the_environment(tmp_path: Pat
     assert principal.manufacturer_id == m
     assert principal.scopes == frozenset({"payments:read", "finance:read"})
     assert ledger("keys", "create", "--db", str(db)).returncode == 2
+
+
+# ----- issue 11, item 16: billing runs -------------------------------------------------------
+def _subscribe(db: Path, start_on: date) -> str:
+    from ledger.application.commands import subscriptions
+
+    container = build(Settings(db=db))
+    maker = register(container.engine, fee_bps=0, refund_fee_policy="keep_fee")
+    m = f"mfr_{maker.id.hex}"
+    started = container.engine.execute(
+        subscriptions.start(
+            SYSTEM,
+            {
+                "customer_id": "cus_1",
+                "payment_method": "pm_tok",
+                "amount": 1200,
+                "currency": "USD",
+                "splits": [{"manufacturer_id": m, "amount": 1200}],
+                "interval": "monthly",
+                "start_on": start_on,
+            },
+        )
+    )
+    container.close()
+    return f"sub_{started.id.hex}"
+
+
+def _payments_in(db: Path) -> int:
+    container = build(Settings(db=db))
+    try:
+        notifications = container.engine.recorder.select_notifications(start=1, limit=100_000)
+        return sum(1 for n in notifications if n.topic.endswith(":Payment.Initiated"))
+    finally:
+        container.close()
+
+
+def test_billing_run_refuses_a_future_day_unless_it_is_a_dry_run(tmp_path: Path) -> None:
+    db = tmp_path / "l.sqlite3"
+    soon = datetime.now(UTC).date() + timedelta(days=3)
+    sub = _subscribe(db, soon)
+    refused = ledger("billing", "run", "--as-of", soon.isoformat(), "--db", str(db))
+    assert refused.returncode != 0
+    assert refused.stdout == ""
+    (line,) = refused.stderr.splitlines()
+    assert "future" in line
+    assert "--dry-run" in line
+    assert _payments_in(db) == 0
+    dry = ledger("billing", "run", "--as-of", soon.isoformat(), "--dry-run", "--db", str(db))
+    assert dry.returncode == 0, dry.stderr
+    shown = json.loads(dry.stdout)
+    assert shown["dry_run"] is True
+    assert [(d["subscription_id"], d["period"], d["amount"]) for d in shown["due"]] == [
+        (sub, soon.isoformat(), 1200)
+    ]
+    assert _payments_in(db) == 0  # a dry run charges nothing
+    today = ledger("billing", "run", "--db", str(db))
+    assert today.returncode == 0, today.stderr
+    assert json.loads(today.stdout)["charged"] == []
+    bad = ledger("billing", "run", "--as-of", "2026-02-30", "--db", str(db))
+    assert bad.returncode != 0
+    assert len(bad.stderr.splitlines()) == 1

@@ -6,6 +6,7 @@ import argparse
 import json
 import sys
 from collections.abc import Callable
+from dataclasses import asdict
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -70,14 +71,38 @@ def dlq_redrive(args: argparse.Namespace, settings_of: SettingsOf) -> int:
     return 0
 
 
+def _day(text: str | None, name: str) -> date | None:
+    if text is None:
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise SystemExit(f"error: {name} must be a date, YYYY-MM-DD (got {text!r})") from None
+
+
 def billing_run(args: argparse.Namespace, settings_of: SettingsOf) -> int:
-    from ledger.application.processes.billing import BillingRunIncomplete
+    from ledger.application.processes.billing import BillingRunIncomplete, due_charges
     from ledger.application.processes.billing import billing_run as run
     from ledger.bootstrap import build
 
+    today = datetime.now(UTC).date()
+    as_of = _day(args.as_of, "--as-of") or today
+    if as_of > today and not args.dry_run:
+        raise SystemExit(
+            f"error: --as-of {as_of} is in the future, and a run charges customers now; "
+            "add --dry-run to see what would be due then"
+        )
     container = build(settings_of(args))
     try:
-        as_of = date.fromisoformat(args.as_of) if args.as_of else datetime.now(UTC).date()
+        if args.dry_run:
+            due = due_charges(container.engine, as_of)
+            json.dump(
+                {"as_of": as_of.isoformat(), "dry_run": True, "due": [asdict(c) for c in due]},
+                sys.stdout,
+                indent=2,
+            )
+            sys.stdout.write("\n")
+            return 0
         try:
             result = run(container.engine, as_of)
         except BillingRunIncomplete as error:
@@ -201,7 +226,12 @@ def register(
         dest="billing", required=True
     )
     run = with_db(billing.add_parser("run", help="charge every subscription due as of a date"))
-    run.add_argument("--as-of", help="YYYY-MM-DD (default: today, UTC)")
+    run.add_argument(
+        "--as-of", help="YYYY-MM-DD (default: today, UTC; a later day needs --dry-run)"
+    )
+    run.add_argument(
+        "--dry-run", action="store_true", help="print what is due as of the day; charge nothing"
+    )
     bind(run, billing_run)
 
     workflows = commands.add_parser("workflows", help="embedded workflows").add_subparsers(

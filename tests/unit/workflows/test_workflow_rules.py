@@ -67,6 +67,7 @@ def test_the_rules_file_loads_with_its_queues_rules_and_schedules() -> None:
     assert {rule.name: rule.queue for rule in loaded.rules} == {
         "refund-requested": "refund-execution",
         "payout-approved": "payout-execution",
+        "subscription-started": "billing",
     }
     assert {s.name: (s.queue, s.expression) for s in loaded.schedules} == {
         "daily-billing-run": ("billing", "cron(0 6 * * ? *)"),
