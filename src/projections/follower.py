@@ -10,6 +10,7 @@ import logging
 import threading
 import time
 from collections.abc import Iterator
+from datetime import datetime
 from typing import Any
 from uuid import UUID
 
@@ -86,6 +87,16 @@ class Follower:
         position, updated_at = self._store.position()
         head = self._app.recorder.max_notification_id() or 0
         return Freshness(position=position, head=head, updated_at=updated_at)
+
+    def oldest_pending_at(self) -> datetime | None:
+        """When the oldest event not yet applied was recorded (None when none is waiting)."""
+        position, _ = self._store.position()
+        pending = self._app.recorder.select_notifications(start=position + 1, limit=1)
+        if not pending:
+            return None
+        event: Any = self._app.mapper.to_domain_event(pending[0])
+        timestamp: datetime = event.timestamp
+        return timestamp
 
     def start(self, interval: float = 0.5) -> None:
         """Poll in the background too, for events written by other processes (the CLI)."""

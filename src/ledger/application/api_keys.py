@@ -14,6 +14,7 @@ from ledger.application.errors import NotFound
 from ledger.application.principal import Principal
 from ledger.domain import ids
 from ledger.domain.api_key import ApiKey
+from ledger.domain.base import using_clock
 from ledger.domain.manufacturer import Manufacturer
 
 CACHE_SECONDS = 30.0
@@ -38,7 +39,8 @@ class ApiKeys:
         ):
             raise NotFound("no such manufacturer")
         secret = "lk_" + secrets.token_urlsafe(32)
-        key = ApiKey.issue(hash_api_key(secret), scopes, manufacturer_id)
+        with using_clock(self._engine.now):
+            key = ApiKey.issue(hash_api_key(secret), scopes, manufacturer_id)
         self._engine.save_new(key)
         return secret, key
 
