@@ -20,6 +20,7 @@ from api.routers import (
     bank_accounts,
     disputes,
     health,
+    keys,
     ledger,
     manufacturers,
     payments,
@@ -75,6 +76,7 @@ def create_app(container: Container, *, follow: bool = True) -> FastAPI:
         webhooks.router,
         ledger.router,
         reports.router,
+        keys.router,
     ):
         app.include_router(router)
 

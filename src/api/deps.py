@@ -77,6 +77,7 @@ def _ready(request: Request) -> Callable[[], None]:
 
 
 QueriesDep = Annotated[Queries, Depends(_queries)]
+KeysDep = Annotated[ApiKeys, Depends(_keys)]
 HealthDep = Annotated[Callable[[], dict[str, Any]], Depends(_health)]
 ReadyDep = Annotated[Callable[[], None], Depends(_ready)]
 VaultDep = Annotated[BankAccountSealer | None, Depends(_vault)]

@@ -60,7 +60,9 @@ class Container:
     queries: Queries = field(init=False)
 
     def __post_init__(self) -> None:
-        self.keys = ApiKeys(self.engine)
+        self.keys = ApiKeys(self.engine, self)
+        if self.follower is not None:
+            self.follower.observers.append(self.keys.observe)
         self.queries = Queries(self.engine, self)
 
     # The read models as this runtime keeps them (the application's ReadModels port).

@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -33,6 +33,8 @@ class Follower:
         self._stop = threading.Event()
         self._prompted = threading.Event()
         self._thread: threading.Thread | None = None
+        # Told of every projected event as it is read (API keys drop a revoked key's cache).
+        self.observers: list[Callable[[Any], object]] = []
 
     def _batches(self, after: int, size: int = BATCH) -> Iterator[tuple[list[TrackedChanges], int]]:
         position = after
@@ -44,6 +46,8 @@ class Follower:
             for notification in notifications:
                 if is_projected_topic(notification.topic):
                     event: Any = self._app.mapper.to_domain_event(notification)
+                    for observe in self.observers:
+                        observe(event)
                     batch.append(
                         TrackedChanges(
                             aggregate_id=str(event.originator_id),

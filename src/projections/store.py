@@ -105,6 +105,10 @@ class ReadModelStore(Protocol):
 
     def count_api_keys(self) -> int: ...
 
+    def api_keys(self) -> list[dict[str, Any]]:
+        """Every API key row, oldest first."""
+        ...
+
     def freshness(self) -> dict[str, Any]:
         """How current the read models are, in the terms the store can tell."""
         ...

@@ -20,6 +20,7 @@ class Principal:
     key_id: str
     scopes: frozenset[str]
     manufacturer_id: str | None = None
+    label: str | None = None  # the key's label, recorded with the approvals it gives
 
     def has(self, scope: str) -> bool:
         return "admin" in self.scopes or scope in self.scopes
