@@ -72,6 +72,10 @@ class ReadModelStore(Protocol):
 
     def balance(self, account: str, currency: str, as_of: str | None) -> tuple[int, int]: ...
 
+    def posted_to(self, account: str, currency: str) -> bool:
+        """Whether the account has ever had a posting in the currency."""
+        ...
+
     def trial_balance(self, account_prefix: str | None) -> list[dict[str, Any]]: ...
 
     def payments(

@@ -323,6 +323,15 @@ class DynamoDBReadModels:
                 credits -= amount
         return debits, credits
 
+    def posted_to(self, account: str, currency: str) -> bool:
+        found = self.client.query(
+            TableName=self.table,
+            KeyConditionExpression="pk = :pk",
+            ExpressionAttributeValues={":pk": {"S": f"balance#{account}#{currency}"}},
+            Limit=1,
+        )
+        return bool(found.get("Items"))
+
     def _scan(self, prefix: str | None = None) -> Iterator[dict[str, Any]]:
         request: dict[str, Any] = {"TableName": self.table}
         if prefix is not None:

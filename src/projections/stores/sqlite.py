@@ -219,6 +219,16 @@ class SqliteReadModels:
             )
         return (int(row[0]), int(row[1])) if row else (0, 0)
 
+    def posted_to(self, account: str, currency: str) -> bool:
+        row = (
+            self._reader()
+            .execute(
+                "SELECT 1 FROM rm_balances WHERE account = ? AND currency = ?", (account, currency)
+            )
+            .fetchone()
+        )
+        return row is not None
+
     def trial_balance(self, account_prefix: str | None) -> list[dict[str, Any]]:
         rows = (
             self._reader()
