@@ -49,6 +49,7 @@ def start(db: Path, log: Path) -> Server:
             str(port),
             "--db",
             str(db),
+            "--create",  # a new ledger there on first start (a mistyped --db is refused)
         ],
         stdout=handle,
         stderr=subprocess.STDOUT,
