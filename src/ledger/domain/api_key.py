@@ -26,6 +26,7 @@ Scope = Literal[
 ]
 SCOPES: tuple[str, ...] = get_args(Scope)
 MAX_LABEL = 100
+MAX_LIFETIME = timedelta(days=3653)  # an expiry at most ten years ahead
 USE_RESOLUTION = timedelta(hours=1)  # last use is recorded at most this often
 _NAMESPACE = uuid5(NAMESPACE_URL, "urn:ledger:api-key")
 
@@ -113,6 +114,8 @@ class ApiKey(LedgerAggregate):
                 raise InvalidInput(
                     "expires_at must be in the future (to stop a key now, revoke it)"
                 )
+            if moment - now > MAX_LIFETIME:
+                raise InvalidInput("expires_at must be within ten years")
         text = moment.isoformat() if moment is not None else None
         if text != self.expires_at:
             self._expiry_set(expires_at=text)

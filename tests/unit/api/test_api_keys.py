@@ -130,6 +130,8 @@ def test_labels_and_expiries_are_changed_and_bad_ones_refused(
     for bad in (
         {"expires_at": "2026-03-10T11:00:00Z"},  # in the past: revoke instead
         {"expires_at": "2026-04-01T00:00:00"},  # no zone
+        {"expires_at": "2037-01-01T00:00:00Z"},  # over ten years ahead
+        {"expires_at": "9999-12-31T23:59:59-23:59"},  # beyond what UTC can hold
         {"label": ""},
         {"label": "x" * 101},
         {"label": "tab\there"},
