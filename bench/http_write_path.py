@@ -342,7 +342,7 @@ def serving(
 
 def create_admin_key(db: Path) -> str:
     done = subprocess.run(
-        [*ledger_command(), "keys", "create", "--scope", "admin", "--db", str(db)],
+        [*ledger_command(), "keys", "create", "--scope", "admin", "--db", str(db), "--create"],
         cwd=PROJECT_ROOT,
         env=server_env(),
         capture_output=True,

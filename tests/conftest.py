@@ -85,6 +85,12 @@ class Api:
         ]
         return value
 
+    def posted_to(self, auth: dict[str, str], account: str, currency: str = "USD") -> bool:
+        """Whether the account has postings in the currency (one never posted to is a 404)."""
+        response = self.get(f"/v1/accounts/{account}/balance", auth, currency=currency)
+        assert response.status_code in (200, 404), response.text
+        return bool(response.status_code == 200)
+
     def payable(self, auth: dict[str, str], manufacturer_id: str) -> int:
         """The manufacturer's USD payable balance: negative while the platform owes it."""
         return self.balance(auth, f"manufacturer:{manufacturer_id}:payable")

@@ -21,6 +21,7 @@ from api.routers import (
     bank_accounts,
     disputes,
     health,
+    keys,
     ledger,
     manufacturers,
     payments,
@@ -77,6 +78,7 @@ def create_app(container: Container, *, follow: bool = True) -> FastAPI:
         ledger.router,
         reports.router,
         attention.router,
+        keys.router,
     ):
         app.include_router(router)
 

@@ -72,8 +72,14 @@ async def _health(request: Request) -> Callable[[], dict[str, Any]]:
     return _container(request).health
 
 
+def _ready(request: Request) -> Callable[[], None]:
+    return _container(request).ready
+
+
 QueriesDep = Annotated[Queries, Depends(_queries)]
+KeysDep = Annotated[ApiKeys, Depends(_keys)]
 HealthDep = Annotated[Callable[[], dict[str, Any]], Depends(_health)]
+ReadyDep = Annotated[Callable[[], None], Depends(_ready)]
 VaultDep = Annotated[BankAccountSealer | None, Depends(_vault)]
 WebhookSourcesDep = Annotated[dict[str, WebhookSource], Depends(_webhook_sources)]
 

@@ -5,7 +5,16 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr, field_validator
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictInt,
+    StrictStr,
+    field_validator,
+)
 
 from ledger.domain.errors import UnknownCurrency
 from ledger.domain.money import currency as lookup_currency
@@ -241,8 +250,11 @@ class SplitOut(BaseModel):
 
 
 class ApprovalOut(BaseModel):
-    approver: str
+    approver: str = Field(description="The approving API key's id.")
     at: str
+    approver_label: str | None = Field(
+        None, description="The approving key's label when it approved (see /v1/keys)."
+    )
 
 
 class RefundOut(BaseModel):
@@ -488,3 +500,33 @@ class BankAccountTokenOut(BaseModel):
     token: str = Field(description="Sealed account: the payment_method of an `ach` payment.")
     masked: str
     account_type: str
+
+
+# ----- API keys ----------------------------------------------------------------------------------
+KeyLabel = Annotated[StrictStr, Field(min_length=1, max_length=100)]
+
+
+class KeyPatch(Strict):
+    """Omitted fields stay; `expires_at: null` removes the expiry."""
+
+    label: KeyLabel | None = None
+    expires_at: Annotated[AwareDatetime, Field(strict=False)] | None = Field(
+        None, description="ISO 8601 with a zone (send Z), in the future; null: never expires."
+    )
+
+
+class KeyOut(BaseModel):
+    id: str
+    label: str | None
+    scopes: list[str]
+    manufacturer_id: str | None
+    status: Literal["active", "expired", "revoked"]
+    created_at: str | None
+    last_used_at: str | None = Field(description="To the hour: a use is recorded once an hour.")
+    expires_at: str | None
+    revoked_at: str | None
+
+
+class KeyListOut(BaseModel):
+    data: list[KeyOut]
+    freshness: FreshnessOut

@@ -38,6 +38,7 @@ if TYPE_CHECKING:  # the embedded and provider modules stay out of Lambda import
     from projections.stores.dynamodb_stream import StreamProjector
 
 REGISTRY_READERS = 16  # registry shards read at once from DynamoDB
+HEALTH_MAX_LAG_SECONDS = 60.0  # /healthz is degraded when read models trail more than this
 log = logging.getLogger(__name__)
 
 
@@ -59,7 +60,9 @@ class Container:
     queries: Queries = field(init=False)
 
     def __post_init__(self) -> None:
-        self.keys = ApiKeys(self.engine)
+        self.keys = ApiKeys(self.engine, self)
+        if self.follower is not None:
+            self.follower.observers.append(self.keys.observe)
         self.queries = Queries(self.engine, self)
 
     # The read models as this runtime keeps them (the application's ReadModels port).
@@ -88,11 +91,42 @@ class Container:
         return {"store": "sqlite", **factory.durability()}
 
     def health(self) -> dict[str, Any]:
+        """`degraded` (with the problems named) while a dead-letter queue holds anything or the
+        read models trail the event store by more than HEALTH_MAX_LAG_SECONDS."""
+        projections = self.freshness()
+        problems = []
+        if self.follower is not None:
+            oldest = self.follower.oldest_pending_at()
+            lag = (self.engine.now() - oldest).total_seconds() if oldest is not None else 0.0
+            projections["oldest_pending_at"] = oldest.isoformat() if oldest is not None else None
+            projections["lag_seconds"] = round(max(lag, 0.0), 3)
+            if lag > HEALTH_MAX_LAG_SECONDS:
+                problems.append(f"read models trail the event store by {lag:.0f} s")
+        dead: dict[str, int] | None = None
+        if self.workflows is not None:
+            held = self.workflows.queue.dead_letter_counts()
+            dead = {name: held.get(name, 0) for name in sorted(workflow_rules.load().queues)}
+            problems += [
+                f"{count} dead letter(s) on {name} (ledger dlq list {name})"
+                for name, count in dead.items()
+                if count
+            ]
         return {
-            "status": "ok",
-            "projections": self.freshness(),
+            "status": "degraded" if problems else "ok",
+            "problems": problems,
+            "projections": projections,
+            # Embedded only: on AWS the DLQ depth alarms report dead letters (docs/aws.md).
+            "dead_letters": dead,
             "event_store": self.durability(),
         }
+
+    def ready(self) -> None:
+        """Raises unless the event store and the read models answer now (/readyz); on AWS the
+        calls /healthz makes already, nothing more."""
+        if self.settings.persistence == "sqlite":
+            _assert_durable(self.engine)
+            self.engine.recorder.max_notification_id()
+        self.read_models.freshness()
 
     def settle(self) -> int:
         """Embedded: run the workflows until nothing more is due now (tests, CLI)."""

@@ -66,7 +66,19 @@ TABLES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
             "updated_at",
         ),
     ),
-    "api_keys": (("key_id",), ("scopes", "manufacturer_id", "created_at", "revoked")),
+    "api_keys": (
+        ("key_id",),
+        (
+            "scopes",
+            "manufacturer_id",
+            "created_at",
+            "revoked",
+            "label",
+            "expires_at",
+            "last_used_at",
+            "revoked_at",
+        ),
+    ),
 }
 
 

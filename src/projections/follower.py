@@ -9,7 +9,8 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from datetime import datetime
 from typing import Any
 from uuid import UUID
 
@@ -36,6 +37,8 @@ class Follower:
         self._stop = threading.Event()
         self._prompted = threading.Event()
         self._thread: threading.Thread | None = None
+        # Told of every projected event as it is read (API keys drop a revoked key's cache).
+        self.observers: list[Callable[[Any], object]] = []
 
     def _batches(self, after: int, size: int = BATCH) -> Iterator[tuple[list[TrackedChanges], int]]:
         position = after
@@ -47,6 +50,8 @@ class Follower:
             for notification in notifications:
                 if is_projected_topic(notification.topic):
                     event: Any = self._app.mapper.to_domain_event(notification)
+                    for observe in self.observers:
+                        observe(event)
                     batch.append(
                         TrackedChanges(
                             aggregate_id=str(event.originator_id),
@@ -90,6 +95,16 @@ class Follower:
         position, updated_at = self._store.position()
         head = self._app.recorder.max_notification_id() or 0
         return Freshness(position=position, head=head, updated_at=updated_at)
+
+    def oldest_pending_at(self) -> datetime | None:
+        """When the oldest event not yet applied was recorded (None when none is waiting)."""
+        position, _ = self._store.position()
+        pending = self._app.recorder.select_notifications(start=position + 1, limit=1)
+        if not pending:
+            return None
+        event: Any = self._app.mapper.to_domain_event(pending[0])
+        timestamp: datetime = event.timestamp
+        return timestamp
 
     def start(self, interval: float = 0.5) -> None:
         """Poll in the background too, for events written by other processes (the CLI)."""

@@ -373,8 +373,25 @@ def _key_issued(event: Any, at: str, ref: str) -> list[Change]:
     ]
 
 
+def _key(event: Any, **values: Any) -> list[Change]:
+    return [Upsert("api_keys", {"key_id": ids.encode("api_key", event.originator_id)}, values)]
+
+
 @handles("ApiKey.Revoked")
 def _key_revoked(event: Any, at: str, ref: str) -> list[Change]:
-    return [
-        Upsert("api_keys", {"key_id": ids.encode("api_key", event.originator_id)}, {"revoked": 1})
-    ]
+    return _key(event, revoked=1, revoked_at=at)
+
+
+@handles("ApiKey.Labelled")
+def _key_labelled(event: Any, at: str, ref: str) -> list[Change]:
+    return _key(event, label=event.label)
+
+
+@handles("ApiKey.ExpirySet")
+def _key_expiry(event: Any, at: str, ref: str) -> list[Change]:
+    return _key(event, expires_at=event.expires_at)
+
+
+@handles("ApiKey.Used")
+def _key_used(event: Any, at: str, ref: str) -> list[Change]:
+    return _key(event, last_used_at=at)

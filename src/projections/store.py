@@ -72,6 +72,10 @@ class ReadModelStore(Protocol):
 
     def balance(self, account: str, currency: str, as_of: str | None) -> tuple[int, int]: ...
 
+    def posted_to(self, account: str, currency: str) -> bool:
+        """Whether the account has ever had a posting in the currency."""
+        ...
+
     def trial_balance(self, account_prefix: str | None) -> list[dict[str, Any]]: ...
 
     def payments(
@@ -104,6 +108,10 @@ class ReadModelStore(Protocol):
     def currencies_of(self, manufacturer_id: str) -> list[str]: ...
 
     def count_api_keys(self) -> int: ...
+
+    def api_keys(self) -> list[dict[str, Any]]:
+        """Every API key row, oldest first."""
+        ...
 
     def freshness(self) -> dict[str, Any]:
         """How current the read models are, in the terms the store can tell."""

@@ -259,6 +259,16 @@ class ReadModelStoreContract:
         assert applied.balance(f"manufacturer:{history.a}:payable", "EUR", None) == (0, 0)
         assert applied.balance("nobody:payable", "USD", None) == (0, 0)
 
+    def test_posted_to_tells_an_account_never_posted_to_from_a_zero_balance(
+        self, applied: ReadModelStore, history: History
+    ) -> None:
+        expected = posted(history.items)
+        for account, currency in expected:
+            assert applied.posted_to(account, currency), (account, currency)
+        assert not applied.posted_to(f"manufacturer:{history.a}:payable", "EUR")
+        assert not applied.posted_to("nobody:payable", "USD")
+        assert not applied.posted_to(f"manufacturer:{history.a}:payabl", "USD")  # a typo
+
     def test_a_balance_as_of_a_moment_counts_the_postings_up_to_it(
         self, applied: ReadModelStore, history: History
     ) -> None:

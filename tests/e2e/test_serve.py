@@ -49,6 +49,7 @@ def start(db: Path, log: Path) -> Server:
             str(port),
             "--db",
             str(db),
+            "--create",  # a new ledger there on first start (a mistyped --db is refused)
         ],
         stdout=handle,
         stderr=subprocess.STDOUT,
@@ -94,7 +95,8 @@ def server(tmp_path: Path) -> Iterator[Server]:
 def create_key(db: Path, *scopes: str) -> str:
     args = [arg for scope in scopes for arg in ("--scope", scope)]
     result = subprocess.run(
-        [sys.executable, "-m", "ledger.cli", "keys", "create", *args, "--db", str(db)],
+        # --create: some tests issue the key before the first start creates the ledger
+        [sys.executable, "-m", "ledger.cli", "keys", "create", *args, "--db", str(db), "--create"],
         capture_output=True,
         text=True,
         timeout=60,

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import os
 import subprocess
 import sys
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -34,7 +36,15 @@ def ledger(*args: str, env: dict[str, str] | None = None) -> subprocess.Complete
 def test_keys_create_prints_only_the_key_and_stores_only_its_hash(tmp_path: Path) -> None:
     db = tmp_path / "l.sqlite3"
     result = ledger(
-        "keys", "create", "--scope", "payments:read", "--scope", "finance:read", "--db", str(db)
+        "keys",
+        "create",
+        "--scope",
+        "payments:read",
+        "--scope",
+        "finance:read",
+        "--db",
+        str(db),
+        "--create",
     )
     assert result.returncode == 0, result.stderr
     secret = result.stdout.strip()
@@ -51,7 +61,7 @@ def test_keys_create_prints_only_the_key_and_stores_only_its_hash(tmp_path: Path
 
 def test_keys_create_takes_the_db_from_the_environment(tmp_path: Path) -> None:
     db = tmp_path / "env.sqlite3"
-    result = ledger("keys", "create", "--scope", "admin", env={"LEDGER_DB": str(db)})
+    result = ledger("keys", "create", "--scope", "admin", "--create", env={"LEDGER_DB": str(db)})
     assert result.returncode == 0, result.stderr
     assert db.exists()
 
@@ -65,6 +75,20 @@ def test_keys_create_refuses_unknown_scopes_and_manufacturers(tmp_path: Path) ->
         "keys", "create", "--scope", "payments:read", "--manufacturer", "mfr_x", "--db", db
     )
     assert bad_manufacturer.returncode == 2
+    assert bad_manufacturer.stderr.startswith("error: no ledger at")  # checked first
+    bad_manufacturer = ledger(
+        "keys",
+        "create",
+        "--scope",
+        "payments:read",
+        "--manufacturer",
+        "mfr_x",
+        "--db",
+        db,
+        "--create",
+    )
+    assert bad_manufacturer.returncode == 2
+    assert bad_manufacturer.stderr.endswith("\nerror: no such manufacturer\n")
 
 
 def _seed(db: Path) -> str:
@@ -133,3 +157,278 @@ def test_keys_create_takes_scopes_and_binding_from_the_environment(tmp_path: Pat
     assert principal.manufacturer_id == m
     assert principal.scopes == frozenset({"payments:read", "finance:read"})
     assert ledger("keys", "create", "--db", str(db)).returncode == 2
+
+
+# ----- issue 11, item 16: billing runs -------------------------------------------------------
+def _subscribe(db: Path, start_on: date) -> str:
+    from ledger.application.commands import subscriptions
+
+    container = build(Settings(db=db))
+    maker = register(container.engine, fee_bps=0, refund_fee_policy="keep_fee")
+    m = f"mfr_{maker.id.hex}"
+    started = container.engine.execute(
+        subscriptions.start(
+            SYSTEM,
+            {
+                "customer_id": "cus_1",
+                "payment_method": "pm_tok",
+                "amount": 1200,
+                "currency": "USD",
+                "splits": [{"manufacturer_id": m, "amount": 1200}],
+                "interval": "monthly",
+                "start_on": start_on,
+            },
+        )
+    )
+    container.close()
+    return f"sub_{started.id.hex}"
+
+
+def _payments_in(db: Path) -> int:
+    container = build(Settings(db=db))
+    try:
+        notifications = container.engine.recorder.select_notifications(start=1, limit=100_000)
+        return sum(1 for n in notifications if n.topic.endswith(":Payment.Initiated"))
+    finally:
+        container.close()
+
+
+def test_billing_run_refuses_a_future_day_unless_it_is_a_dry_run(tmp_path: Path) -> None:
+    db = tmp_path / "l.sqlite3"
+    soon = datetime.now(UTC).date() + timedelta(days=3)
+    sub = _subscribe(db, soon)
+    refused = ledger("billing", "run", "--as-of", soon.isoformat(), "--db", str(db))
+    assert refused.returncode != 0
+    assert refused.stdout == ""
+    (line,) = refused.stderr.splitlines()
+    assert "future" in line
+    assert "--dry-run" in line
+    assert _payments_in(db) == 0
+    dry = ledger("billing", "run", "--as-of", soon.isoformat(), "--dry-run", "--db", str(db))
+    assert dry.returncode == 0, dry.stderr
+    shown = json.loads(dry.stdout)
+    assert shown["dry_run"] is True
+    assert [(d["subscription_id"], d["period"], d["amount"]) for d in shown["due"]] == [
+        (sub, soon.isoformat(), 1200)
+    ]
+    assert _payments_in(db) == 0  # a dry run charges nothing
+    today = ledger("billing", "run", "--db", str(db))
+    assert today.returncode == 0, today.stderr
+    assert json.loads(today.stdout)["charged"] == []
+    bad = ledger("billing", "run", "--as-of", "2026-02-30", "--db", str(db))
+    assert bad.returncode != 0
+    assert len(bad.stderr.splitlines()) == 1
+
+
+# ----- issue 11, item 14: no silent wrong answers --------------------------------------------
+def one_error_line(result: subprocess.CompletedProcess[str]) -> str:
+    """A refusal: a non-zero exit and one line on stderr, no traceback."""
+    assert result.returncode != 0, result.stdout
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("error: ")
+    return lines[0]
+
+
+def test_a_mistyped_db_is_refused_never_created(tmp_path: Path) -> None:
+    typo = tmp_path / "lgder" / "ledger.sqlite3"
+    for command in (
+        ("keys", "create", "--scope", "admin"),
+        ("keys", "list"),
+        ("projections", "rebuild"),
+        ("report", "manufacturer", "mfr_" + "0" * 32, "--period", "2026-03"),
+        ("billing", "run"),
+        ("workflows", "run"),
+        ("dlq", "list", "billing"),
+        ("serve", "--port", "1"),
+    ):
+        line = one_error_line(ledger(*command, "--db", str(typo)))
+        assert f"no ledger at {typo}" in line, command
+        assert "--create" in line
+    from_env = one_error_line(ledger("keys", "list", env={"LEDGER_DB": str(typo)}))
+    assert "no ledger at" in from_env
+    assert not typo.parent.exists()  # no file, no folder
+    made = ledger("init", "--db", str(typo))
+    assert made.returncode == 0, made.stderr
+    assert typo.exists()
+    assert "already exists" in one_error_line(ledger("init", "--db", str(typo)))
+    assert ledger("keys", "list", "--db", str(typo)).returncode == 0
+
+
+def test_serve_creates_its_default_ledger_on_a_fresh_checkout(tmp_path: Path) -> None:
+    import socket
+    import time
+
+    import httpx2
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = {k: v for k, v in os.environ.items() if k != "LEDGER_DB"}
+    env["PYTHONPATH"] = os.pathsep.join(
+        [str(Path(__file__).resolve().parents[2] / "src"), env.get("PYTHONPATH", "")]
+    )
+    server = subprocess.Popen(  # as `make run` does: no --db, no --create
+        [sys.executable, "-m", "ledger.cli", "serve", "--port", str(port)],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                if httpx2.get(f"http://127.0.0.1:{port}/readyz", timeout=1).status_code == 200:
+                    break
+            except httpx2.TransportError:
+                time.sleep(0.1)
+        assert (tmp_path / "var" / "ledger.sqlite3").exists()
+    finally:
+        server.terminate()
+        _, err = server.communicate(timeout=15)
+    assert "creating a new ledger at var/ledger.sqlite3" in err
+
+
+def test_a_report_for_an_unknown_manufacturer_is_an_error(tmp_path: Path) -> None:
+    db = tmp_path / "l.sqlite3"
+    _seed(db)
+    unknown = "mfr_" + "0" * 32
+    result = ledger("report", "manufacturer", unknown, "--period", "2026-03", "--db", str(db))
+    assert unknown in one_error_line(result)
+    assert result.stdout == ""
+
+
+def _dead_letter(db: Path, body: str) -> str:
+    container = build(Settings(db=db))
+    assert container.workflows is not None
+    queue = container.workflows.queue
+    queue.send("refund-execution", body, dedupe_id=body)
+    (message,) = queue.receive("refund-execution", visibility_seconds=30)
+    queue.dead_letter(message.receipt, "boom")
+    container.close()
+    return message.message_id
+
+
+def test_dlq_redrive_of_an_unknown_id_fails_and_moves_nothing(tmp_path: Path) -> None:
+    db = tmp_path / "l.sqlite3"
+    held = _dead_letter(db, '{"detail": {"id": "x"}}')
+    wrong = ledger("dlq", "redrive", "refund-execution", "--id", "nope", "--db", str(db))
+    assert "nope" in one_error_line(wrong)
+    mixed = ledger(
+        "dlq", "redrive", "refund-execution", "--id", held, "--id", "nope", "--db", str(db)
+    )
+    one_error_line(mixed)
+    listed = ledger("dlq", "list", "refund-execution", "--db", str(db))
+    assert [json.loads(line)["message_id"] for line in listed.stdout.splitlines()] == [held]
+    moved = ledger("dlq", "redrive", "refund-execution", "--id", held, "--no-run", "--db", str(db))
+    assert moved.returncode == 0, moved.stderr
+    assert ledger("dlq", "list", "refund-execution", "--db", str(db)).stdout == ""
+
+
+def test_ach_returns_on_a_bad_file_or_unmatched_returns_is_an_error(tmp_path: Path) -> None:
+    from ledger.adapters.ach.nacha import Entry, Origin, write_returns_file
+    from ledger.adapters.ach.vault import BankAccountVault
+
+    origin = Origin(
+        immediate_destination="091000019",
+        immediate_destination_name="FED RESERVE",
+        immediate_origin="1234567890",
+        immediate_origin_name="MARKETPLACE",
+        company_name="MARKETPLACE",
+        company_id="1234567890",
+        odfi_id="09100001",
+    )
+    env = {
+        "LEDGER_ACH_ORIGIN": json.dumps(origin.__dict__),
+        "LEDGER_BANK_VAULT_KEY": BankAccountVault.generate_key(),
+    }
+    db = tmp_path / "l.sqlite3"
+    build(Settings(db=db)).close()
+    missing = ledger("ach", "returns", str(tmp_path / "none.txt"), "--db", str(db), env=env)
+    assert "cannot read" in one_error_line(missing)
+    junk = tmp_path / "junk.txt"
+    junk.write_text("hello\n")
+    bad = ledger("ach", "returns", str(junk), "--db", str(db), env=env)
+    assert "not a NACHA returns file" in one_error_line(bad)
+    stray = Entry(22, "021000021", "123456", 100, "NOBODY", "PO123")
+    returns = tmp_path / "returns.txt"
+    returns.write_text(
+        write_returns_file(
+            origin,
+            [(stray, "091000010000999", "R03")],
+            created_at=datetime(2026, 3, 10, 12, 0),
+            file_id_modifier="B",
+            effective_date=date(2026, 3, 11),
+        )
+    )
+    unmatched = ledger("ach", "returns", str(returns), "--db", str(db), env=env)
+    assert "1 of 1 return(s) were not applied" in one_error_line(unmatched)
+    assert unmatched.stdout == "091000010000999: ignored: unknown trace number\n"
+
+
+# ----- issue 11, item 13: keys an operator manages --------------------------------------------
+def test_keys_are_listed_labelled_given_an_expiry_and_revoked(tmp_path: Path) -> None:
+    db = str(tmp_path / "l.sqlite3")
+    helped = ledger("keys", "create", "--help")
+    for scope in ("payments:write", "payments:read", "finance:read", "refunds:approve", "admin"):
+        assert scope in helped.stdout
+    made = ledger(
+        "keys",
+        "create",
+        "--scope",
+        "payouts:approve",
+        "--label",
+        "Ana",
+        "--expires",
+        "30d",
+        "--db",
+        db,
+        "--create",
+    )
+    assert made.returncode == 0, made.stderr
+    secret = made.stdout.strip()
+    container = build(Settings(db=Path(db)))
+    principal = container.keys.authenticate(secret)
+    container.close()
+    assert principal is not None
+    assert principal.label == "Ana"
+    key_id = principal.key_id
+    (row,) = [
+        json.loads(line)
+        for line in ledger("keys", "list", "--json", "--db", db).stdout.splitlines()
+    ]
+    assert (row["id"], row["label"], row["scopes"], row["status"]) == (
+        key_id,
+        "Ana",
+        ["payouts:approve"],
+        "active",
+    )
+    expires = datetime.fromisoformat(row["expires_at"])
+    assert timedelta(days=29) < expires - datetime.now(UTC) <= timedelta(days=30)
+    assert row["last_used_at"] is not None  # authenticated above
+    table = ledger("keys", "list", "--db", db)
+    assert key_id in table.stdout
+    assert "Ana" in table.stdout
+    assert secret not in table.stdout
+    assert ledger("keys", "label", key_id, "Ana (finance)", "--db", db).returncode == 0
+    assert ledger("keys", "expire", key_id, "never", "--db", db).returncode == 0
+    past = ledger("keys", "expire", key_id, "2020-01-01", "--db", db)
+    assert "in the future" in one_error_line(past)
+    revoked = ledger("keys", "revoke", key_id, "--db", db)
+    assert revoked.returncode == 0, revoked.stderr
+    (row,) = [
+        json.loads(line)
+        for line in ledger("keys", "list", "--json", "--db", db).stdout.splitlines()
+    ]
+    assert (row["label"], row["expires_at"], row["status"]) == ("Ana (finance)", None, "revoked")
+    assert ledger("keys", "list", "--json", "--active", "--db", db).stdout == ""
+    container = build(Settings(db=Path(db)))
+    assert container.keys.authenticate(secret) is None
+    container.close()
+    assert "already revoked" in one_error_line(ledger("keys", "revoke", key_id, "--db", db))
+    assert "no such API key" in one_error_line(ledger("keys", "revoke", "key_nope", "--db", db))
+    assert "--expires" in one_error_line(
+        ledger("keys", "create", "--scope", "admin", "--expires", "soon", "--db", db)
+    )

@@ -206,6 +206,14 @@ class SqliteQueue:
             ).fetchall()
         return [DeadLetter(*row) for row in rows]
 
+    def dead_letter_counts(self) -> dict[str, int]:
+        """How many dead letters each queue holds (queues holding none are absent)."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT queue, COUNT(*) FROM queue_messages WHERE dead = 1 GROUP BY queue"
+            ).fetchall()
+        return {str(queue): int(count) for queue, count in rows}
+
     def redrive(self, queue: str, message_ids: Sequence[str] | None = None) -> int:
         now = self._now_ms()
         sql = (

@@ -21,6 +21,7 @@ class Principal:
     key_id: str
     scopes: frozenset[str]
     manufacturer_id: str | None = None
+    label: str | None = None  # the key's label, recorded with the approvals it gives
 
     def __post_init__(self) -> None:
         # A key bound to a manufacturer never holds admin. Keys issued bound with admin before

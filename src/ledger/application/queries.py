@@ -223,7 +223,11 @@ class Queries:
             raise NotFound("no such account")
         lookup_currency(currency)
         at = periods.moment(as_of, "as_of")
-        debits, credits = self._read_models.fresh().balance(account, currency, at)
+        read_models = self._read_models.fresh()
+        if not read_models.posted_to(account, currency):
+            # A mistyped name must not read as a zero balance (names: the chart of accounts).
+            raise NotFound(f"no postings to this account in {currency}: check its name")
+        debits, credits = read_models.balance(account, currency, at)
         return debits, credits, at
 
     @requires(*FINANCE)

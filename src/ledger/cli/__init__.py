@@ -13,15 +13,43 @@ from pathlib import Path
 from typing import Any
 
 from ledger.cli.attention import register as register_attention_commands
+from ledger.cli.keys import CliError
+from ledger.cli.keys import register as register_key_commands
 from ledger.cli.workflows import register as register_workflow_commands
 from ledger.settings import Settings
 
 
 def _settings(args: argparse.Namespace, **overrides: Any) -> Settings:
+    """The settings a command runs with. An embedded ledger that does not exist yet is created
+    only when asked (--create, `ledger init`, or `ledger serve` on its default file), so a
+    mistyped --db or LEDGER_DB is an error, never a new empty ledger."""
     values = {k: v for k, v in overrides.items() if v is not None}
     if getattr(args, "db", None) is not None:
         values["db"] = Path(args.db)
-    return Settings(**values)
+    settings = Settings(**values)
+    if settings.persistence != "sqlite" or settings.db.exists():
+        return settings
+    named = getattr(args, "db", None) is not None or "LEDGER_DB" in os.environ
+    if getattr(args, "create", False) or (getattr(args, "create_default", False) and not named):
+        print(f"creating a new ledger at {settings.db}", file=sys.stderr)
+        return settings
+    raise CliError(
+        f"no ledger at {settings.db} (check --db or LEDGER_DB; to start a new one there, "
+        f"pass --create or run: {_ledger_command()} init --db {settings.db})"
+    )
+
+
+def _init(args: argparse.Namespace) -> int:
+    from ledger.bootstrap import build
+
+    settings = Settings(db=Path(args.db)) if args.db is not None else Settings()
+    if settings.persistence != "sqlite":
+        raise CliError("ledger init creates an embedded (SQLite) ledger; LEDGER_PERSISTENCE is set")
+    if settings.db.exists():
+        raise CliError(f"a ledger already exists at {settings.db}")
+    build(settings).close()
+    print(f"created a new ledger at {settings.db}", file=sys.stderr)
+    return 0
 
 
 def _ledger_command() -> str:
@@ -72,27 +100,6 @@ def _serve(args: argparse.Namespace) -> int:
     return 0
 
 
-def _keys_create(args: argparse.Namespace) -> int:
-    from ledger.bootstrap import build
-    from ledger.domain.errors import DomainError
-
-    scopes = args.scope or args.env_scopes
-    if not scopes:
-        print("error: give at least one --scope (or LEDGER_KEY_SCOPES)", file=sys.stderr)
-        return 2
-    container = build(_settings(args))
-    try:
-        secret, _ = container.keys.create(scopes, args.manufacturer)
-    except DomainError as error:
-        print(f"error: {error.message}", file=sys.stderr)
-        return 2
-    finally:
-        container.fresh()
-        container.close()
-    print(secret)
-    return 0
-
-
 def _rebuild(args: argparse.Namespace) -> int:
     from ledger.bootstrap import build, rebuild_read_models
 
@@ -108,11 +115,14 @@ def _rebuild(args: argparse.Namespace) -> int:
 def _report(args: argparse.Namespace) -> int:
     from ledger.application.periods import report_range
     from ledger.bootstrap import build
+    from ledger.domain.manufacturer import Manufacturer
     from projections.reports import manufacturer_report, report_csv
 
+    start, end = report_range(args.period, None, None)
     container = build(_settings(args))
     try:
-        start, end = report_range(args.period, None, None)
+        if container.engine.find(Manufacturer, "manufacturer", args.manufacturer_id) is None:
+            raise CliError(f"no manufacturer {args.manufacturer_id!r} in this ledger")
         sections = manufacturer_report(container.fresh(), args.manufacturer_id, start, end)
     finally:
         container.close()
@@ -143,24 +153,17 @@ def parser() -> argparse.ArgumentParser:
     serve = with_db(commands.add_parser("serve", help="run the API with in-process projections"))
     serve.add_argument("--host", help="bind address (env LEDGER_HOST, default 127.0.0.1)")
     serve.add_argument("--port", type=int, help="port (env LEDGER_PORT, default 8000)")
-    serve.set_defaults(run=_serve)
+    serve.add_argument(
+        "--create",
+        action="store_true",
+        help="start a new ledger if --db names none yet (the default file is created anyway)",
+    )
+    serve.set_defaults(run=_serve, create_default=True)
 
-    keys = commands.add_parser("keys", help="API keys").add_subparsers(dest="keys", required=True)
-    create = with_db(keys.add_parser("create", help="create a key; prints it once on stdout"))
-    env_scopes = [s for s in os.environ.get("LEDGER_KEY_SCOPES", "").split(",") if s]
-    create.add_argument(
-        "--scope",
-        action="append",
-        default=None,
-        help="repeat for more scopes (env LEDGER_KEY_SCOPES, comma-separated)",
-    )
-    create.set_defaults(env_scopes=env_scopes)
-    create.add_argument(
-        "--manufacturer",
-        default=os.environ.get("LEDGER_KEY_MANUFACTURER"),
-        help="bind the key to one manufacturer id (env LEDGER_KEY_MANUFACTURER)",
-    )
-    create.set_defaults(run=_keys_create)
+    init = with_db(commands.add_parser("init", help="create a new, empty embedded ledger"))
+    init.set_defaults(run=_init)
+
+    register_key_commands(commands, with_db, _settings)
 
     projections = commands.add_parser("projections", help="read models").add_subparsers(
         dest="projections", required=True
@@ -191,12 +194,40 @@ def parser() -> argparse.ArgumentParser:
     return root
 
 
+def _one_line(text: object) -> str:
+    return " ".join(str(text).split())
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    """Every refusal or failure is one line on stderr and a non-zero exit: 2 for what the
+    caller asked wrong (bad input, a refused rule, nothing found), 1 for what failed."""
+    from pydantic import ValidationError
+
     from ledger.domain.errors import DomainError
 
     args = parser().parse_args(argv)
     try:
         return int(args.run(args))
-    except DomainError as error:
-        print(f"error: {error.message}", file=sys.stderr)
+    except CliError as error:
+        print(f"error: {_one_line(error)}", file=sys.stderr)
         return 2
+    except DomainError as error:
+        print(f"error: {_one_line(error.message)}", file=sys.stderr)
+        return 2
+    except ValidationError as error:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc']) or 'settings'}: {e['msg']}"
+            for e in error.errors()
+        )
+        print(f"error: invalid settings: {_one_line(problems)}", file=sys.stderr)
+        return 2
+    except OSError as error:
+        where = f": {error.filename}" if error.filename else ""
+        print(f"error: {_one_line(error.strerror or error)}{where}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+    except Exception as error:
+        logging.getLogger("ledger.cli").debug("failed", exc_info=True)
+        print(f"error: {type(error).__name__}: {_one_line(error)}", file=sys.stderr)
+        return 1

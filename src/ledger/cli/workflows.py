@@ -6,6 +6,7 @@ import argparse
 import json
 import sys
 from collections.abc import Callable
+from dataclasses import asdict
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -13,6 +14,7 @@ from typing import Any
 from ledger.settings import Settings
 
 SettingsOf = Callable[[argparse.Namespace], Settings]
+REDRIVE_LOOKUP = 10_000  # dead letters read to check the ids a redrive names
 
 
 def _dead_letters(container: Any) -> Any:
@@ -59,25 +61,62 @@ def dlq_list(args: argparse.Namespace, settings_of: SettingsOf) -> int:
 def dlq_redrive(args: argparse.Namespace, settings_of: SettingsOf) -> int:
     from ledger.bootstrap import build
 
+    queue = _queue_name(args.queue)
     container = build(settings_of(args))
     try:
-        moved = _dead_letters(container).redrive(_queue_name(args.queue), args.id or None)
-        if args.run and container.workflows is not None:
+        letters = _dead_letters(container)
+        wanted = sorted(set(args.id or ()))
+        if wanted:  # every id named must be a dead letter there, or nothing is moved
+            held = {letter.message_id for letter in letters.dead_letters(queue, REDRIVE_LOOKUP)}
+            missing = [message_id for message_id in wanted if message_id not in held]
+            if missing:
+                raise SystemExit(
+                    f"error: no dead letter {', '.join(missing)} on {queue} (see `ledger dlq "
+                    f"list {queue}`); nothing was redriven"
+                )
+        moved = letters.redrive(queue, wanted or None)
+        if args.run_now and container.workflows is not None:
             container.settle()
     finally:
         container.close()
-    print(f"redrove {moved} message(s) to {args.queue}", file=sys.stderr)
+    print(f"redrove {moved} message(s) to {queue}", file=sys.stderr)
+    if wanted and moved < len(wanted):
+        raise SystemExit(f"error: redrove {moved} of the {len(wanted)} message(s) named")
     return 0
 
 
+def _day(text: str | None, name: str) -> date | None:
+    if text is None:
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise SystemExit(f"error: {name} must be a date, YYYY-MM-DD (got {text!r})") from None
+
+
 def billing_run(args: argparse.Namespace, settings_of: SettingsOf) -> int:
-    from ledger.application.processes.billing import BillingRunIncomplete
+    from ledger.application.processes.billing import BillingRunIncomplete, due_charges
     from ledger.application.processes.billing import billing_run as run
     from ledger.bootstrap import build
 
+    today = datetime.now(UTC).date()
+    as_of = _day(args.as_of, "--as-of") or today
+    if as_of > today and not args.dry_run:
+        raise SystemExit(
+            f"error: --as-of {as_of} is in the future, and a run charges customers now; "
+            "add --dry-run to see what would be due then"
+        )
     container = build(settings_of(args))
     try:
-        as_of = date.fromisoformat(args.as_of) if args.as_of else datetime.now(UTC).date()
+        if args.dry_run:
+            due = due_charges(container.engine, as_of)
+            json.dump(
+                {"as_of": as_of.isoformat(), "dry_run": True, "due": [asdict(c) for c in due]},
+                sys.stdout,
+                indent=2,
+            )
+            sys.stdout.write("\n")
+            return 0
         try:
             result = run(container.engine, as_of)
         except BillingRunIncomplete as error:
@@ -164,13 +203,28 @@ def ach_returns(args: argparse.Namespace, settings_of: SettingsOf) -> int:
     from ledger.application.processes.ach import apply_returns
     from ledger.bootstrap import build
 
+    path = Path(args.file)
+    try:
+        text = path.read_text()
+    except (OSError, UnicodeDecodeError) as error:
+        reason = error.strerror if isinstance(error, OSError) else "not a text file"
+        raise SystemExit(f"error: cannot read {path}: {reason}") from None
     container = build(settings_of(args))
     try:
-        returns = apply_returns(container.engine, _ach(container), Path(args.file).read_text())
+        try:
+            returns = apply_returns(container.engine, _ach(container), text)
+        except ValueError as error:  # not a NACHA returns file (nothing was applied)
+            raise SystemExit(f"error: {path} is not a NACHA returns file: {error}") from None
         for trace, outcome in returns:
             print(f"{trace}: {outcome}")
     finally:
         container.close()
+    ignored = [trace for trace, outcome in returns if outcome.startswith("ignored")]
+    if ignored:
+        raise SystemExit(
+            f"error: {len(ignored)} of {len(returns)} return(s) were not applied: "
+            f"{', '.join(ignored)} (see above)"
+        )
     return 0
 
 
@@ -193,7 +247,7 @@ def register(
     redrive.add_argument("queue")
     redrive.add_argument("--id", action="append", help="only these message ids (repeatable)")
     redrive.add_argument(
-        "--no-run", dest="run", action="store_false", help="embedded: do not run them now"
+        "--no-run", dest="run_now", action="store_false", help="embedded: do not run them now"
     )
     bind(redrive, dlq_redrive)
 
@@ -201,7 +255,12 @@ def register(
         dest="billing", required=True
     )
     run = with_db(billing.add_parser("run", help="charge every subscription due as of a date"))
-    run.add_argument("--as-of", help="YYYY-MM-DD (default: today, UTC)")
+    run.add_argument(
+        "--as-of", help="YYYY-MM-DD (default: today, UTC; a later day needs --dry-run)"
+    )
+    run.add_argument(
+        "--dry-run", action="store_true", help="print what is due as of the day; charge nothing"
+    )
     bind(run, billing_run)
 
     workflows = commands.add_parser("workflows", help="embedded workflows").add_subparsers(

@@ -403,20 +403,24 @@ class Payment(LedgerAggregate):
     def _pending_refund(self, refund_id: str) -> Refund:
         return self._refund_in(refund_id, "pending")
 
-    def approve_refund(self, refund_id: str, approver: str) -> None:
+    def approve_refund(self, refund_id: str, approver: str, label: str | None = None) -> None:
         refund = self._refund_in(refund_id, "pending_approval")
         if approver == refund["requested_by"]:
             raise SelfApproval("the requester of a refund cannot approve it")
         if any(a["approver"] == approver for a in refund["approvals"]):
             raise DuplicateApproval("this approver has already approved the refund")
         ready = len(refund["approvals"]) + 1 >= refund["approvals_required"]
-        self._refund_approved(refund_id=refund_id, approver=approver, ready=ready)
+        self._refund_approved(refund_id=refund_id, approver=approver, ready=ready, label=label)
 
     @event("RefundApproved")
-    def _refund_approved(self, *, refund_id: str, approver: str, ready: bool) -> None:
+    def _refund_approved(
+        self, *, refund_id: str, approver: str, ready: bool, label: str | None = None
+    ) -> None:
         """ready: this was the last approval needed; the refund goes to the provider."""
         refund = self.refunds[refund_id]
-        refund["approvals"].append(Approval(approver=approver, at=self.event_time.isoformat()))
+        refund["approvals"].append(
+            Approval(approver=approver, at=self.event_time.isoformat(), approver_label=label)
+        )
         if ready:
             refund["status"] = "pending"
         refund["updated_at"] = self.event_time.isoformat()

@@ -21,8 +21,9 @@ class ReversalShare(TypedDict):
 
 
 class Approval(TypedDict):
-    approver: str
+    approver: str  # the key id
     at: str
+    approver_label: NotRequired[str | None]  # the key's label then (absent in older events)
 
 
 class Refund(TypedDict):

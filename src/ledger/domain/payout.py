@@ -115,7 +115,7 @@ class Payout(LedgerAggregate):
             and at >= datetime.fromisoformat(self.approval_expires_at)
         )
 
-    def approve(self, approver: str) -> None:
+    def approve(self, approver: str, label: str | None = None) -> None:
         if self.status != "pending_approval":
             raise IllegalTransition(f"cannot approve a payout that is {self.status}")
         if approver == self.requested_by:
@@ -123,15 +123,19 @@ class Payout(LedgerAggregate):
         if any(a["approver"] == approver for a in self.approvals):
             raise DuplicateApproval("this approver has already approved the payout")
         ready = len(self.approvals) + 1 >= self.approvals_required
-        self._approved(approver=approver, ready=ready)
+        self._approved(approver=approver, ready=ready, label=label)
 
     @event("Approved")
-    def _approved(self, *, approver: str, ready: bool | None = None) -> None:
+    def _approved(
+        self, *, approver: str, ready: bool | None = None, label: str | None = None
+    ) -> None:
         """ready: this was the last approval needed; the payout workflow pays it (None in
         events recorded before the field existed: then it is counted)."""
         if ready is None:
             ready = len(self.approvals) + 1 >= self.approvals_required
-        self.approvals.append(Approval(approver=approver, at=self.event_time.isoformat()))
+        self.approvals.append(
+            Approval(approver=approver, at=self.event_time.isoformat(), approver_label=label)
+        )
         if ready:
             self.status = "approved"
 

@@ -323,6 +323,15 @@ class DynamoDBReadModels:
                 credits -= amount
         return debits, credits
 
+    def posted_to(self, account: str, currency: str) -> bool:
+        found = self.client.query(
+            TableName=self.table,
+            KeyConditionExpression="pk = :pk",
+            ExpressionAttributeValues={":pk": {"S": f"balance#{account}#{currency}"}},
+            Limit=1,
+        )
+        return bool(found.get("Items"))
+
     def _scan(self, prefix: str | None = None) -> Iterator[dict[str, Any]]:
         request: dict[str, Any] = {"TableName": self.table}
         if prefix is not None:
@@ -498,6 +507,13 @@ class DynamoDBReadModels:
 
     def close(self) -> None:
         """Nothing to release: boto3 clients hold no open resources that need closing."""
+
+    def api_keys(self) -> list[dict[str, Any]]:
+        rows = [
+            {k: _plain(v) for k, v in item.items() if k not in ("pk", "sk")}
+            for item in self._scan("api_keys#")
+        ]
+        return sorted(rows, key=lambda row: (row.get("created_at") or "", row["key_id"]))
 
     def count_api_keys(self) -> int:
         return sum(1 for _ in self._scan("api_keys#"))

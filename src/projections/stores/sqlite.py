@@ -54,6 +54,16 @@ class SqliteReadModels:
                     f"PRIMARY KEY ({', '.join(keys)}))"
                 )
             self._writer.executescript(_META)
+            self._add_new_columns()
+
+    def _add_new_columns(self) -> None:
+        """Files written before a table gained a column get it (empty: the events that fill it
+        are newer than the file's rows)."""
+        for table, (keys, values) in TABLES.items():
+            present = {row[1] for row in self._writer.execute(f"PRAGMA table_info(rm_{table})")}
+            for column in [*keys, *values]:
+                if column not in present:
+                    self._writer.execute(f"ALTER TABLE rm_{table} ADD COLUMN {column}")
 
     def _connect(self) -> sqlite3.Connection:
         connection = sqlite3.connect(
@@ -209,6 +219,16 @@ class SqliteReadModels:
             )
         return (int(row[0]), int(row[1])) if row else (0, 0)
 
+    def posted_to(self, account: str, currency: str) -> bool:
+        row = (
+            self._reader()
+            .execute(
+                "SELECT 1 FROM rm_balances WHERE account = ? AND currency = ?", (account, currency)
+            )
+            .fetchone()
+        )
+        return row is not None
+
     def trial_balance(self, account_prefix: str | None) -> list[dict[str, Any]]:
         rows = (
             self._reader()
@@ -359,6 +379,10 @@ class SqliteReadModels:
             "lag_events": None,
             "updated_at": updated_at,
         }
+
+    def api_keys(self) -> list[dict[str, Any]]:
+        rows = self._reader().execute("SELECT * FROM rm_api_keys ORDER BY created_at, key_id")
+        return [dict(row) for row in rows]
 
     def count_api_keys(self) -> int:
         row = self._reader().execute("SELECT COUNT(*) FROM rm_api_keys").fetchone()

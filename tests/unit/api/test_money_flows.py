@@ -259,11 +259,32 @@ def test_a_payout_approved_after_a_refund_cannot_overdraw(api: Api) -> None:
     assert failed["failure_reason"] == "insufficient_balance"
     balance = api.get(f"/v1/accounts/manufacturer:{m}:payable/balance", admin, currency="USD")
     assert balance.json()["balance"] == 0
-    cash = api.get("/v1/accounts/platform:cash/balance", admin, currency="USD").json()
-    assert cash["balance"] == 0
+    # No payout was ever paid: platform:cash was never posted to, so it is not found (issue 11,
+    # item 14: an account with no postings is a 404, never a zero that a typo would read too).
+    cash = api.get("/v1/accounts/platform:cash/balance", admin, currency="USD")
+    assert cash.status_code == 404
     # and the reservation is gone: nothing is held for the failed payout
     assert service_payable(api, m).reservations == {}
 
 
 def service_payable(api: Api, manufacturer_id: str) -> Any:
     return payable_of(api.container.engine, manufacturer_id, "USD")
+
+
+# Regression (issue 11, item 14): a mistyped account name read as a zero balance.
+def test_an_account_never_posted_to_is_a_404_not_a_zero(api: Api, admin: dict[str, str]) -> None:
+    m = api.manufacturer(admin, fee_bps=0)
+    api.payment(admin, [(m, 1000)])
+    path = f"/v1/accounts/manufacturer:{m}:payable/balance"
+    assert api.get_json(path, admin, currency="USD")["balance"] == -1000
+    for account, currency in (
+        (f"manufacturer:{m}:payabel", "USD"),  # a typo
+        (f"manufacturer:{m}:payable", "EUR"),  # never paid in euros
+        ("platform:revenue:fee", "USD"),
+    ):
+        answer = api.get(f"/v1/accounts/{account}/balance", admin, currency=currency)
+        assert answer.status_code == 404, account
+        assert answer.json()["type"] == "urn:ledger:problem:not-found"
+    # A real account before its first posting in time reads zero as of then (it exists now).
+    early = api.get_json(path, admin, currency="USD", as_of="2026-01-01T00:00:00Z")
+    assert early["balance"] == 0

@@ -290,6 +290,31 @@ def test_the_daily_schedule_bills_due_subscriptions_at_six(
     assert len(provider.authorized) == 1
 
 
+# Regression (issue 11, item 16): a subscription started after the day's billing hour (the
+# clock is at 12:00, the run at 06:00) was first charged by the next day's run.
+def test_a_subscription_started_after_the_billing_hour_is_charged_at_creation(
+    api: Api, admin: dict[str, str], clock: ManualClock, provider: CountingSandbox
+) -> None:
+    m = api.manufacturer(admin, fee_bps=0)
+    assert clock.now.hour > 6
+    sub = started(api, admin, [(m, 1000)])  # starts today, no trial: due now
+    in_trial = started(api, admin, [(m, 700)], trial_days=14)
+    later = started(api, admin, [(m, 300)], start_on="2026-03-12")
+    api.settle()  # the workflows, not a billing run
+    (charged,) = charges(api, sub["id"])
+    assert api.get(f"/v1/payments/{charged}", admin).json()["status"] == "captured"
+    (invoice,) = invoices(api, admin, sub["id"])
+    assert (invoice["period"], invoice["status"]) == (clock.now.date().isoformat(), "paid")
+    assert charges(api, in_trial["id"]) == []
+    assert charges(api, later["id"]) == []
+    # Tomorrow's run charges the later one and never this period again.
+    clock.now = datetime.fromisoformat("2026-03-12T06:00:00+00:00")
+    api.settle()
+    assert charges(api, sub["id"]) == [charged]
+    assert len(charges(api, later["id"])) == 1
+    assert len(provider.authorized) == 2
+
+
 def test_a_run_that_cannot_reach_the_provider_is_retried_by_the_queue(
     api: Api, admin: dict[str, str], clock: ManualClock, provider: CountingSandbox
 ) -> None:
@@ -463,7 +488,7 @@ def test_declined_charges_follow_the_dunning_schedule_then_cancel(
         assert api.get(f"/v1/payments/{payment_id}", admin).json()["status"] == "failed"
     assert run(api, date(2026, 4, 12)).failed == []  # canceled: never charged again
     assert len(provider.authorized) == 4
-    assert api.payable(admin, m) == 0
+    assert not api.posted_to(admin, f"manufacturer:{m}:payable")  # nothing was ever booked
     assert api.container.engine.registry_members(SUBSCRIPTIONS) == []
 
 

@@ -20,9 +20,9 @@ class CountingSandbox(SandboxProvider):
         return super().refund(request)
 
 
-def key(api: Api, *scopes: str) -> tuple[dict[str, str], str]:
+def key(api: Api, *scopes: str, label: str | None = None) -> tuple[dict[str, str], str]:
     """Headers for a new key, and the key's id (what approvals record)."""
-    secret, record = api.container.keys.create(list(scopes))
+    secret, record = api.container.keys.create(list(scopes), label=label)
     return {"Authorization": f"Bearer {secret}"}, ids.encode("api_key", record.id)
 
 
@@ -85,7 +85,7 @@ def test_a_refund_at_the_threshold_waits_for_two_distinct_approvers(
 ) -> None:
     admin, _, payment, provider = setup(api)
     requester, requester_id = key(api, "payments:write", "payments:read", "refunds:approve")
-    first, first_id = key(api, "refunds:approve", "payments:read")
+    first, first_id = key(api, "refunds:approve", "payments:read", label="Ana (finance)")
     second, second_id = key(api, "refunds:approve")
     writer = api.key("payments:write", "payments:read")
 
@@ -140,9 +140,14 @@ def test_a_refund_at_the_threshold_waits_for_two_distinct_approvers(
 
     done = get_refund(api, admin, refund["id"])
     assert done["status"] == "succeeded"
+    # Each approval records the approving key's label then (issue 11, item 13), if it had one.
     assert done["approvals"] == [
-        {"approver": first_id, "at": "2026-03-10T14:05:00+00:00"},
-        {"approver": second_id, "at": "2026-03-10T14:10:00+00:00"},
+        {
+            "approver": first_id,
+            "at": "2026-03-10T14:05:00+00:00",
+            "approver_label": "Ana (finance)",
+        },
+        {"approver": second_id, "at": "2026-03-10T14:10:00+00:00", "approver_label": None},
     ]
     late = api.post(path, None, api.key("refunds:approve"))
     assert late.status_code == 409  # nothing left to approve

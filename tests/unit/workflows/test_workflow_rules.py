@@ -14,6 +14,7 @@ import pytest
 from ledger.application.event_json import SCHEDULER_SOURCE, SOURCE
 from ledger.domain.payment import Payment
 from ledger.domain.payout import Payout
+from ledger.domain.subscription import Subscription
 from ledger.workflows import rules
 from ledger.workflows.rules import QueueSpec, RulesError, Schedule, parse
 from ledger.workflows.runtime import backoff_seconds, handler_for
@@ -67,6 +68,7 @@ def test_the_rules_file_loads_with_its_queues_rules_and_schedules() -> None:
     assert {rule.name: rule.queue for rule in loaded.rules} == {
         "refund-requested": "refund-execution",
         "payout-approved": "payout-execution",
+        "subscription-started": "billing",
     }
     assert {s.name: (s.queue, s.expression) for s in loaded.schedules} == {
         "daily-billing-run": ("billing", "cron(0 6 * * ? *)"),
@@ -87,7 +89,7 @@ def test_every_queue_has_a_handler_module_with_handle(name: str) -> None:
 
 
 def test_the_routed_detail_types_are_real_events() -> None:
-    aggregates = {"Payment": Payment, "Payout": Payout}
+    aggregates = {"Payment": Payment, "Payout": Payout, "Subscription": Subscription}
     for rule in rules.load().rules:
         assert rule.event_pattern["source"] == [SOURCE]
         for detail_type in rule.event_pattern["detail-type"]:
@@ -95,7 +97,7 @@ def test_the_routed_detail_types_are_real_events() -> None:
             assert hasattr(aggregates[aggregate], event), detail_type
 
 
-def test_the_shipped_rules_route_refund_and_payout_events_only() -> None:
+def test_the_shipped_rules_route_refund_payout_and_new_subscription_events_only() -> None:
     loaded = rules.load()
 
     def envelope(detail_type: str, source: str = SOURCE) -> dict[str, Any]:
@@ -105,6 +107,8 @@ def test_the_shipped_rules_route_refund_and_payout_events_only() -> None:
     assert [q for _, q in loaded.route(envelope("Payment.RefundApproved"))] == ["refund-execution"]
     assert [q for _, q in loaded.route(envelope("Payout.Requested"))] == ["payout-execution"]
     assert [q for _, q in loaded.route(envelope("Payout.Approved"))] == ["payout-execution"]
+    assert [q for _, q in loaded.route(envelope("Subscription.Started"))] == ["billing"]
+    assert loaded.route(envelope("Subscription.InvoicePaid")) == []
     assert loaded.route(envelope("Payment.Captured")) == []
     assert loaded.route(envelope("Payment.RefundRequested", source="someone-else")) == []
     assert loaded.route(envelope("Payouts.SweepRequested", source=SCHEDULER_SOURCE)) == []

@@ -52,7 +52,7 @@ def approve(principal: Principal, public_id: str) -> Callable[[UnitOfWork], Payo
         payout = uow.payouts.for_write(principal, public_id)
         if payout.approval_expired(now()):
             raise IllegalTransition("the approval window of this payout has expired")
-        payout.approve(principal.key_id)
+        payout.approve(principal.key_id, principal.label)
         return payout
 
     return command

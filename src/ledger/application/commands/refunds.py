@@ -41,7 +41,7 @@ def approve(principal: Principal, refund_id: str) -> Callable[[UnitOfWork], Refu
 
     def command(uow: UnitOfWork) -> RefundResult:
         payment = uow.payments.of_refund(principal, refund_id)
-        payment.approve_refund(refund_id, principal.key_id)
+        payment.approve_refund(refund_id, principal.key_id, principal.label)
         return payment, refund_id
 
     return command

@@ -54,6 +54,42 @@ def billing_run(engine: Engine, as_of: date) -> RunResult:
     return result
 
 
+def bill_new_subscription(engine: Engine, public_id: str, as_of: date) -> RunResult:
+    """A subscription just started: charge what is due as of today (its first period when it
+    starts today without a trial). The charge is keyed like the daily run's, so a run that
+    reaches it too charges nothing more. Raises BillingRunIncomplete (the message is retried)."""
+    result = RunResult()
+    try:
+        bill_subscription(engine, public_id, as_of, result)
+    except Exception as error:
+        log.exception("billing new subscription %s failed", public_id)
+        raise BillingRunIncomplete(f"{public_id}: {type(error).__name__}: {error}") from error
+    return result
+
+
+@dataclass(frozen=True, slots=True)
+class DueCharge:
+    subscription_id: str
+    period: str
+    attempt: int
+    amount: int
+    currency: str
+
+
+def due_charges(engine: Engine, as_of: date) -> list[DueCharge]:
+    """What a run as of as_of would charge first, per subscription, charging nothing (a dry
+    run: a subscription that missed several periods shows its oldest)."""
+    due = []
+    for public_id in engine.registry_members(SUBSCRIPTIONS):
+        current = engine.find(Subscription, "subscription", public_id)
+        charge = current.due_charge(as_of) if current is not None else None
+        if charge is not None:
+            due.append(
+                DueCharge(public_id, charge.period, charge.attempt, charge.amount, charge.currency)
+            )
+    return due
+
+
 def bill_subscription(engine: Engine, public_id: str, as_of: date, result: RunResult) -> None:
     """Charge every period of this subscription due as of as_of (missed ones one by one)."""
     while True:
