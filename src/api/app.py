@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from anyio import to_thread
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
@@ -29,6 +29,7 @@ from api.routers import (
     subscriptions,
     webhooks,
 )
+from api.strict_query import refuse_unknown_query
 from ledger.application.ports import ProviderUnavailable
 from ledger.bootstrap import Container
 from ledger.domain.errors import DomainError
@@ -61,6 +62,8 @@ def create_app(container: Container, *, follow: bool = True) -> FastAPI:
         description="Event-sourced payments ledger: payments, captures, refunds, disputes and "
         "payouts as immutable events, with double-entry balances and manufacturer reports.",
         lifespan=lifespan,
+        # Every route, including ones added later, refuses query parameters it does not declare.
+        dependencies=[Depends(refuse_unknown_query)],
     )
     app.state.container = container
     for router in (
