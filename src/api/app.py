@@ -15,6 +15,8 @@ from starlette.responses import Response
 from api.access_log import AccessLog
 from api.deps import ApiError
 from api.guard import RequestGuard
+from api.media_type import refuse_other_media_types
+from api.openapi_doc import document
 from api.problems import problem, render_error
 from api.routers import (
     bank_accounts,
@@ -62,10 +64,12 @@ def create_app(container: Container, *, follow: bool = True) -> FastAPI:
         description="Event-sourced payments ledger: payments, captures, refunds, disputes and "
         "payouts as immutable events, with double-entry balances and manufacturer reports.",
         lifespan=lifespan,
-        # Every route, including ones added later, refuses query parameters it does not declare.
-        dependencies=[Depends(refuse_unknown_query)],
+        # Every route, including ones added later, refuses query parameters it does not declare
+        # and bodies that are not JSON where it reads JSON.
+        dependencies=[Depends(refuse_unknown_query), Depends(refuse_other_media_types)],
     )
     app.state.container = container
+    app.openapi = lambda: document(app)  # type: ignore[method-assign]
     for router in (
         health.router,
         manufacturers.router,
