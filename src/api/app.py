@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from anyio import to_thread
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
@@ -15,6 +15,8 @@ from starlette.responses import Response
 from api.access_log import AccessLog
 from api.deps import ApiError
 from api.guard import RequestGuard
+from api.media_type import refuse_other_media_types
+from api.openapi_doc import document
 from api.problems import problem, render_error
 from api.routers import (
     attention,
@@ -31,6 +33,7 @@ from api.routers import (
     subscriptions,
     webhooks,
 )
+from api.strict_query import refuse_unknown_query
 from ledger.application.ports import ProviderUnavailable
 from ledger.bootstrap import Container
 from ledger.domain.errors import DomainError
@@ -63,8 +66,12 @@ def create_app(container: Container, *, follow: bool = True) -> FastAPI:
         description="Event-sourced payments ledger: payments, captures, refunds, disputes and "
         "payouts as immutable events, with double-entry balances and manufacturer reports.",
         lifespan=lifespan,
+        # Every route, including ones added later, refuses query parameters it does not declare
+        # and bodies that are not JSON where it reads JSON.
+        dependencies=[Depends(refuse_unknown_query), Depends(refuse_other_media_types)],
     )
     app.state.container = container
+    app.openapi = lambda: document(app)  # type: ignore[method-assign]
     for router in (
         health.router,
         manufacturers.router,

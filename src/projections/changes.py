@@ -52,7 +52,10 @@ TABLES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
         ("manufacturer_id", "currency", "day"),
         ("gross_captured", "fees", "refunds", "disputes_lost", "payouts"),
     ),
-    "manufacturers": (("manufacturer_id",), ("name", "fee_bps", "refund_fee_policy", "updated_at")),
+    "manufacturers": (
+        ("manufacturer_id",),
+        ("name", "fee_bps", "refund_fee_policy", "created_at", "updated_at"),
+    ),
     "payouts": (
         ("payout_id",),
         (
@@ -62,6 +65,7 @@ TABLES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
             "status",
             "approvals_required",
             "approvals",
+            "requested_by",
             "created_at",
             "updated_at",
         ),
@@ -78,6 +82,29 @@ TABLES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
             "last_used_at",
             "revoked_at",
         ),
+    ),
+    # who approved which payout: `awaiting_approval_by=me` leaves out what a key has approved
+    "payout_approvals": (("payout_id", "approver"), ("at",)),
+    "subscriptions": (
+        ("subscription_id",),
+        (
+            "customer_id",
+            "provider",
+            "amount",
+            "currency",
+            "interval",
+            # active | past_due from the invoices; `canceled` wins over it (a charge in flight
+            # may still be recorded after a cancellation)
+            "billing_status",
+            "canceled",
+            "manufacturer_ids",
+            "created_at",
+            "updated_at",
+        ),
+    ),
+    "subscription_manufacturers": (
+        ("subscription_id", "manufacturer_id"),
+        ("created_at", "shared"),
     ),
 }
 

@@ -18,7 +18,7 @@ _HANDLERS: dict[str, Handler] = {}
 
 # Aggregates whose events the read models follow; others (idempotency records, payable
 # mirrors) carry nothing a read model needs.
-PROJECTED_AGGREGATES = ("Payment", "Payout", "Manufacturer", "ApiKey")
+PROJECTED_AGGREGATES = ("Payment", "Payout", "Manufacturer", "ApiKey", "Subscription")
 
 
 def timestamp_text(moment: datetime) -> str:
@@ -276,6 +276,7 @@ def _payout_requested(event: Any, at: str, ref: str) -> list[Change]:
                 "status": status,
                 "approvals_required": event.approvals_required,
                 "approvals": 0,
+                "requested_by": event.requested_by,
                 "created_at": at,
                 "updated_at": at,
             },
@@ -292,6 +293,9 @@ def _payout_approved(event: Any, at: str, ref: str) -> list[Change]:
     return [
         Increment("payouts", {"payout_id": _po(event)}, {"approvals": 1}),
         Upsert("payouts", {"payout_id": _po(event)}, values),
+        Upsert(
+            "payout_approvals", {"payout_id": _po(event), "approver": event.approver}, {"at": at}
+        ),
     ]
 
 
@@ -343,18 +347,83 @@ def _payout_paid(event: Any, at: str, ref: str) -> list[Change]:
 @handles("Manufacturer.Registered")
 @handles("Manufacturer.TermsChanged")
 def _manufacturer(event: Any, at: str, ref: str) -> list[Change]:
+    values = {
+        "name": event.name,
+        "fee_bps": event.fee_bps,
+        "refund_fee_policy": event.refund_fee_policy,
+        "updated_at": at,
+    }
+    if event_name(event).endswith("Registered"):
+        values["created_at"] = at
     return [
         Upsert(
             "manufacturers",
             {"manufacturer_id": ids.encode("manufacturer", event.originator_id)},
+            values,
+        )
+    ]
+
+
+# ----- subscriptions ---------------------------------------------------------------------------
+def _sub(event: Any) -> str:
+    return ids.encode("subscription", event.originator_id)
+
+
+@handles("Subscription.Started")
+def _subscription_started(event: Any, at: str, ref: str) -> list[Change]:
+    owners = list(dict.fromkeys(split["manufacturer_id"] for split in event.splits))
+    changes: list[Change] = [
+        Upsert(
+            "subscriptions",
+            {"subscription_id": _sub(event)},
             {
-                "name": event.name,
-                "fee_bps": event.fee_bps,
-                "refund_fee_policy": event.refund_fee_policy,
+                "customer_id": event.customer_id,
+                "provider": event.provider,
+                "amount": event.amount,
+                "currency": event.currency,
+                "interval": event.interval,
+                "billing_status": "active",
+                "canceled": 0,
+                "manufacturer_ids": ",".join(owners),
+                "created_at": at,
                 "updated_at": at,
             },
         )
     ]
+    changes += [
+        Upsert(
+            "subscription_manufacturers",
+            {"subscription_id": _sub(event), "manufacturer_id": owner},
+            {"created_at": at, "shared": int(len(owners) > 1)},
+        )
+        for owner in owners
+    ]
+    return changes
+
+
+@handles("Subscription.InvoicePaid")
+def _invoice_paid(event: Any, at: str, ref: str) -> list[Change]:
+    values = {"billing_status": "active", "updated_at": at}
+    return [Upsert("subscriptions", {"subscription_id": _sub(event)}, values)]
+
+
+@handles("Subscription.InvoiceFailed")
+def _invoice_failed(event: Any, at: str, ref: str) -> list[Change]:
+    values: dict[str, Any] = {"updated_at": at}
+    if event.next_attempt_on is not None:  # a retry is scheduled (else a cancellation follows)
+        values["billing_status"] = "past_due"
+    return [Upsert("subscriptions", {"subscription_id": _sub(event)}, values)]
+
+
+@handles("Subscription.Canceled")
+def _subscription_canceled(event: Any, at: str, ref: str) -> list[Change]:
+    values = {"canceled": 1, "updated_at": at}
+    return [Upsert("subscriptions", {"subscription_id": _sub(event)}, values)]
+
+
+def subscription_status(row: dict[str, Any]) -> str:
+    """A subscriptions row's status, as the aggregate has it."""
+    return "canceled" if row.get("canceled") else str(row.get("billing_status") or "active")
 
 
 @handles("ApiKey.Issued")

@@ -101,6 +101,47 @@ class ReadModelStore(Protocol):
         exclusive: bool = False,
     ) -> Page: ...
 
+    def payouts(
+        self,
+        *,
+        manufacturer_id: str | None,
+        status: str | None,
+        awaiting_approval_by: str | None,
+        cursor: str | None,
+        limit: int,
+    ) -> Page:
+        """awaiting_approval_by: a key id; only payouts pending approval that this key neither
+        requested nor has approved."""
+        ...
+
+    def disputes(
+        self,
+        *,
+        manufacturer_id: str | None,
+        status: str | None,
+        created_from: str | None,
+        created_to: str | None,
+        cursor: str | None,
+        limit: int,
+        exclusive: bool = False,
+    ) -> Page: ...
+
+    def manufacturers(
+        self, *, manufacturer_id: str | None, cursor: str | None, limit: int
+    ) -> Page: ...
+
+    def subscriptions(
+        self,
+        *,
+        manufacturer_id: str | None,
+        status: str | None,
+        cursor: str | None,
+        limit: int,
+        exclusive: bool = False,
+    ) -> Page:
+        """Rows carry `status` (active, past_due, canceled) and `manufacturer_ids` (a list)."""
+        ...
+
     def report_days(
         self, manufacturer_id: str, day_from: str, day_to: str
     ) -> list[dict[str, Any]]: ...

@@ -1,9 +1,21 @@
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request
 from starlette.responses import Response
 
 from api.deps import Caller, QueriesDep, Send, needs
+from api.listings import (
+    LIST_RESPONSES,
+    Cursor,
+    DisputeList,
+    DisputeStatus,
+    DisputeSummary,
+    Limit,
+    answer_list,
+    rows_of,
+)
 from api.render import dispute_out
 from api.schemas import DisputeCloseIn, DisputeOut
 from ledger.application.commands import disputes
@@ -22,3 +34,35 @@ def close_dispute(dispute_id: str, body: DisputeCloseIn, principal: Caller, send
 def get_dispute(dispute_id: str, principal: Caller, queries: QueriesDep) -> DisputeOut:
     payment, _ = queries.dispute(principal, dispute_id)
     return dispute_out((payment, dispute_id))
+
+
+@router.get(
+    "",
+    response_model=DisputeList,
+    responses=LIST_RESPONSES,
+    dependencies=[needs(Queries.disputes_page)],
+)
+def list_disputes(
+    request: Request,
+    principal: Caller,
+    queries: QueriesDep,
+    status: DisputeStatus | None = None,
+    manufacturer_id: str | None = None,
+    created_from: Annotated[str | None, Query(description="ISO 8601, inclusive")] = None,
+    created_to: Annotated[str | None, Query(description="ISO 8601, exclusive")] = None,
+    cursor: Cursor = None,
+    limit: Limit = 25,
+) -> DisputeList | Response:
+    """Disputes newest first, from the read model; a bound key lists only those of payments
+    wholly its own. JSON, or CSV with `Accept: text/csv`."""
+    page = queries.disputes_page(
+        principal,
+        manufacturer_id=manufacturer_id,
+        status=status,
+        created_from=created_from,
+        created_to=created_to,
+        cursor=cursor,
+        limit=limit,
+    )
+    data = rows_of(DisputeSummary, page, "dispute_id")
+    return answer_list(request, DisputeList, data, page.next_cursor, queries.freshness())

@@ -3,9 +3,11 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
+from starlette.responses import Response
 
 from api.deps import Caller, QueriesDep, needs
+from api.listings import LIST_RESPONSES, AccountList, AccountSummary, Cursor, answer_list
 from api.schemas import (
     BalanceOut,
     FreshnessOut,
@@ -74,3 +76,28 @@ def trial_balance(principal: Caller, queries: QueriesDep) -> TrialBalanceOut:
             )
         )
     return TrialBalanceOut(currencies=currencies, freshness=freshness)
+
+
+@router.get(
+    "/ledger/accounts",
+    response_model=AccountList,
+    responses=LIST_RESPONSES,
+    dependencies=[needs(Queries.accounts_page)],
+)
+def list_accounts(
+    request: Request,
+    principal: Caller,
+    queries: QueriesDep,
+    prefix: Annotated[
+        str | None,
+        Query(max_length=200, description="Only accounts whose name starts with this."),
+    ] = None,
+    cursor: Cursor = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+) -> AccountList | Response:
+    """Every account with postings, one row per currency, by account name then currency, with
+    its debits, credits and balance (debits - credits; see the chart of accounts for signs). A
+    bound key lists only its own accounts. JSON, or CSV with `Accept: text/csv`."""
+    page = queries.accounts_page(principal, prefix=prefix, cursor=cursor, limit=limit)
+    data = [AccountSummary(**row, balance=row["debits"] - row["credits"]) for row in page.rows]
+    return answer_list(request, AccountList, data, page.next_cursor, queries.freshness())

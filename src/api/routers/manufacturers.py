@@ -1,9 +1,18 @@
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from starlette.responses import Response
 
 from api.deps import Caller, QueriesDep, Send, VaultDep, needs
+from api.listings import (
+    LIST_RESPONSES,
+    Cursor,
+    Limit,
+    ManufacturerList,
+    ManufacturerSummary,
+    answer_list,
+    rows_of,
+)
 from api.render import manufacturer_out
 from api.schemas import (
     BankAccountFingerprint,
@@ -116,3 +125,23 @@ def get_manufacturer(
     manufacturer_id: str, principal: Caller, queries: QueriesDep
 ) -> ManufacturerOut:
     return manufacturer_out(queries.manufacturer(principal, manufacturer_id))
+
+
+@router.get(
+    "",
+    response_model=ManufacturerList,
+    responses=LIST_RESPONSES,
+    dependencies=[needs(Queries.manufacturers_page)],
+)
+def list_manufacturers(
+    request: Request,
+    principal: Caller,
+    queries: QueriesDep,
+    cursor: Cursor = None,
+    limit: Limit = 25,
+) -> ManufacturerList | Response:
+    """Manufacturers newest first, from the read model; a bound key lists only its own. JSON, or
+    CSV with `Accept: text/csv`."""
+    page = queries.manufacturers_page(principal, cursor=cursor, limit=limit)
+    data = rows_of(ManufacturerSummary, page, "manufacturer_id")
+    return answer_list(request, ManufacturerList, data, page.next_cursor, queries.freshness())

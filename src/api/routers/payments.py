@@ -2,17 +2,17 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 from starlette.responses import Response
 
 from api.deps import Caller, QueriesDep, Send, needs
+from api.listings import LIST_RESPONSES, Cursor, Limit, PaymentStatus, answer_list
 from api.render import dispute_out, payment_out, payment_summary, refund_out
 from api.schemas import (
     CaptureIn,
     DisputeIn,
     DisputeOut,
     EventOut,
-    FreshnessOut,
     PaymentIn,
     PaymentList,
     PaymentOut,
@@ -36,18 +36,25 @@ async def create_payment(body: PaymentIn, principal: Caller, send: Send) -> Resp
     )
 
 
-@router.get("", response_model=PaymentList, dependencies=[needs(Queries.payments_page)])
+@router.get(
+    "",
+    response_model=PaymentList,
+    responses=LIST_RESPONSES,
+    dependencies=[needs(Queries.payments_page)],
+)
 def list_payments(
+    request: Request,
     principal: Caller,
     queries: QueriesDep,
     manufacturer_id: str | None = None,
-    status: str | None = None,
+    status: PaymentStatus | None = None,
     created_from: Annotated[str | None, Query(description="ISO 8601, inclusive")] = None,
     created_to: Annotated[str | None, Query(description="ISO 8601, exclusive")] = None,
-    cursor: str | None = None,
-    limit: Annotated[int, Query(ge=1, le=100)] = 25,
-) -> PaymentList:
-    """Payments newest first, from the read model (see `freshness`)."""
+    cursor: Cursor = None,
+    limit: Limit = 25,
+) -> PaymentList | Response:
+    """Payments newest first, from the read model (see `freshness`). JSON, or CSV with
+    `Accept: text/csv`."""
     page = queries.payments_page(
         principal,
         manufacturer_id=manufacturer_id,
@@ -57,11 +64,8 @@ def list_payments(
         cursor=cursor,
         limit=limit,
     )
-    return PaymentList(
-        data=[payment_summary(row, principal.manufacturer_id) for row in page.rows],
-        next_cursor=page.next_cursor,
-        freshness=FreshnessOut(**queries.freshness()),
-    )
+    data = [payment_summary(row, principal.manufacturer_id) for row in page.rows]
+    return answer_list(request, PaymentList, data, page.next_cursor, queries.freshness())
 
 
 @router.get("/{payment_id}", response_model=PaymentOut, dependencies=[needs(Queries.payment)])

@@ -1,9 +1,21 @@
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Query, Request
 from starlette.responses import Response
 
 from api.deps import Caller, QueriesDep, Send, needs
+from api.listings import (
+    LIST_RESPONSES,
+    Cursor,
+    Limit,
+    PayoutList,
+    PayoutStatus,
+    PayoutSummary,
+    answer_list,
+    rows_of,
+)
 from api.render import payout_out
 from api.schemas import PayoutIn, PayoutOut, PayoutRejectIn
 from ledger.application.commands import payouts
@@ -40,3 +52,39 @@ def reject_payout(
 @router.get("/{payout_id}", response_model=PayoutOut, dependencies=[needs(Queries.payout)])
 def get_payout(payout_id: str, principal: Caller, queries: QueriesDep) -> PayoutOut:
     return payout_out(queries.payout(principal, payout_id))
+
+
+@router.get(
+    "",
+    response_model=PayoutList,
+    responses=LIST_RESPONSES,
+    dependencies=[needs(Queries.payouts_page)],
+)
+def list_payouts(
+    request: Request,
+    principal: Caller,
+    queries: QueriesDep,
+    status: PayoutStatus | None = None,
+    manufacturer_id: str | None = None,
+    awaiting_approval_by: Annotated[
+        Literal["me"] | None,
+        Query(
+            description="`me`: payouts pending approval that this key may approve (it holds "
+            "`payouts:approve`, did not request them and has not approved them yet)."
+        ),
+    ] = None,
+    cursor: Cursor = None,
+    limit: Limit = 25,
+) -> PayoutList | Response:
+    """Payouts newest first, from the read model (see `freshness`); a bound key lists only its
+    own. JSON, or CSV with `Accept: text/csv`."""
+    page = queries.payouts_page(
+        principal,
+        manufacturer_id=manufacturer_id,
+        status=status,
+        awaiting_my_approval=awaiting_approval_by == "me",
+        cursor=cursor,
+        limit=limit,
+    )
+    data = rows_of(PayoutSummary, page, "payout_id")
+    return answer_list(request, PayoutList, data, page.next_cursor, queries.freshness())

@@ -1,13 +1,12 @@
 from __future__ import annotations
 
-from typing import Annotated
-
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Request
 from starlette.responses import Response
 
 from api.deps import Caller, QueriesDep, Send, needs
+from api.listings import LIST_RESPONSES, Cursor, Limit, RefundStatus, answer_list
 from api.render import refund_out
-from api.schemas import FreshnessOut, PayoutRejectIn, RefundList, RefundOut, RefundSummary
+from api.schemas import PayoutRejectIn, RefundList, RefundOut, RefundSummary
 from ledger.application.commands import refunds
 from ledger.application.queries import Queries
 
@@ -21,30 +20,34 @@ def get_refund(refund_id: str, principal: Caller, queries: QueriesDep) -> Refund
     return refund_out((payment, refund_id))
 
 
-@router.get("", response_model=RefundList, dependencies=[needs(Queries.refunds_page)])
+@router.get(
+    "",
+    response_model=RefundList,
+    responses=LIST_RESPONSES,
+    dependencies=[needs(Queries.refunds_page)],
+)
 def list_refunds(
+    request: Request,
     principal: Caller,
     queries: QueriesDep,
     payment_id: str | None = None,
-    status: str | None = None,
-    cursor: str | None = None,
-    limit: Annotated[int, Query(ge=1, le=100)] = 25,
-) -> RefundList:
-    """Refunds newest first, from the read model (see `freshness`)."""
+    status: RefundStatus | None = None,
+    cursor: Cursor = None,
+    limit: Limit = 25,
+) -> RefundList | Response:
+    """Refunds newest first, from the read model (see `freshness`); `status=pending_approval`
+    lists those awaiting approval. JSON, or CSV with `Accept: text/csv`."""
     page = queries.refunds_page(
         principal, payment_id=payment_id, status=status, cursor=cursor, limit=limit
     )
-    return RefundList(
-        data=[
-            RefundSummary(
-                id=row["refund_id"],
-                **{field: row[field] for field in RefundSummary.model_fields if field != "id"},
-            )
-            for row in page.rows
-        ],
-        next_cursor=page.next_cursor,
-        freshness=FreshnessOut(**queries.freshness()),
-    )
+    data = [
+        RefundSummary(
+            id=row["refund_id"],
+            **{field: row[field] for field in RefundSummary.model_fields if field != "id"},
+        )
+        for row in page.rows
+    ]
+    return answer_list(request, RefundList, data, page.next_cursor, queries.freshness())
 
 
 @router.post(

@@ -1,9 +1,19 @@
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from starlette.responses import Response
 
 from api.deps import Caller, QueriesDep, Send, needs
+from api.listings import (
+    LIST_RESPONSES,
+    Cursor,
+    Limit,
+    SubscriptionList,
+    SubscriptionStatus,
+    SubscriptionSummary,
+    answer_list,
+    rows_of,
+)
 from api.render import invoice_out, subscription_out
 from api.schemas import CancelIn, InvoiceList, SubscriptionIn, SubscriptionOut
 from ledger.application.commands import subscriptions
@@ -56,3 +66,29 @@ def list_invoices(subscription_id: str, principal: Caller, queries: QueriesDep) 
     """Invoices oldest first, with every attempt and its payment."""
     found = queries.subscription(principal, subscription_id)
     return InvoiceList(data=[invoice_out(invoice) for invoice in found.invoice_list()])
+
+
+@router.get(
+    "",
+    response_model=SubscriptionList,
+    responses=LIST_RESPONSES,
+    dependencies=[needs(Queries.subscriptions_page)],
+)
+def list_subscriptions(
+    request: Request,
+    principal: Caller,
+    queries: QueriesDep,
+    status: SubscriptionStatus | None = None,
+    manufacturer_id: str | None = None,
+    cursor: Cursor = None,
+    limit: Limit = 25,
+) -> SubscriptionList | Response:
+    """Subscriptions newest first, from the read model; a bound key lists only those wholly its
+    own (and sees only itself in `manufacturer_ids`). JSON, or CSV with `Accept: text/csv`."""
+    page = queries.subscriptions_page(
+        principal, manufacturer_id=manufacturer_id, status=status, cursor=cursor, limit=limit
+    )
+    data = rows_of(SubscriptionSummary, page, "subscription_id")
+    for row in data:
+        row.manufacturer_ids = [m for m in row.manufacturer_ids if principal.sees_manufacturer(m)]
+    return answer_list(request, SubscriptionList, data, page.next_cursor, queries.freshness())

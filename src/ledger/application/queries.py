@@ -18,6 +18,7 @@ from ledger.application import periods
 from ledger.application.aggregates import Manufacturers, Payments, Payouts, Subscriptions
 from ledger.application.engine import Engine
 from ledger.application.errors import InvalidCursor, InvalidQuery, NotFound
+from ledger.application.list_queries import ListQueries, check_cursor
 from ledger.application.ports import ReadModels
 from ledger.application.principal import Principal, requires
 from ledger.application.registries import NEEDS_ATTENTION
@@ -30,7 +31,7 @@ from ledger.domain.payment import Payment
 from ledger.domain.payment_parts import Dispute, Refund
 from ledger.domain.payout import Payout
 from ledger.domain.subscription import Subscription
-from projections.cursor import BadCursor, decode_cursor
+from projections.cursor import BadCursor
 from projections.reports import manufacturer_report
 from projections.store import Page
 
@@ -63,20 +64,7 @@ def payable(engine: Engine, manufacturer_id: str, currency: str) -> Payables | N
     return Payables(manufacturer_id, currency, shards) if shards else None
 
 
-def _check_cursor(cursor: str | None, kind: str) -> None:
-    """A cursor names the last row of a page by its id: in the one spelling ids have."""
-    if cursor is None:
-        return
-    try:
-        _, row_id = decode_cursor(cursor)
-    except BadCursor:
-        raise InvalidCursor("cursor is not one this API returned") from None
-    canonical = ids.is_refund(row_id) if kind == "refund" else ids.is_canonical(kind, row_id)
-    if not canonical:
-        raise InvalidCursor("cursor is not one this API returned")
-
-
-class Queries:
+class Queries(ListQueries):
     def __init__(self, engine: Engine, read_models: ReadModels) -> None:
         self._engine = engine
         self._read_models = read_models
@@ -172,7 +160,7 @@ class Queries:
             if manufacturer_id not in (None, principal.manufacturer_id):
                 raise NotFound("no such manufacturer")
             manufacturer_id = principal.manufacturer_id
-        _check_cursor(cursor, "payment")
+        check_cursor(cursor, "payment")
         start = periods.moment(created_from, "created_from")
         end = periods.moment(created_to, "created_to")
         try:
@@ -200,7 +188,7 @@ class Queries:
     ) -> Page:
         if payment_id is not None and not ids.is_canonical("payment", payment_id):
             raise InvalidQuery("payment_id is not a payment id")
-        _check_cursor(cursor, "refund")
+        check_cursor(cursor, "refund")
         try:
             return self._read_models.fresh().refunds(
                 manufacturer_id=principal.manufacturer_id,

@@ -12,6 +12,7 @@ Item layout:
 - balances: pk `balance#<account>#<currency>`, sk `shard#NN`, numbers `debits`, `credits`
 - posting history: pk `posting#<account>#<currency>`, sk `<at>#<entry_ref>` (balances as of)
 - list indexes, written once per new row: pk `ix#<index>#<value>`, sk `<created_at>#<id>`
+  (payments, refunds, payouts, disputes, subscriptions by day; manufacturers in one partition)
 - tracking: pk `tracking#<aggregate_id>`, sk `v`, number `version`
 """
 
@@ -29,6 +30,7 @@ from botocore.exceptions import ClientError
 
 from projections.changes import TABLES, Increment, Post, Upsert
 from projections.cursor import decode_cursor
+from projections.logic import subscription_status
 from projections.store import Page, ProjectionGap, TrackedChanges, page_of
 
 BALANCE_SHARDS = 8
@@ -273,6 +275,27 @@ class DynamoDBReadModels:
                 index("refunds", created[:10], change.key["refund_id"]),
                 index("payment-refunds", change.values["payment_id"], change.key["refund_id"]),
             ]
+        if change.table == "payouts":
+            payout_id = change.key["payout_id"]
+            return [
+                index("payouts", created[:10], payout_id),
+                index("mfr-payouts", change.values["manufacturer_id"], payout_id),
+            ]
+        if change.table == "disputes":
+            return [index("disputes", created[:10], change.key["dispute_id"])]
+        if change.table == "manufacturers":  # few: one partition
+            return [index("manufacturers", "all", change.key["manufacturer_id"])]
+        if change.table == "subscriptions":
+            return [index("subscriptions", created[:10], change.key["subscription_id"])]
+        if change.table == "subscription_manufacturers":
+            return [
+                index(
+                    "mfr-subscriptions",
+                    change.key["manufacturer_id"],
+                    change.key["subscription_id"],
+                    shared=bool(change.values.get("shared")),
+                )
+            ]
         return []
 
     # ----- reads -----------------------------------------------------------------------------
@@ -461,6 +484,113 @@ class DynamoDBReadModels:
             if len(rows) > limit:
                 break
         return page_of(rows, limit, "created_at", "refund_id")
+
+    def _listed(
+        self,
+        table: str,
+        key: str,
+        entries: Iterator[dict[str, Any]],
+        keep: Callable[[dict[str, Any]], bool],
+        limit: int,
+    ) -> Page:
+        """Rows of index entries, newest first, that `keep` keeps: limit + 1 at most."""
+        rows: list[dict[str, Any]] = []
+        for entry in entries:
+            row = self._row(table, {key: entry["id"]["S"]})
+            if row is None or not keep(row):
+                continue
+            rows.append(row)
+            if len(rows) > limit:
+                break
+        return page_of(rows, limit, "created_at", key)
+
+    def payouts(
+        self,
+        *,
+        manufacturer_id: str | None,
+        status: str | None,
+        awaiting_approval_by: str | None,
+        cursor: str | None,
+        limit: int,
+    ) -> Page:
+        if manufacturer_id is not None:
+            entries = self._index_ids(f"ix#mfr-payouts#{manufacturer_id}", cursor, None, None)
+        else:
+            entries = self._daily_ids("payouts", cursor, None, None)
+        if awaiting_approval_by is not None:
+            status = "pending_approval"
+
+        def keep(row: dict[str, Any]) -> bool:
+            if status is not None and row.get("status") != status:
+                return False
+            if awaiting_approval_by is None:
+                return True
+            approval = {"payout_id": row["payout_id"], "approver": awaiting_approval_by}
+            return (
+                row.get("requested_by") != awaiting_approval_by
+                and self._row("payout_approvals", approval) is None
+            )
+
+        return self._listed("payouts", "payout_id", entries, keep, limit)
+
+    def disputes(
+        self,
+        *,
+        manufacturer_id: str | None,
+        status: str | None,
+        created_from: str | None,
+        created_to: str | None,
+        cursor: str | None,
+        limit: int,
+        exclusive: bool = False,
+    ) -> Page:
+        entries = self._daily_ids("disputes", cursor, created_from, created_to)
+
+        def keep(row: dict[str, Any]) -> bool:
+            if status is not None and row.get("status") != status:
+                return False
+            if manufacturer_id is None:
+                return True
+            payment = self._row("payments", {"payment_id": row["payment_id"]}) or {}
+            owners = payment.get("manufacturer_ids", "").split(",")
+            return manufacturer_id in owners and not (exclusive and len(owners) > 1)
+
+        return self._listed("disputes", "dispute_id", entries, keep, limit)
+
+    def manufacturers(self, *, manufacturer_id: str | None, cursor: str | None, limit: int) -> Page:
+        entries = self._index_ids("ix#manufacturers#all", cursor, None, None)
+
+        def keep(row: dict[str, Any]) -> bool:
+            return manufacturer_id is None or row["manufacturer_id"] == manufacturer_id
+
+        return self._listed("manufacturers", "manufacturer_id", entries, keep, limit)
+
+    def subscriptions(
+        self,
+        *,
+        manufacturer_id: str | None,
+        status: str | None,
+        cursor: str | None,
+        limit: int,
+        exclusive: bool = False,
+    ) -> Page:
+        entries: Iterator[dict[str, Any]]
+        if manufacturer_id is not None:
+            pk = f"ix#mfr-subscriptions#{manufacturer_id}"
+            entries = (
+                entry
+                for entry in self._index_ids(pk, cursor, None, None)
+                if not (exclusive and entry.get("shared", {}).get("BOOL"))
+            )
+        else:
+            entries = self._daily_ids("subscriptions", cursor, None, None)
+
+        def keep(row: dict[str, Any]) -> bool:
+            row["status"] = subscription_status(row)
+            row["manufacturer_ids"] = str(row.get("manufacturer_ids", "")).split(",")
+            return status is None or row["status"] == status
+
+        return self._listed("subscriptions", "subscription_id", entries, keep, limit)
 
     def report_days(self, manufacturer_id: str, day_from: str, day_to: str) -> list[dict[str, Any]]:
         rows = [r for r in self._report_rows(manufacturer_id) if day_from <= r["day"] < day_to]

@@ -12,6 +12,7 @@ from uuid import uuid4
 
 from projections.changes import TABLES, Change, Increment, Post, Upsert
 from projections.cursor import decode_cursor
+from projections.logic import subscription_status
 from projections.store import Page, ProjectionGap, TrackedChanges, page_of
 
 _META = """
@@ -30,7 +31,16 @@ CREATE INDEX IF NOT EXISTS rm_pm_by_manufacturer
     ON rm_payment_manufacturers (manufacturer_id, created_at, payment_id);
 CREATE INDEX IF NOT EXISTS rm_refunds_by_payment ON rm_refunds (payment_id);
 CREATE INDEX IF NOT EXISTS rm_rm_by_manufacturer ON rm_refund_manufacturers (manufacturer_id);
+CREATE INDEX IF NOT EXISTS rm_payouts_by_created ON rm_payouts (created_at, payout_id);
+CREATE INDEX IF NOT EXISTS rm_payouts_by_manufacturer
+    ON rm_payouts (manufacturer_id, created_at, payout_id);
+CREATE INDEX IF NOT EXISTS rm_disputes_by_created ON rm_disputes (created_at, dispute_id);
+CREATE INDEX IF NOT EXISTS rm_subscriptions_by_created
+    ON rm_subscriptions (created_at, subscription_id);
+CREATE INDEX IF NOT EXISTS rm_sm_by_manufacturer
+    ON rm_subscription_manufacturers (manufacturer_id, created_at, subscription_id);
 """
+_META_TABLES = ("rm_tracking", "rm_position", "rm_postings", "rm_balances")
 
 
 def _now() -> str:
@@ -47,6 +57,7 @@ class SqliteReadModels:
         self._local = threading.local()
         self._writer = self._connect()
         with self._writer:
+            self._drop_if_outdated(self._writer)
             for table, (keys, values) in TABLES.items():
                 columns = ", ".join([*keys, *values])
                 self._writer.execute(
@@ -64,6 +75,19 @@ class SqliteReadModels:
             for column in [*keys, *values]:
                 if column not in present:
                     self._writer.execute(f"ALTER TABLE rm_{table} ADD COLUMN {column}")
+
+    @staticmethod
+    def _drop_if_outdated(db: sqlite3.Connection) -> None:
+        """Read models whose tables lack a column this version writes are dropped whole, with
+        their tracking and position, so the follower rebuilds them from the event store."""
+        for table, (keys, values) in TABLES.items():
+            found = {row[1] for row in db.execute(f"PRAGMA table_info(rm_{table})")}
+            if found and found != {*keys, *values}:
+                break
+        else:
+            return
+        for table in [*(f"rm_{name}" for name in TABLES), *_META_TABLES]:
+            db.execute(f"DROP TABLE IF EXISTS {table}")
 
     def _connect(self) -> sqlite3.Connection:
         connection = sqlite3.connect(
@@ -173,7 +197,7 @@ class SqliteReadModels:
     def _clear(db: sqlite3.Connection) -> None:
         for table in TABLES:
             db.execute(f"DELETE FROM rm_{table}")  # noqa: S608
-        for table in ("rm_tracking", "rm_position", "rm_postings", "rm_balances"):
+        for table in _META_TABLES:
             db.execute(f"DELETE FROM {table}")  # noqa: S608
 
     def replace_all(self, batches: Iterator[tuple[list[TrackedChanges], int]]) -> int:
@@ -256,6 +280,7 @@ class SqliteReadModels:
         exclusive: bool,
         cursor: str | None,
         limit: int,
+        clauses: tuple[tuple[str, tuple[Any, ...]], ...] = (),
     ) -> list[dict[str, Any]]:
         """Rows of rm_<table> newest first (created_at, then id), keyset-paginated.
         filters: (column, operator, value); None values are skipped. With manufacturer_id,
@@ -268,15 +293,24 @@ class SqliteReadModels:
             where.append("m.manufacturer_id = ?")
             params.append(manufacturer_id)
             if exclusive:
+                # wholly its own: the payment (or subscription) has no other manufacturer
+                whole, whole_key = (
+                    ("subscription_manufacturers", "subscription_id")
+                    if table == "subscriptions"
+                    else ("payment_manufacturers", "payment_id")
+                )
                 where.append(
-                    "NOT EXISTS (SELECT 1 FROM rm_payment_manufacturers o "
-                    "WHERE o.payment_id = t.payment_id AND o.manufacturer_id != ?)"
+                    f"NOT EXISTS (SELECT 1 FROM rm_{whole} o "  # noqa: S608 - our identifiers
+                    f"WHERE o.{whole_key} = t.{whole_key} AND o.manufacturer_id != ?)"
                 )
                 params.append(manufacturer_id)
         for column, operator, value in filters:
             if value is not None:
                 where.append(f"t.{column} {operator} ?")
                 params.append(value)
+        for clause, values in clauses:
+            where.append(clause)
+            params += values
         if cursor is not None:
             created_at, row_id = decode_cursor(cursor)
             where.append(f"(t.created_at, t.{key}) < (?, ?)")
@@ -340,6 +374,112 @@ class SqliteReadModels:
             limit=limit,
         )
         return page_of(rows, limit, "created_at", "refund_id")
+
+    def payouts(
+        self,
+        *,
+        manufacturer_id: str | None,
+        status: str | None,
+        awaiting_approval_by: str | None,
+        cursor: str | None,
+        limit: int,
+    ) -> Page:
+        clauses: tuple[tuple[str, tuple[Any, ...]], ...] = ()
+        if awaiting_approval_by is not None:
+            status = "pending_approval"
+            clauses = (
+                (
+                    "t.requested_by != ? AND NOT EXISTS (SELECT 1 FROM rm_payout_approvals a "
+                    "WHERE a.payout_id = t.payout_id AND a.approver = ?)",
+                    (awaiting_approval_by, awaiting_approval_by),
+                ),
+            )
+        rows = self._newest_first(
+            table="payouts",
+            key="payout_id",
+            owners="",
+            owner_key="",
+            filters=[("manufacturer_id", "=", manufacturer_id), ("status", "=", status)],
+            manufacturer_id=None,
+            exclusive=False,
+            cursor=cursor,
+            limit=limit,
+            clauses=clauses,
+        )
+        return page_of(rows, limit, "created_at", "payout_id")
+
+    def disputes(
+        self,
+        *,
+        manufacturer_id: str | None,
+        status: str | None,
+        created_from: str | None,
+        created_to: str | None,
+        cursor: str | None,
+        limit: int,
+        exclusive: bool = False,
+    ) -> Page:
+        rows = self._newest_first(
+            table="disputes",
+            key="dispute_id",
+            owners="payment_manufacturers",
+            owner_key="payment_id",
+            filters=[
+                ("status", "=", status),
+                ("created_at", ">=", created_from),
+                ("created_at", "<", created_to),
+            ],
+            manufacturer_id=manufacturer_id,
+            exclusive=exclusive,
+            cursor=cursor,
+            limit=limit,
+        )
+        return page_of(rows, limit, "created_at", "dispute_id")
+
+    def manufacturers(self, *, manufacturer_id: str | None, cursor: str | None, limit: int) -> Page:
+        rows = self._newest_first(
+            table="manufacturers",
+            key="manufacturer_id",
+            owners="",
+            owner_key="",
+            filters=[("manufacturer_id", "=", manufacturer_id)],
+            manufacturer_id=None,
+            exclusive=False,
+            cursor=cursor,
+            limit=limit,
+        )
+        return page_of(rows, limit, "created_at", "manufacturer_id")
+
+    def subscriptions(
+        self,
+        *,
+        manufacturer_id: str | None,
+        status: str | None,
+        cursor: str | None,
+        limit: int,
+        exclusive: bool = False,
+    ) -> Page:
+        clauses: tuple[tuple[str, tuple[Any, ...]], ...] = ()
+        if status == "canceled":
+            clauses = (("t.canceled = 1", ()),)
+        elif status is not None:
+            clauses = (("t.canceled = 0 AND t.billing_status = ?", (status,)),)
+        rows = self._newest_first(
+            table="subscriptions",
+            key="subscription_id",
+            owners="subscription_manufacturers",
+            owner_key="subscription_id",
+            filters=[],
+            manufacturer_id=manufacturer_id,
+            exclusive=exclusive,
+            cursor=cursor,
+            limit=limit,
+            clauses=clauses,
+        )
+        for row in rows:
+            row["status"] = subscription_status(row)
+            row["manufacturer_ids"] = row["manufacturer_ids"].split(",")
+        return page_of(rows, limit, "created_at", "subscription_id")
 
     def report_days(self, manufacturer_id: str, day_from: str, day_to: str) -> list[dict[str, Any]]:
         rows = (
