@@ -341,6 +341,13 @@ class BalanceOut(BaseModel):
     debits: int
     credits: int
     balance: int = Field(description="debits - credits, in minor units")
+    normal_balance: Literal["debit", "credit"] = Field(
+        description="The side a healthy balance sits on: debit (assets, expenses) or credit "
+        "(liabilities such as payables, revenue)."
+    )
+    balance_normal: int = Field(
+        description="The balance on its normal side: a payable owed 7312 reads 7312."
+    )
     as_of: str | None
     freshness: FreshnessOut
 
@@ -349,7 +356,9 @@ class TrialBalanceLine(BaseModel):
     account: str
     debits: int
     credits: int
-    balance: int
+    balance: int = Field(description="debits - credits")
+    normal_balance: Literal["debit", "credit"]
+    balance_normal: int = Field(description="the balance on its normal side")
 
 
 class TrialBalanceCurrency(BaseModel):
@@ -361,6 +370,7 @@ class TrialBalanceCurrency(BaseModel):
 
 
 class TrialBalanceOut(BaseModel):
+    as_of: str | None
     currencies: list[TrialBalanceCurrency]
     freshness: FreshnessOut
 
