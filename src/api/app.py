@@ -24,8 +24,10 @@ from api.routers import (
     manufacturers,
     payments,
     payouts,
+    periods,
     refunds,
     reports,
+    statements,
     subscriptions,
     webhooks,
 )
@@ -75,6 +77,8 @@ def create_app(container: Container, *, follow: bool = True) -> FastAPI:
         webhooks.router,
         ledger.router,
         reports.router,
+        statements.router,
+        periods.router,
     ):
         app.include_router(router)
 

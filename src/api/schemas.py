@@ -120,13 +120,25 @@ class RefundIn(Strict):
     reason: Reason | None = None
 
 
+Moment = Annotated[
+    StrictStr,
+    Field(max_length=40, description="ISO 8601 date-time with a zone, not in the future"),
+]
+
+
 class DisputeIn(Strict):
     amount: Amount
     reason: Reason | None = None
+    opened_at: Moment | None = Field(
+        default=None, description="When the provider opened it, if earlier (a late report)."
+    )
 
 
 class DisputeCloseIn(Strict):
     outcome: Literal["won", "lost"]
+    closed_at: Moment | None = Field(
+        default=None, description="When the provider decided it, if earlier (a late report)."
+    )
 
 
 class PayoutIn(Strict):
@@ -437,3 +449,42 @@ class BankAccountTokenOut(BaseModel):
     token: str = Field(description="Sealed account: the payment_method of an `ach` payment.")
     masked: str
     account_type: str
+
+
+class StatementOut(BaseModel):
+    manufacturer_id: str
+    name: str
+    period: str
+    view: Literal["issued", "restated", "current"]
+    status: Literal["open", "closed"]
+    closed_at: str | None
+    currencies: list[dict[str, Any]] = Field(
+        description="Per currency: opening_balance, sales, platform_fees, refunds, "
+        "fees_returned, disputes_lost, payouts, adjustments, closing_balance (each signed by "
+        "its effect on what is owed), disputes_opened and disputes_won ({count, amount}), and "
+        "with lines=true the lines behind them."
+    )
+    difference: list[dict[str, Any]] | None = Field(
+        description="With as=restated: restated minus issued, per currency and figure."
+    )
+    freshness: FreshnessOut
+
+
+class PnlOut(BaseModel):
+    period: str
+    view: Literal["issued", "restated", "current"]
+    status: Literal["open", "closed"]
+    closed_at: str | None
+    currencies: list[dict[str, Any]] = Field(
+        description="Per currency: fee_revenue, fees_returned, provider_fees, dispute_losses, "
+        "adjustments, net = fee_revenue - fees_returned - provider_fees - dispute_losses + "
+        "adjustments."
+    )
+    freshness: FreshnessOut
+
+
+class PeriodCloseOut(BaseModel):
+    period: str
+    closed_through: str
+    closed_at: str
+    closed_by: str

@@ -130,5 +130,5 @@ def refund_payment(payment_id: str, body: RefundIn, principal: Caller, send: Sen
 )
 def open_dispute(payment_id: str, body: DisputeIn, principal: Caller, send: Send) -> Response:
     """Record a chargeback: the provider holds the disputed funds until it is closed."""
-    command = disputes.open_(principal, payment_id, body.amount, body.reason)
+    command = disputes.open_(principal, payment_id, body.amount, body.reason, body.opened_at)
     return send(command, dispute_out, status=201, body=body)

@@ -18,6 +18,7 @@ from ledger.application import periods
 from ledger.application.aggregates import Manufacturers, Payments, Payouts, Subscriptions
 from ledger.application.engine import Engine
 from ledger.application.errors import InvalidCursor, InvalidQuery, NotFound
+from ledger.application.finance import FinanceQueries
 from ledger.application.ports import ReadModels
 from ledger.application.principal import Principal, requires
 from ledger.domain import ids
@@ -82,6 +83,7 @@ class Queries:
         self._payouts = Payouts(fetch, fetch)
         self._manufacturers = Manufacturers(fetch, fetch)
         self._subscriptions = Subscriptions(fetch, fetch)
+        self.finance = FinanceQueries(read_models, self._manufacturers)
 
     def _fetch(self, cls: type[Any], aggregate_id: UUID) -> Any:
         try:

@@ -15,6 +15,7 @@ Scope = Literal[
     "payments:write",
     "payments:read",
     "finance:read",
+    "finance:close",
     "payouts:approve",
     "refunds:approve",
     "admin",
