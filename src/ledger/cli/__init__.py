@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from ledger.cli.finance import register as register_finance_commands
 from ledger.cli.workflows import register as register_workflow_commands
 from ledger.settings import Settings
 
@@ -105,14 +106,16 @@ def _rebuild(args: argparse.Namespace) -> int:
 
 
 def _report(args: argparse.Namespace) -> int:
-    from ledger.application.periods import report_range
+    from ledger.application.principal import SYSTEM
     from ledger.bootstrap import build
-    from projections.reports import manufacturer_report, report_csv
+    from projections.reports import report_csv
 
     container = build(_settings(args))
     try:
-        start, end = report_range(args.period, None, None)
-        sections = manufacturer_report(container.fresh(), args.manufacturer_id, start, end)
+        period = None if args.start or args.end else args.period
+        sections = container.queries.manufacturer_report(
+            SYSTEM, args.manufacturer_id, period=period, start=args.start, end=args.end
+        ).sections
     finally:
         container.close()
     if args.format == "csv":
@@ -175,9 +178,10 @@ def parser() -> argparse.ArgumentParser:
     manufacturer.add_argument(
         "--period",
         default=os.environ.get("LEDGER_REPORT_PERIOD"),
-        required="LEDGER_REPORT_PERIOD" not in os.environ,
-        help="YYYY-MM (env LEDGER_REPORT_PERIOD)",
+        help="YYYY-MM (env LEDGER_REPORT_PERIOD), or --from and --to",
     )
+    manufacturer.add_argument("--from", dest="start", help="YYYY-MM-DD")
+    manufacturer.add_argument("--to", dest="end", help="YYYY-MM-DD, inclusive")
     manufacturer.add_argument(
         "--format",
         choices=("json", "csv"),
@@ -186,6 +190,7 @@ def parser() -> argparse.ArgumentParser:
     )
     manufacturer.set_defaults(run=_report)
     register_workflow_commands(commands, with_db, _settings)
+    register_finance_commands(commands, with_db, _settings)
     return root
 
 
