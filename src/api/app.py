@@ -28,8 +28,10 @@ from api.routers import (
     manufacturers,
     payments,
     payouts,
+    periods,
     refunds,
     reports,
+    statements,
     subscriptions,
     webhooks,
 )
@@ -86,6 +88,8 @@ def create_app(container: Container, *, follow: bool = True) -> FastAPI:
         reports.router,
         attention.router,
         keys.router,
+        statements.router,
+        periods.router,
     ):
         app.include_router(router)
 

@@ -95,3 +95,8 @@ def csv_response(
     columns: Sequence[str], rows: Iterable[dict[str, Any]], headers: dict[str, str]
 ) -> Response:
     return Response(csv_text(columns, rows), media_type="text/csv", headers=headers)
+
+
+def prefers_csv(accept: str | None) -> bool:
+    """wants_csv for a route that reads the Accept header as a parameter."""
+    return weight(accept, CSV) > weight(accept, JSON)

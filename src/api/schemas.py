@@ -153,13 +153,25 @@ class RefundIn(Strict):
     reason: Reason | None = None
 
 
+Moment = Annotated[
+    StrictStr,
+    Field(max_length=40, description="ISO 8601 date-time with a zone, not in the future"),
+]
+
+
 class DisputeIn(Strict):
     amount: Amount
     reason: Reason | None = None
+    opened_at: Moment | None = Field(
+        default=None, description="When the provider opened it, if earlier (a late report)."
+    )
 
 
 class DisputeCloseIn(Strict):
     outcome: Literal["won", "lost"]
+    closed_at: Moment | None = Field(
+        default=None, description="When the provider decided it, if earlier (a late report)."
+    )
 
 
 class PayoutIn(Strict):
@@ -387,6 +399,13 @@ class BalanceOut(BaseModel):
     debits: int
     credits: int
     balance: int = Field(description="debits - credits, in minor units")
+    normal_balance: Literal["debit", "credit"] = Field(
+        description="The side a healthy balance sits on: debit (assets, expenses) or credit "
+        "(liabilities such as payables, revenue)."
+    )
+    balance_normal: int = Field(
+        description="The balance on its normal side: a payable owed 7312 reads 7312."
+    )
     as_of: str | None
     freshness: FreshnessOut
 
@@ -395,7 +414,9 @@ class TrialBalanceLine(BaseModel):
     account: str
     debits: int
     credits: int
-    balance: int
+    balance: int = Field(description="debits - credits")
+    normal_balance: Literal["debit", "credit"]
+    balance_normal: int = Field(description="the balance on its normal side")
 
 
 class TrialBalanceCurrency(BaseModel):
@@ -407,6 +428,7 @@ class TrialBalanceCurrency(BaseModel):
 
 
 class TrialBalanceOut(BaseModel):
+    as_of: str | None
     currencies: list[TrialBalanceCurrency]
     freshness: FreshnessOut
 
@@ -530,3 +552,42 @@ class KeyOut(BaseModel):
 class KeyListOut(BaseModel):
     data: list[KeyOut]
     freshness: FreshnessOut
+
+
+class StatementOut(BaseModel):
+    manufacturer_id: str
+    name: str
+    period: str
+    view: Literal["issued", "restated", "current"]
+    status: Literal["open", "closed"]
+    closed_at: str | None
+    currencies: list[dict[str, Any]] = Field(
+        description="Per currency: opening_balance, sales, platform_fees, refunds, "
+        "fees_returned, disputes_lost, payouts, adjustments, closing_balance (each signed by "
+        "its effect on what is owed), disputes_opened and disputes_won ({count, amount}), and "
+        "with lines=true the lines behind them."
+    )
+    difference: list[dict[str, Any]] | None = Field(
+        description="With as=restated: restated minus issued, per currency and figure."
+    )
+    freshness: FreshnessOut
+
+
+class PnlOut(BaseModel):
+    period: str
+    view: Literal["issued", "restated", "current"]
+    status: Literal["open", "closed"]
+    closed_at: str | None
+    currencies: list[dict[str, Any]] = Field(
+        description="Per currency: fee_revenue, fees_returned, provider_fees, dispute_losses, "
+        "adjustments, net = fee_revenue - fees_returned - provider_fees - dispute_losses + "
+        "adjustments."
+    )
+    freshness: FreshnessOut
+
+
+class PeriodCloseOut(BaseModel):
+    period: str
+    closed_through: str
+    closed_at: str
+    closed_by: str

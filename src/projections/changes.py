@@ -6,6 +6,23 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+# The columns of a statement line: what one event did, by kind (see projections.logic).
+LINE_KINDS = (
+    "sale",
+    "platform_fee",
+    "refund",
+    "fee_returned",
+    "dispute_lost",
+    "payout",
+    "other",
+    "dispute_opened",
+    "dispute_won",
+    "fee_revenue",
+    "fees_returned",
+    "provider_fees",
+    "dispute_losses",
+)
+
 # table -> (key columns, value columns)
 TABLES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "payments": (
@@ -106,6 +123,21 @@ TABLES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
         ("subscription_id", "manufacturer_id"),
         ("created_at", "shared"),
     ),
+    # What each money move did to a manufacturer's payable, or to the platform's revenue and
+    # expenses (owner "platform"), line by line: the statements and the P&L (statements.py).
+    "statement_lines": (
+        ("owner", "line_id"),
+        (
+            "currency",
+            "effective_at",
+            "recorded_at",
+            "source_type",
+            "source_id",
+            "payment_id",
+            *LINE_KINDS,
+        ),
+    ),
+    "period_closes": (("period",), ("closed_at", "closed_by")),
 }
 
 

@@ -6,6 +6,7 @@ so applying an event twice changes nothing and both runtimes (SQLite, DynamoDB) 
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -18,7 +19,7 @@ _HANDLERS: dict[str, Handler] = {}
 
 # Aggregates whose events the read models follow; others (idempotency records, payable
 # mirrors) carry nothing a read model needs.
-PROJECTED_AGGREGATES = ("Payment", "Payout", "Manufacturer", "ApiKey", "Subscription")
+PROJECTED_AGGREGATES = ("Payment", "Payout", "Manufacturer", "ApiKey", "Subscription", "Books")
 
 
 def timestamp_text(moment: datetime) -> str:
@@ -57,6 +58,7 @@ def project(event: Any) -> list[Change]:
     handler = _HANDLERS.get(event_name(event))
     if handler is not None:
         changes.extend(handler(event, at, ref))
+    changes.extend(statement_lines(event, at, ref))
     return changes
 
 
@@ -464,3 +466,138 @@ def _key_expiry(event: Any, at: str, ref: str) -> list[Change]:
 @handles("ApiKey.Used")
 def _key_used(event: Any, at: str, ref: str) -> list[Change]:
     return _key(event, last_used_at=at)
+
+
+# ----- statement lines (manufacturer statements and the platform P&L) ------------------------
+PLATFORM = "platform"
+# Kinds that move a manufacturer's payable; the others are shown, not summed.
+MOVEMENT_KINDS = (
+    "sale",
+    "platform_fee",
+    "refund",
+    "fee_returned",
+    "dispute_lost",
+    "payout",
+    "other",
+)
+INFO_KINDS = ("dispute_opened", "dispute_won")
+PNL_KINDS = ("fee_revenue", "fees_returned", "provider_fees", "dispute_losses")
+
+
+def _source(event: Any) -> tuple[str, str, str | None]:
+    """(source type, source id, payment id) of a money-moving event."""
+    name = event_name(event)
+    if name.startswith("Payout."):
+        return "payout", _po(event), None
+    payment = _pay(event) if name.startswith("Payment.") else None
+    if getattr(event, "refund_id", None):
+        return "refund", event.refund_id, payment
+    if getattr(event, "dispute_id", None):
+        return "dispute", event.dispute_id, payment
+    if payment is not None:
+        return "payment", payment, payment
+    return name.split(".")[0].lower(), str(event.originator_id), None
+
+
+def _manufacturer_effects(event: Any) -> list[tuple[str, str, int]]:
+    """(manufacturer id, kind, effect on what it is owed) for the event's shares."""
+    name = event_name(event)
+    shares = getattr(event, "shares", None) or []
+    out: list[tuple[str, str, int]] = []
+    for share in shares:
+        m = share["manufacturer_id"]
+        if name == "Payment.Captured":
+            out += [(m, "sale", share["amount"]), (m, "platform_fee", -share["fee"])]
+        elif name == "Payment.RefundRequested":
+            out += [(m, "refund", -share["amount"]), (m, "fee_returned", share["fee_returned"])]
+        elif name in ("Payment.RefundFailed", "Payment.RefundRejected"):
+            out += [(m, "refund", share["amount"]), (m, "fee_returned", -share["fee_returned"])]
+        elif name == "Payment.DisputeLost":
+            out += [
+                (m, "dispute_lost", -share["amount"]),
+                (m, "fee_returned", share["fee_returned"]),
+            ]
+        elif name == "Payment.DisputeOpened":
+            out.append((m, "dispute_opened", share["amount"]))
+        elif name == "Payment.DisputeWon":
+            out.append((m, "dispute_won", share["amount"]))
+    return out
+
+
+PLATFORM_ACCOUNTS = (
+    accounts.PLATFORM_FEES,
+    accounts.PLATFORM_PROVIDER_FEES,
+    accounts.PLATFORM_DISPUTE_LOSSES,
+)
+
+
+def _platform_kind(name: str, account: str) -> str:
+    if account == accounts.PLATFORM_DISPUTE_LOSSES:
+        return "dispute_losses"  # what a lost dispute could not take back from manufacturers
+    if account == accounts.PLATFORM_FEES:
+        if name == "Payment.Captured":
+            return "fee_revenue"
+        return "dispute_losses" if name == "Payment.DisputeLost" else "fees_returned"
+    return "dispute_losses" if name == "Payment.DisputeOpened" else "provider_fees"
+
+
+def statement_lines(event: Any, at: str, ref: str) -> list[Change]:
+    """What the event did to each manufacturer's payable (split into sale and fee, refund and
+    fee returned, ...) and to the platform's revenue and expense accounts: one row per owner
+    and event, one column per kind (so a 20-way split stays within one DynamoDB transaction).
+    A manufacturer's rows always sum to its payable postings: an effect no rule names is
+    `other`."""
+    name = event_name(event)
+    booking = getattr(event, "entry", None) or []
+    if not booking and not getattr(event, "shares", None):
+        return []
+    currency = booking[0]["currency"] if booking else getattr(event, "currency", None)
+    if currency is None:
+        return []
+    rows: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    for owner, kind, amount in _manufacturer_effects(event):
+        rows[owner][kind] += amount
+    posted: dict[str, int] = defaultdict(int)
+    for posting in booking:
+        if accounts.is_manufacturer_payable(posting["account"]):
+            posted[accounts.manufacturer_of(posting["account"])] -= posting["amount"]
+        elif posting["account"] in PLATFORM_ACCOUNTS:
+            rows[PLATFORM][_platform_kind(name, posting["account"])] -= posting["amount"]
+    for owner, effect in posted.items():
+        rest = effect - sum(rows[owner][k] for k in MOVEMENT_KINDS if k in rows[owner])
+        if rest:
+            rows[owner]["payout" if name.startswith("Payout.") else "other"] += rest
+    source_type, source_id, payment_id = _source(event)
+    effective = getattr(event, "effective_at", None) or at
+    changes: list[Change] = []
+    for owner, kinds in rows.items():
+        amounts = {kind: amount for kind, amount in kinds.items() if amount}
+        if not amounts:
+            continue
+        changes.append(
+            Upsert(
+                "statement_lines",
+                {"owner": owner, "line_id": f"{at}#{ref}"},
+                {
+                    "currency": currency,
+                    "effective_at": effective,
+                    "recorded_at": at,
+                    "source_type": source_type,
+                    "source_id": source_id,
+                    "payment_id": payment_id,
+                    **amounts,
+                },
+            )
+        )
+    return changes
+
+
+@handles("Books.PeriodClosed")
+def _period_closed(event: Any, at: str, ref: str) -> list[Change]:
+    return [
+        Upsert(
+            "period_closes",
+            {"period": event.period},
+            {"closed_at": at, "closed_by": event.closed_by},
+        )
+    ]

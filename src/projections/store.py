@@ -148,6 +148,15 @@ class ReadModelStore(Protocol):
 
     def currencies_of(self, manufacturer_id: str) -> list[str]: ...
 
+    def statement_lines(self, owner: str) -> list[dict[str, Any]]:
+        """Every statement line of a manufacturer (or "platform"), in line_id (time) order,
+        each with its key columns (owner, line_id)."""
+        ...
+
+    def period_closes(self) -> list[dict[str, Any]]:
+        """Every close of the books: period, closed_at, closed_by; by period."""
+        ...
+
     def count_api_keys(self) -> int: ...
 
     def api_keys(self) -> list[dict[str, Any]]:

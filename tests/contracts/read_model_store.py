@@ -18,11 +18,12 @@ from typing import Any
 
 import pytest
 
-from ledger.application.commands import disputes, payments, payouts, refunds
+from ledger.application.commands import disputes, payments, payouts, periods, refunds
 from ledger.application.principal import SYSTEM
 from ledger.bootstrap import build
 from ledger.settings import Settings
-from projections.changes import Increment, Post
+from projections import statements
+from projections.changes import Increment, Post, Upsert
 from projections.cursor import BadCursor
 from projections.logic import timestamp_text
 from projections.store import Page, ProjectionGap, ReadModelStore, TrackedChanges
@@ -66,6 +67,7 @@ def record_history() -> History:
         a = f"mfr_{register(engine, name='A', fee_bps=250, refund_fee_policy='refund_fee').id.hex}"
         b = f"mfr_{register(engine, name='B', fee_bps=0, refund_fee_policy='keep_fee').id.hex}"
         container.keys.create(["payments:read"])
+        engine.execute(periods.close(SYSTEM, "2020-01"))  # the books, closed long ago
         p1 = f"pay_{create_payment(engine, a, 1000).id.hex}"
         clock.advance(days=1)
         shared = [{"manufacturer_id": a, "amount": 600}, {"manufacturer_id": b, "amount": 400}]
@@ -132,6 +134,24 @@ def expected_report_days(items: list[TrackedChanges], manufacturer_id: str) -> l
                 for column, delta in change.deltas.items():
                     row[column] += delta
     return [rows[key] for key in sorted(rows)]
+
+
+def expected_statement_lines(items: list[TrackedChanges], owner: str) -> list[dict[str, Any]]:
+    rows: dict[str, dict[str, Any]] = {}
+    for item in items:
+        for change in item.changes:
+            if (
+                isinstance(change, Upsert)
+                and change.table == "statement_lines"
+                and change.key["owner"] == owner
+            ):
+                rows.setdefault(change.key["line_id"], dict(change.key)).update(change.values)
+    return [_present(rows[key]) for key in sorted(rows)]
+
+
+def _present(row: dict[str, Any]) -> dict[str, Any]:
+    """A row's columns that hold something (a store may keep an empty column or omit it)."""
+    return {k: v for k, v in row.items() if v is not None}
 
 
 def report_row(row: dict[str, Any]) -> dict[str, Any]:
@@ -248,6 +268,35 @@ class ReadModelStoreContract(ListsContract):
             by_aggregate.apply(versions_of(history.items, aggregate_id), None)
         assert by_aggregate.dump() == in_order.dump()
         assert by_aggregate.trial_balance(None) == in_order.trial_balance(None)
+
+    # ----- statements and the books ------------------------------------------------------------
+    def test_statement_lines_are_kept_per_owner_in_time_order(
+        self, applied: ReadModelStore, history: History
+    ) -> None:
+        for owner in (history.a, history.b, "platform"):
+            rows = [_present(row) for row in applied.statement_lines(owner)]
+            assert rows == expected_statement_lines(history.items, owner), owner
+            assert rows
+        assert applied.statement_lines("mfr_nobody") == []
+
+    def test_statements_from_the_store_close_on_the_payable_balances(
+        self, applied: ReadModelStore, history: History
+    ) -> None:
+        closes = applied.period_closes()
+        period = history.days[-1].strftime("%Y-%m")
+        for manufacturer in (history.a, history.b):
+            rows = applied.statement_lines(manufacturer)
+            for section in statements.statement(rows, closes, period, "issued"):
+                debits, credits = applied.balance(
+                    f"manufacturer:{manufacturer}:payable", section["currency"], None
+                )
+                assert section["closing_balance"] == credits - debits
+
+    def test_the_closes_of_the_books(self, applied: ReadModelStore) -> None:
+        (close,) = applied.period_closes()
+        assert close["period"] == "2020-01"
+        assert close["closed_by"] == "system"
+        assert close["closed_at"].endswith("Z")
 
     # ----- balances --------------------------------------------------------------------------
     def test_balances_are_the_sums_of_the_postings(

@@ -432,3 +432,50 @@ def test_keys_are_listed_labelled_given_an_expiry_and_revoked(tmp_path: Path) ->
     assert "--expires" in one_error_line(
         ledger("keys", "create", "--scope", "admin", "--expires", "soon", "--db", db)
     )
+
+
+def test_statement_pnl_and_period_close(tmp_path: Path) -> None:
+    from datetime import UTC, datetime
+
+    db = tmp_path / "l.sqlite3"
+    m = _seed(db)
+    period = datetime.now(UTC).strftime("%Y-%m")
+    result = ledger("statement", m, "--period", period, "--format", "csv", "--db", str(db))
+    assert result.returncode == 0, result.stderr
+    figures = {
+        row["line"]: int(row["amount"]) for row in csv.DictReader(io.StringIO(result.stdout))
+    }
+    assert figures["sales"] == 4200
+    assert figures["refunds"] == -300
+    assert figures["platform_fees"] + figures["fees_returned"] == -(105 - 6)
+    assert figures["closing_balance"] == 4200 - 99 - 300
+    detail = ledger("statement", m, "--period", period, "--lines", "--db", str(db))
+    assert detail.returncode == 0, detail.stderr
+    assert '"source_type": "refund"' in detail.stdout
+    unknown = ledger("statement", "mfr_" + "0" * 32, "--period", period, "--db", str(db))
+    assert unknown.returncode == 2
+    assert "no such manufacturer" in unknown.stderr
+    pnl = ledger("pnl", "--period", period, "--format", "csv", "--db", str(db))
+    assert pnl.returncode == 0, pnl.stderr
+    (row,) = list(csv.DictReader(io.StringIO(pnl.stdout)))
+    assert int(row["net"]) == 105 - 6
+    assert ledger("periods", "close", period, "--db", str(db)).returncode == 2  # not ended
+    assert ledger("periods", "close", "2020-01", "--db", str(db)).returncode == 0
+    again = ledger("periods", "close", "2020-01", "--db", str(db))
+    assert again.returncode == 2
+    assert "already closed" in again.stderr
+
+
+def test_report_takes_a_range_and_refuses_an_unknown_manufacturer(tmp_path: Path) -> None:
+    from datetime import UTC, datetime
+
+    db = tmp_path / "l.sqlite3"
+    m = _seed(db)
+    today = datetime.now(UTC).date().isoformat()
+    ranged = ledger("report", "manufacturer", m, "--from", today, "--to", today, "--db", str(db))
+    assert ranged.returncode == 0, ranged.stderr
+    assert '"gross_captured": 4200' in ranged.stdout
+    unknown = ledger(
+        "report", "manufacturer", "mfr_" + "0" * 32, "--period", "2026-01", "--db", str(db)
+    )
+    assert unknown.returncode == 2

@@ -27,7 +27,9 @@ router = APIRouter(prefix="/v1/disputes", tags=["disputes"])
 @router.post("/{dispute_id}/close", response_model=DisputeOut, dependencies=[needs(disputes.close)])
 def close_dispute(dispute_id: str, body: DisputeCloseIn, principal: Caller, send: Send) -> Response:
     """Close a dispute: `won` returns the held funds, `lost` books it like a refund."""
-    return send(disputes.close(principal, dispute_id, body.outcome), dispute_out, body=body)
+    return send(
+        disputes.close(principal, dispute_id, body.outcome, body.closed_at), dispute_out, body=body
+    )
 
 
 @router.get("/{dispute_id}", response_model=DisputeOut, dependencies=[needs(Queries.dispute)])

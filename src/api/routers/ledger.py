@@ -1,13 +1,16 @@
 from __future__ import annotations
 
+import csv
+import io
 from collections import defaultdict
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Header, Query, Request
 from starlette.responses import Response
 
 from api.deps import Caller, QueriesDep, needs
 from api.listings import LIST_RESPONSES, AccountList, AccountSummary, Cursor, answer_list
+from api.negotiation import prefers_csv
 from api.schemas import (
     BalanceOut,
     FreshnessOut,
@@ -16,8 +19,20 @@ from api.schemas import (
     TrialBalanceOut,
 )
 from ledger.application.queries import Queries
+from ledger.domain.accounts import balance_normal, normal_balance
 
 router = APIRouter(prefix="/v1", tags=["ledger"])
+
+AsOf = Annotated[str | None, Query(description="ISO 8601 date-time with zone")]
+TRIAL_BALANCE_COLUMNS = (
+    "currency",
+    "account",
+    "debits",
+    "credits",
+    "balance",
+    "normal_balance",
+    "balance_normal",
+)
 
 
 @router.get(
@@ -28,9 +43,10 @@ def account_balance(
     principal: Caller,
     queries: QueriesDep,
     currency: Annotated[str, Query(min_length=3, max_length=3)],
-    as_of: Annotated[str | None, Query(description="ISO 8601 date-time with zone")] = None,
+    as_of: AsOf = None,
 ) -> BalanceOut:
-    """An account's balance (debits - credits), now or as of a moment in the past."""
+    """An account's balance (debits - credits), now or as of a moment in the past, and the
+    same balance on the account's normal side (`balance_normal`: a payable reads positive)."""
     debits, credits, moment = queries.balance(principal, name, currency, as_of)
     return BalanceOut(
         account=name,
@@ -38,6 +54,8 @@ def account_balance(
         debits=debits,
         credits=credits,
         balance=debits - credits,
+        normal_balance=normal_balance(name),
+        balance_normal=balance_normal(name, debits, credits),
         as_of=moment,
         freshness=FreshnessOut(**queries.freshness()),
     )
@@ -46,12 +64,18 @@ def account_balance(
 @router.get(
     "/ledger/trial-balance",
     response_model=TrialBalanceOut,
+    responses={200: {"content": {"text/csv": {}}}},
     dependencies=[needs(Queries.trial_balance)],
 )
-def trial_balance(principal: Caller, queries: QueriesDep) -> TrialBalanceOut:
-    """Every account's balance per currency; each currency's balances sum to zero."""
-    rows = queries.trial_balance(principal)
-    freshness = FreshnessOut(**queries.freshness())
+def trial_balance(
+    principal: Caller,
+    queries: QueriesDep,
+    as_of: AsOf = None,
+    accept: Annotated[str | None, Header()] = None,
+) -> Response:
+    """Every account's balance per currency, now or as of a moment (postings at or before it);
+    each currency's balances sum to zero. CSV with `Accept: text/csv`."""
+    rows, moment = queries.trial_balance(principal, as_of)
     grouped: dict[str, list[TrialBalanceLine]] = defaultdict(list)
     for row in rows:
         grouped[row["currency"]].append(
@@ -60,8 +84,18 @@ def trial_balance(principal: Caller, queries: QueriesDep) -> TrialBalanceOut:
                 debits=row["debits"],
                 credits=row["credits"],
                 balance=row["debits"] - row["credits"],
+                normal_balance=normal_balance(row["account"]),
+                balance_normal=balance_normal(row["account"], row["debits"], row["credits"]),
             )
         )
+    if prefers_csv(accept):
+        out = io.StringIO()
+        writer = csv.writer(out, lineterminator="\n")
+        writer.writerow(TRIAL_BALANCE_COLUMNS)
+        for code, lines in sorted(grouped.items()):
+            for line in lines:
+                writer.writerow([code, *(getattr(line, c) for c in TRIAL_BALANCE_COLUMNS[1:])])
+        return Response(out.getvalue(), media_type="text/csv")
     currencies = []
     for code, lines in sorted(grouped.items()):
         debits = sum(line.debits for line in lines)
@@ -75,7 +109,10 @@ def trial_balance(principal: Caller, queries: QueriesDep) -> TrialBalanceOut:
                 balanced=debits == credits,
             )
         )
-    return TrialBalanceOut(currencies=currencies, freshness=freshness)
+    body = TrialBalanceOut(
+        as_of=moment, currencies=currencies, freshness=FreshnessOut(**queries.freshness())
+    )
+    return Response(body.model_dump_json(), media_type="application/json")
 
 
 @router.get(

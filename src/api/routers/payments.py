@@ -138,5 +138,5 @@ async def refund_payment(
 )
 async def open_dispute(payment_id: str, body: DisputeIn, principal: Caller, send: Send) -> Response:
     """Record a chargeback: the provider holds the disputed funds until it is closed."""
-    command = disputes.open_(principal, payment_id, body.amount, body.reason)
+    command = disputes.open_(principal, payment_id, body.amount, body.reason, body.opened_at)
     return await send.run(command, dispute_out, status=201, body=body)

@@ -28,6 +28,28 @@ def moment(value: str | None, name: str) -> str | None:
     return timestamp_text(parsed)
 
 
+def effective_time(value: str | None, name: str) -> datetime | None:
+    """When a provider says something happened (ISO 8601 with a zone), or None for now."""
+    if value is None:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        raise InvalidQuery(f"{name} must be an ISO 8601 date-time") from None
+    if parsed.tzinfo is None:
+        raise InvalidQuery(f"{name} must carry a time zone (e.g. Z)")
+    if not 1900 <= parsed.year <= 9000:
+        raise InvalidQuery(f"{name} must be between the years 1900 and 9000")
+    return parsed
+
+
+def period(value: str) -> str:
+    """An accounting period: YYYY-MM."""
+    if not _PERIOD.match(value):
+        raise InvalidQuery("period must be YYYY-MM, from 1900 to 8999")
+    return value
+
+
 def report_range(period: str | None, start: str | None, end: str | None) -> tuple[date, date]:
     """Either period=YYYY-MM or from/to (inclusive dates); returns [start, end)."""
     if period is not None:

@@ -18,6 +18,7 @@ from ledger.application import periods
 from ledger.application.aggregates import Manufacturers, Payments, Payouts, Subscriptions
 from ledger.application.engine import Engine
 from ledger.application.errors import InvalidCursor, InvalidQuery, NotFound
+from ledger.application.finance import FinanceQueries
 from ledger.application.list_queries import ListQueries, check_cursor
 from ledger.application.ports import ReadModels
 from ledger.application.principal import Principal, requires
@@ -73,6 +74,7 @@ class Queries(ListQueries):
         self._payouts = Payouts(fetch, fetch)
         self._manufacturers = Manufacturers(fetch, fetch)
         self._subscriptions = Subscriptions(fetch, fetch)
+        self.finance = FinanceQueries(read_models, self._manufacturers)
 
     def _fetch(self, cls: type[Any], aggregate_id: UUID) -> Any:
         try:
@@ -219,11 +221,24 @@ class Queries(ListQueries):
         return debits, credits, at
 
     @requires(*FINANCE)
-    def trial_balance(self, principal: Principal) -> list[dict[str, Any]]:
-        """Every account's debits and credits per currency (a bound key: its own accounts)."""
+    def trial_balance(
+        self, principal: Principal, as_of: str | None = None
+    ) -> tuple[list[dict[str, Any]], str | None]:
+        """Every account's debits and credits per currency, now or as of an ISO 8601 moment
+        (postings at or before it); a bound key: its own accounts. Returns (rows, the moment)."""
         bound = principal.manufacturer_id
         prefix = None if bound is None else f"manufacturer:{bound}:"
-        return self._read_models.fresh().trial_balance(prefix)
+        at = periods.moment(as_of, "as_of")
+        store = self._read_models.fresh()
+        rows = store.trial_balance(prefix)
+        if at is None:
+            return rows, None
+        dated = []
+        for row in rows:
+            debits, credits = store.balance(row["account"], row["currency"], at)
+            if debits or credits:
+                dated.append({**row, "debits": debits, "credits": credits})
+        return dated, at
 
     @requires(*FINANCE)
     def manufacturer_report(

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from ledger.cli.attention import register as register_attention_commands
+from ledger.cli.finance import register as register_finance_commands
 from ledger.cli.keys import CliError
 from ledger.cli.keys import register as register_key_commands
 from ledger.cli.workflows import register as register_workflow_commands
@@ -113,17 +114,19 @@ def _rebuild(args: argparse.Namespace) -> int:
 
 
 def _report(args: argparse.Namespace) -> int:
-    from ledger.application.periods import report_range
+    from ledger.application.principal import SYSTEM
     from ledger.bootstrap import build
     from ledger.domain.manufacturer import Manufacturer
-    from projections.reports import manufacturer_report, report_csv
+    from projections.reports import report_csv
 
-    start, end = report_range(args.period, None, None)
     container = build(_settings(args))
     try:
         if container.engine.find(Manufacturer, "manufacturer", args.manufacturer_id) is None:
             raise CliError(f"no manufacturer {args.manufacturer_id!r} in this ledger")
-        sections = manufacturer_report(container.fresh(), args.manufacturer_id, start, end)
+        period = None if args.start or args.end else args.period
+        sections = container.queries.manufacturer_report(
+            SYSTEM, args.manufacturer_id, period=period, start=args.start, end=args.end
+        ).sections
     finally:
         container.close()
     if args.format == "csv":
@@ -179,9 +182,10 @@ def parser() -> argparse.ArgumentParser:
     manufacturer.add_argument(
         "--period",
         default=os.environ.get("LEDGER_REPORT_PERIOD"),
-        required="LEDGER_REPORT_PERIOD" not in os.environ,
-        help="YYYY-MM (env LEDGER_REPORT_PERIOD)",
+        help="YYYY-MM (env LEDGER_REPORT_PERIOD), or --from and --to",
     )
+    manufacturer.add_argument("--from", dest="start", help="YYYY-MM-DD")
+    manufacturer.add_argument("--to", dest="end", help="YYYY-MM-DD, inclusive")
     manufacturer.add_argument(
         "--format",
         choices=("json", "csv"),
@@ -191,6 +195,7 @@ def parser() -> argparse.ArgumentParser:
     manufacturer.set_defaults(run=_report)
     register_workflow_commands(commands, with_db, _settings)
     register_attention_commands(commands, with_db, _settings)
+    register_finance_commands(commands, with_db, _settings)
     return root
 
 

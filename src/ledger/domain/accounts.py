@@ -34,3 +34,19 @@ def is_manufacturer_payable(account: str) -> bool:
 
 def manufacturer_of(account: str) -> str:
     return account.split(":", 2)[1]
+
+
+def normal_balance(account: str) -> str:
+    """'debit' for assets and expenses, 'credit' for liabilities and revenue: the side on
+    which a healthy balance sits. Clearing accounts take the side their money waits on."""
+    if account.startswith("manufacturer:") or account.startswith("platform:revenue:"):
+        return "credit"
+    if account.startswith("provider:") and account.endswith(":refunds_pending"):
+        return "credit"
+    return "debit"
+
+
+def balance_normal(account: str, debits: int, credits: int) -> int:
+    """The balance on the account's normal side: a payable owed 7312 reads 7312."""
+    balance = debits - credits
+    return -balance if normal_balance(account) == "credit" else balance

@@ -20,6 +20,7 @@ Scope = Literal[
     "payments:write",
     "payments:read",
     "finance:read",
+    "finance:close",
     "payouts:approve",
     "refunds:approve",
     "admin",

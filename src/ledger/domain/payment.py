@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime
 from typing import Any, Literal, get_args
 from uuid import UUID
 
 from eventsourcing.domain import event
 
 from ledger.domain import accounts
-from ledger.domain.base import LedgerAggregate, seeded_id
+from ledger.domain.base import LedgerAggregate, now, seeded_id
 from ledger.domain.errors import (
     DuplicateApproval,
     ExceedsCapturable,
@@ -21,7 +22,14 @@ from ledger.domain.errors import (
 from ledger.domain.ids import dispute_id, refund_id
 from ledger.domain.journal import JournalEntry, entry, reverse
 from ledger.domain.money import allocate, currency, fee_for, require_amount
-from ledger.domain.payment_parts import Approval, CapturedShare, Dispute, Refund, ReversalShare
+from ledger.domain.payment_parts import (
+    Approval,
+    CapturedShare,
+    Dispute,
+    DisputedShare,
+    Refund,
+    ReversalShare,
+)
 from ledger.domain.splits import MAX_AMOUNT, MAX_SPLITS, Split, bounded_amount, checked_splits
 
 __all__ = ["MAX_AMOUNT", "MAX_SPLITS", "Payment", "refundable_amount"]
@@ -32,6 +40,18 @@ PROVIDER_NAME = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
 # Refund states whose amount is free again (their booking was reversed).
 REFUND_RELEASED = ("failed", "rejected")
 _SPLIT_TERMS = frozenset({"fee_bps", "refund_fee_policy"})
+
+
+def _effective(moment: datetime | None) -> str | None:
+    """A moment before now that a provider says something happened at, as fixed-width UTC
+    text (the read models' form); None for now."""
+    if moment is None:
+        return None
+    if moment.tzinfo is None:
+        raise InvalidInput("effective times must carry a time zone")
+    if moment > now():
+        raise InvalidInput("an effective time cannot be in the future")
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def refundable_amount(status: str, captured: int, refunded: int, disputed: int) -> int:
@@ -511,14 +531,17 @@ class Payment(LedgerAggregate):
         reason: str | None = None,
         provider_reference: str | None = None,
         provider_fee: int | None = None,
+        effective_at: datetime | None = None,
         *,
         beyond_refundable: bool = False,
     ) -> str:
         """provider_fee: the provider's dispute fee, when it reports one (an expense of the
-        platform whatever the outcome). beyond_refundable: the provider reports the dispute,
-        so its money has moved whatever is left to refund; if it is lost, what cannot be taken
-        back from the manufacturers is the platform's loss."""
+        platform whatever the outcome). effective_at: when the provider opened it, if earlier
+        than now (a late webhook); statements book it by that time. beyond_refundable: the
+        provider reports the dispute, so its money has moved whatever is left to refund; if it
+        is lost, what cannot be taken back from the manufacturers is the platform's loss."""
         require_amount(amount)
+        effective = _effective(effective_at)
         if self.status != "captured":
             raise IllegalTransition(f"cannot dispute a payment that is {self.status}")
         if amount > MAX_AMOUNT:
@@ -545,8 +568,23 @@ class Payment(LedgerAggregate):
             reason=reason,
             entry=booking,
             provider_reference=provider_reference,
+            shares=self._dispute_shares(amount),
+            effective_at=effective,
         )
         return new_id
+
+    def _dispute_shares(self, amount: int) -> list[DisputedShare]:
+        """Each manufacturer's part of a disputed amount (what a loss would take back: no more
+        than is still captured and not taken back; the rest would be the platform's)."""
+        room = self.amount_captured - sum(self.amount_reversed_per_split)
+        amount = max(0, min(amount, room))
+        if not amount:
+            return []
+        parts = self._reversal_parts(amount)
+        return [
+            DisputedShare(manufacturer_id=split["manufacturer_id"], amount=part)
+            for split, part in zip(self.splits, parts, strict=True)
+        ]
 
     @event("DisputeOpened")
     def _dispute_opened(
@@ -557,6 +595,8 @@ class Payment(LedgerAggregate):
         reason: str | None,
         entry: JournalEntry,
         provider_reference: str | None = None,
+        shares: list[DisputedShare] | None = None,
+        effective_at: str | None = None,
     ) -> None:
         self.disputes[dispute_id] = Dispute(
             amount=amount,
@@ -567,7 +607,10 @@ class Payment(LedgerAggregate):
             updated_at=self.event_time.isoformat(),
         )
 
-    def close_dispute(self, dispute_id: str, outcome: str) -> None:
+    def close_dispute(
+        self, dispute_id: str, outcome: str, effective_at: datetime | None = None
+    ) -> None:
+        effective = _effective(effective_at)
         dispute = self.disputes.get(dispute_id)
         if dispute is None:
             raise IllegalTransition(f"unknown dispute {dispute_id}")
@@ -582,7 +625,13 @@ class Payment(LedgerAggregate):
                     (accounts.provider_disputed(self.provider), -amount),
                 ],
             )
-            self._dispute_won(dispute_id=dispute_id, amount=amount, entry=booking)
+            self._dispute_won(
+                dispute_id=dispute_id,
+                amount=amount,
+                entry=booking,
+                shares=self._dispute_shares(amount),
+                effective_at=effective,
+            )
         elif outcome == "lost":
             # What is still captured and not yet taken back is reversed from the manufacturers;
             # the rest (the payment was refunded meanwhile) is the platform's loss.
@@ -604,12 +653,21 @@ class Payment(LedgerAggregate):
                 shares=shares,
                 entry=entry(self.currency, lines),
                 platform_share=platform_share,
+                effective_at=effective,
             )
         else:
             raise InvalidInput("outcome must be 'won' or 'lost'")
 
     @event("DisputeWon")
-    def _dispute_won(self, *, dispute_id: str, amount: int, entry: JournalEntry) -> None:
+    def _dispute_won(
+        self,
+        *,
+        dispute_id: str,
+        amount: int,
+        entry: JournalEntry,
+        shares: list[DisputedShare] | None = None,
+        effective_at: str | None = None,
+    ) -> None:
         self.disputes[dispute_id]["status"] = "won"
         self.disputes[dispute_id]["updated_at"] = self.event_time.isoformat()
 
@@ -621,6 +679,7 @@ class Payment(LedgerAggregate):
         shares: list[ReversalShare],
         entry: JournalEntry,
         platform_share: int = 0,  # default: events recorded before it existed
+        effective_at: str | None = None,
     ) -> None:
         self.disputes[dispute_id]["status"] = "lost"
         self.disputes[dispute_id]["shares"] = shares

@@ -20,6 +20,11 @@ class ReversalShare(TypedDict):
     fee_returned: int
 
 
+class DisputedShare(TypedDict):
+    manufacturer_id: str
+    amount: int
+
+
 class Approval(TypedDict):
     approver: str  # the key id
     at: str

@@ -72,6 +72,13 @@ def row_key(table: str, key: dict[str, Any]) -> dict[str, Any]:
             "pk": {"S": f"report_days#{key['manufacturer_id']}"},
             "sk": {"S": f"{key['currency']}#{key['day']}"},
         }
+    if table == "statement_lines":  # one partition per owner, in line (time) order
+        return {
+            "pk": {"S": f"statement_lines#{key['owner']}"},
+            "sk": {"S": key["line_id"]},
+        }
+    if table == "period_closes":
+        return {"pk": {"S": "period_closes"}, "sk": {"S": key["period"]}}
     keys, _ = TABLES[table]
     return {"pk": {"S": "#".join([table, *(str(key[k]) for k in keys)])}, "sk": {"S": "row"}}
 
@@ -605,6 +612,18 @@ class DynamoDBReadModels:
 
     def currencies_of(self, manufacturer_id: str) -> list[str]:
         return sorted({row["currency"] for row in self._report_rows(manufacturer_id)})
+
+    def statement_lines(self, owner: str) -> list[dict[str, Any]]:
+        return [
+            {k: _plain(v) for k, v in item.items() if k not in ("pk", "sk")}
+            for item in self._query(f"statement_lines#{owner}")
+        ]
+
+    def period_closes(self) -> list[dict[str, Any]]:
+        return [
+            {k: _plain(v) for k, v in item.items() if k not in ("pk", "sk")}
+            for item in self._query("period_closes")
+        ]
 
     def heartbeat(self, last_event_at: str) -> None:
         """Recorded once per stream batch (not per event, which would make one hot item)."""

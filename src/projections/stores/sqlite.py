@@ -510,6 +510,22 @@ class SqliteReadModels:
         )
         return [r[0] for r in rows]
 
+    def statement_lines(self, owner: str) -> list[dict[str, Any]]:
+        rows = (
+            self._reader()
+            .execute("SELECT * FROM rm_statement_lines WHERE owner=? ORDER BY line_id", (owner,))
+            .fetchall()
+        )
+        return [dict(r) for r in rows]
+
+    def period_closes(self) -> list[dict[str, Any]]:
+        rows = (
+            self._reader()
+            .execute("SELECT period, closed_at, closed_by FROM rm_period_closes ORDER BY period")
+            .fetchall()
+        )
+        return [dict(r) for r in rows]
+
     def freshness(self) -> dict[str, Any]:
         position, updated_at = self.position()
         return {

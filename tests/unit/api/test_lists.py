@@ -33,7 +33,9 @@ def _all_pages(api: Api, path: str, auth: dict[str, str], **params: Any) -> list
 def test_payouts_are_listed_filtered_and_paged(
     api: Api, admin: dict[str, str], clock: ManualClock
 ) -> None:
-    a = api.manufacturer(admin, payout_approval_threshold={"USD": 1000}, payout_approvals_required=1)
+    a = api.manufacturer(
+        admin, payout_approval_threshold={"USD": 1000}, payout_approvals_required=1
+    )
     b = api.manufacturer(admin)
     api.payment(admin, [(a, 5000)])
     api.payment(admin, [(b, 5000)])

@@ -8,6 +8,7 @@ manufacturer), so a retry with any key of the same account replays and never ref
 from __future__ import annotations
 
 from collections import defaultdict
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from hypothesis import HealthCheck, settings
@@ -21,7 +22,14 @@ from hypothesis.stateful import (
     rule,
 )
 
-from ledger.application.commands import disputes, manufacturers, payments, payouts, refunds
+from ledger.application.commands import (
+    disputes,
+    manufacturers,
+    payments,
+    payouts,
+    periods,
+    refunds,
+)
 from ledger.application.errors import IdempotencyKeyReused
 from ledger.application.principal import Principal
 from ledger.application.queries import payable as payable_of
@@ -31,8 +39,11 @@ from ledger.domain import accounts
 from ledger.domain.errors import DomainError
 from ledger.domain.journal import assert_balanced
 from ledger.settings import Settings
+from projections import statements
 from projections.follower import Follower
+from projections.logic import PLATFORM
 from projections.stores.sqlite import SqliteReadModels
+from tests.conftest import ManualClock
 
 ADMIN = Principal("key_requester", frozenset({"admin"}))
 APPROVERS = [
@@ -65,7 +76,8 @@ class LedgerMachine(RuleBasedStateMachine):
 
     def __init__(self) -> None:
         super().__init__()
-        self.container = build(Settings(persistence="popo"))
+        self.clock = ManualClock(datetime(2026, 1, 10, 12, 0, tzinfo=UTC))
+        self.container = build(Settings(persistence="popo"), clock=self.clock)
         self.engine = self.container.engine
         self.manufacturers: list[str] = []
         self.refused: dict[str, int] = defaultdict(int)
@@ -251,14 +263,53 @@ class LedgerMachine(RuleBasedStateMachine):
             reserved = payout.status in ("pending_approval", "approved", "executing", "submitted")
             assert (ids_of(payable.reservations)).count(row[0]) == int(reserved), payout.status
 
-    @rule(target=disputes, payment=payments, amount=amounts)
-    def open_dispute(self, payment: str, amount: int) -> str:
-        result = self._try(disputes.open_(ADMIN, payment, amount, None))
+    def _earlier(self, days_back: int | None) -> str | None:
+        """A moment days_back before now (a provider's late report), in Z form."""
+        if days_back is None:
+            return None
+        return (self.clock.now - timedelta(days=days_back)).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+    @rule(
+        target=disputes,
+        payment=payments,
+        amount=amounts,
+        days_back=st.none() | st.integers(0, 45),
+    )
+    def open_dispute(self, payment: str, amount: int, days_back: int | None) -> str:
+        opened_at = self._earlier(days_back)
+        result = self._try(disputes.open_(ADMIN, payment, amount, None, opened_at))
         return result[1] if result else "dp_missing"
 
-    @rule(dispute=consumes(disputes), outcome=st.sampled_from(["won", "lost"]))
-    def close_dispute(self, dispute: str, outcome: str) -> None:
-        self._try(disputes.close(ADMIN, dispute, outcome))
+    @rule(
+        dispute=consumes(disputes),
+        outcome=st.sampled_from(["won", "lost"]),
+        days_back=st.none() | st.integers(0, 45),
+    )
+    def close_dispute(self, dispute: str, outcome: str, days_back: int | None) -> None:
+        self._try(disputes.close(ADMIN, dispute, outcome, self._earlier(days_back)))
+
+    @rule(payment=payments, amount=amounts, days_back=st.integers(0, 45))
+    def late_lost_dispute(self, payment: str, amount: int, days_back: int) -> None:
+        """A chargeback the provider opened and decided days ago, reported only now: when its
+        month is closed, statements book it into the first open month as an adjustment."""
+        at = self._earlier(days_back)
+        opened = self._try(disputes.open_(ADMIN, payment, amount, None, at))
+        if opened is not None:
+            self._try(disputes.close(ADMIN, opened[1], "lost", at))
+
+    @rule(days=st.integers(5, 40), close=st.booleans())
+    def pass_time(self, days: int, close: bool) -> None:
+        """Time passes (the books of last month may close), so statements span periods."""
+        self.clock.advance(days=days)
+        if close:
+            self.close_last_month()
+
+    @rule()
+    def close_last_month(self) -> None:
+        """Close the books through the month before this one (refused if already closed)."""
+        first = self.clock.now.replace(day=1)
+        last_month = (first - timedelta(days=1)).strftime("%Y-%m")
+        self._try(periods.close(ADMIN, last_month))
 
     @rule(target=payouts, data=st.data(), currency=st.sampled_from(CURRENCIES))
     def request_payout(self, data: st.DataObject, currency: str) -> str:
@@ -358,6 +409,59 @@ class LedgerMachine(RuleBasedStateMachine):
             assert -actual.get((accounts.PLATFORM_FEES, cur), 0) >= 0, (
                 "fees returned exceed fees taken"
             )
+
+    @invariant()
+    def statements_chain_and_sum_to_the_payable_balances(self) -> None:
+        """For every manufacturer, currency and period, in both the issued (booked) and the
+        restated view: opening + movements = closing, each opening is the previous closing, and
+        the last closing is the payable balance; the P&L nets sum to the fee and provider-fee
+        accounts."""
+        store = self.container.fresh()
+        closes = store.period_closes()
+        books = statements.Books.of(closes)
+        balances = {
+            (r["account"], r["currency"]): r["credits"] - r["debits"]
+            for r in store.trial_balance(None)
+        }
+        for owner in [*self.manufacturers, PLATFORM]:
+            rows = store.statement_lines(owner)
+            if not rows:
+                continue
+            months = {r["effective_at"][:7] for r in rows}
+            months |= {books.booked_period(r["effective_at"][:7], r["recorded_at"]) for r in rows}
+            months.add(self.clock.now.strftime("%Y-%m"))
+            for view in ("issued", "restated"):
+                if owner == PLATFORM:
+                    self._pnl_sums_to_the_accounts(rows, closes, sorted(months), view, balances)
+                    continue
+                closing: dict[str, int] = defaultdict(int)
+                for month in sorted(months):
+                    for section in statements.statement(rows, closes, month, view):  # type: ignore[arg-type]
+                        currency = section["currency"]
+                        assert section["opening_balance"] == closing[currency], (view, month)
+                        moved = sum(section[f] for f in (*statements.MOVEMENTS, "adjustments"))
+                        assert section["opening_balance"] + moved == section["closing_balance"]
+                        closing[currency] = section["closing_balance"]
+                for currency, owed in closing.items():
+                    payable = balances.get((accounts.manufacturer_payable(owner), currency), 0)
+                    assert owed == payable, (owner, currency, view)
+
+    @staticmethod
+    def _pnl_sums_to_the_accounts(
+        rows: list[dict[str, Any]],
+        closes: list[dict[str, Any]],
+        months: list[str],
+        view: str,
+        balances: dict[tuple[str, str], int],
+    ) -> None:
+        nets: dict[str, int] = defaultdict(int)
+        for month in months:
+            for section in statements.pnl(rows, closes, month, view):  # type: ignore[arg-type]
+                nets[section["currency"]] += section["net"]
+        for currency, net in nets.items():
+            fees = balances.get((accounts.PLATFORM_FEES, currency), 0)
+            provider_fees = balances.get((accounts.PLATFORM_PROVIDER_FEES, currency), 0)
+            assert net == fees + provider_fees, (view, currency)
 
     def _payment_rows(self) -> list[dict[str, Any]]:
         """Every payment in the read models, in one page."""

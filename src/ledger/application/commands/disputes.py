@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from ledger.application.periods import effective_time
 from ledger.application.principal import Principal, requires
 from ledger.application.unit_of_work import UnitOfWork
 from ledger.domain.payment import Payment
@@ -14,24 +15,31 @@ DisputeResult = tuple[Payment, str]
 
 @requires("payments:write")
 def open_(
-    principal: Principal, payment_id: str, amount: int, reason: str | None
+    principal: Principal,
+    payment_id: str,
+    amount: int,
+    reason: str | None,
+    opened_at: str | None = None,
 ) -> Callable[[UnitOfWork], DisputeResult]:
+    """opened_at: when the provider opened it, if before now (statements book it then)."""
+    effective = effective_time(opened_at, "opened_at")
 
     def command(uow: UnitOfWork) -> DisputeResult:
         payment = uow.payments.for_write(principal, payment_id)
-        return payment, payment.open_dispute(amount, reason)
+        return payment, payment.open_dispute(amount, reason, effective_at=effective)
 
     return command
 
 
 @requires("payments:write")
 def close(
-    principal: Principal, dispute_id: str, outcome: str
+    principal: Principal, dispute_id: str, outcome: str, closed_at: str | None = None
 ) -> Callable[[UnitOfWork], DisputeResult]:
+    effective = effective_time(closed_at, "closed_at")
 
     def command(uow: UnitOfWork) -> DisputeResult:
         payment = uow.payments.of_dispute(principal, dispute_id)
-        payment.close_dispute(dispute_id, outcome)
+        payment.close_dispute(dispute_id, outcome, effective_at=effective)
         return payment, dispute_id
 
     return command
