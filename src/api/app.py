@@ -12,6 +12,7 @@ from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
+from api import console
 from api.access_log import AccessLog
 from api.deps import ApiError
 from api.guard import RequestGuard
@@ -22,6 +23,7 @@ from api.routers import (
     health,
     ledger,
     manufacturers,
+    operations,
     payments,
     payouts,
     refunds,
@@ -61,6 +63,8 @@ def create_app(container: Container, *, follow: bool = True) -> FastAPI:
         description="Event-sourced payments ledger: payments, captures, refunds, disputes and "
         "payouts as immutable events, with double-entry balances and manufacturer reports.",
         lifespan=lifespan,
+        docs_url=None,  # served offline by api.console
+        redoc_url=None,
     )
     app.state.container = container
     for router in (
@@ -75,8 +79,10 @@ def create_app(container: Container, *, follow: bool = True) -> FastAPI:
         webhooks.router,
         ledger.router,
         reports.router,
+        operations.router,
     ):
         app.include_router(router)
+    console.install(app)
 
     @app.exception_handler(DomainError)
     async def domain_error(request: Request, error: DomainError) -> Response:
@@ -122,4 +128,5 @@ def create_app(container: Container, *, follow: bool = True) -> FastAPI:
 
     app.add_middleware(RequestGuard, max_body_bytes=container.settings.max_body_bytes)
     app.add_middleware(AccessLog)
+    app.add_middleware(console.SecurityHeaders)  # outermost: every answer carries it
     return app
