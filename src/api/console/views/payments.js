@@ -133,7 +133,7 @@ export async function payment(container, { parts }) {
     return;
   }
   const c = found.currency;
-  holder.replaceChildren(
+  holder.replaceChildren(h("div", {},
     h(
       "dl",
       { class: "facts" },
@@ -185,5 +185,5 @@ export async function payment(container, { parts }) {
           { numeric: [2] },
         )
       : null,
-  );
+  ));
 }
