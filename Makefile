@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test lint typecheck unit bench clean package tf-check localstack localstack-test localstack-docker-test lambda-host-package
+.PHONY: install run test lint typecheck unit bench clean package tf-check localstack localstack-test localstack-docker-test lambda-host-package browser
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -25,8 +25,13 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
+# Debian's chromium for the console's browser tests (tests/console; Playwright drives it, no
+# browser download): installed with apt-get when missing, nothing done when present.
+browser:
+	scripts/install_chromium.sh
+
 # Everything, the LocalStack run last (it has its own target: tests/localstack).
-test: lint typecheck tf-check
+test: lint typecheck tf-check browser
 	$(BIN)/pytest -q --ignore=tests/localstack
 	$(MAKE) localstack-test
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import sqlite3
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -343,14 +344,38 @@ def test_a_bound_key_sees_only_its_manufacturer(ledger: Ledger, browser: Open) -
     b.shot("bound-key")
 
 
+def _bury(ledger: Ledger, queue: str, error: str) -> None:
+    """A dead letter on the server's embedded queue, as a worker leaves one that keeps failing."""
+    db = ledger.server.db
+    path = db.with_name(f"{db.stem}.queues{db.suffix}")
+    with sqlite3.connect(path, timeout=10) as connection:
+        connection.execute(
+            "INSERT INTO queue_messages (message_id, queue, body, receive_count, visible_at_ms,"
+            " dead, done, receipt, error, sent_at_ms) VALUES (?, ?, ?, 5, 0, 1, 0, NULL, ?, ?)",
+            (f"console-{queue}", queue, '{"kind": "console-test"}', error, int(time.time() * 1000)),
+        )
+    connection.close()
+
+
 def test_operations_shows_lag_and_dead_letter_queues(ledger: Ledger, browser: Open) -> None:
+    _bury(ledger, "payout-schedule", "RuntimeError: the rail timed out")
     b = browser(ledger.url)
     page = sign_in(b, ledger.url, ledger.keys["admin"], "#/operations")
     expect(page.locator(".projection-lag [data-field='Events behind (lag)']")).to_have_text("0")
     queues = page.get_by_role("table", name="Dead-letter queues")
     expect(queues.locator("tbody tr")).to_have_count(4)
-    expect(queues).to_contain_text("payout-execution")
+    buried = queues.locator("tbody tr", has_text="payout-schedule")
+    expect(buried).to_contain_text("RuntimeError: the rail timed out")
+    expect(buried.locator("td").nth(1)).to_have_text("1")
     b.shot("operations")
+    buried.get_by_role("button", name="Redrive payout-schedule").click()
+    page.get_by_role("dialog").get_by_role("button", name="Confirm").click()
+    expect(page.get_by_role("status").filter(has_text="redriven")).to_have_text(
+        "1 message(s) redriven to payout-schedule."
+    )
+    with api(ledger) as http:
+        letters = http.get("/v1/operations/queues/payout-schedule/dead-letters").json()["data"]
+    assert "console-payout-schedule" not in [d["message_id"] for d in letters]
     other = browser(ledger.url)
     page = sign_in(other, ledger.url, ledger.keys["finance"], "#/operations")
     expect(page.get_by_text("Dead-letter queues need an admin key.")).to_be_visible()
