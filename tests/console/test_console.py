@@ -105,6 +105,7 @@ def test_a_chart_of_an_accounts_daily_balance(ledger: Ledger, browser: Open) -> 
     page.get_by_role("button", name="Show chart").click()
     expect(page.locator(".chart canvas")).to_have_count(1)
     assert f"account={account}".replace(":", "%3A") in page.url or f"account={account}" in page.url
+    b.shot("overview-chart")
     page.get_by_text("Daily figures").click()
     days = page.locator("table.chart-figures tbody tr")
     assert days.count() == 30
@@ -112,7 +113,6 @@ def test_a_chart_of_an_accounts_daily_balance(ledger: Ledger, browser: Open) -> 
     with api(ledger) as http:
         now = http.get(f"/v1/accounts/{account}/balance", params={"currency": "USD"}).json()
     assert today == -now["balance"]
-    b.shot("overview-chart")
 
 
 def test_an_as_of_link_shows_the_older_balance(ledger: Ledger, browser: Open) -> None:
