@@ -62,7 +62,7 @@ localstack-docker-test: $(STAMP) lambda-host-package
 # The deployment package for this machine's architecture: LocalStack runs the handlers here.
 HOST_ARCH := $(shell uname -m | sed -e 's/aarch64/arm64/' -e 's/amd64/x86_64/')
 PACKAGE_SOURCES := pyproject.toml scripts/build_lambda_package.py \
-	$(shell find src -name '*.py' -o -name '*.json' | grep -v __pycache__)
+	$(shell find src -name '*.py' -o -name '*.json' -o -name '*.js' -o -name '*.css' -o -name '*.html' | grep -v __pycache__)
 
 build/lambda-host.zip: $(STAMP) $(PACKAGE_SOURCES)
 	LAMBDA_ARCH=$(HOST_ARCH) $(BIN)/python scripts/build_lambda_package.py --output $@

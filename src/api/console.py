@@ -114,5 +114,7 @@ def install(app: FastAPI) -> None:
     def console_root() -> Response:
         return RedirectResponse("/console/", status_code=308)
 
-    app.mount("/console", StaticFiles(directory=CONSOLE_DIR, html=True), name="console")
-    app.mount("/docs-assets", StaticFiles(directory=DOCS_DIR), name="docs-assets")
+    # check_dir=False: a package built without the assets still serves the API (and 404s here).
+    console = StaticFiles(directory=CONSOLE_DIR, html=True, check_dir=False)
+    app.mount("/console", console, name="console")
+    app.mount("/docs-assets", StaticFiles(directory=DOCS_DIR, check_dir=False), name="docs-assets")

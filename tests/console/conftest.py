@@ -85,7 +85,7 @@ def ledger(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Ledger]:
         "admin": create_key(db, "admin"),
         # Requests payouts and may approve others' payouts, never its own.
         "requester": create_key(db, "payments:write", "payments:read", "payouts:approve"),
-        "approver": create_key(db, "payouts:approve", "payments:read"),
+        "approver": create_key(db, "payouts:approve", "refunds:approve", "payments:read"),
         "finance": create_key(db, "finance:read", "payments:read"),
     }
     server = start(db, where / "serve.log")

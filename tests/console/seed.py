@@ -28,6 +28,8 @@ class Seeded:
     before_second: str  # a moment (Z form) after the first payment and before the second
     refund: str
     dispute: str
+    crate: str = ""
+    refunds_waiting: list[str] = field(default_factory=list)
     payouts: list[str] = field(default_factory=list)
     keys: dict[str, str] = field(default_factory=dict)
 
@@ -98,14 +100,31 @@ def seed(base_url: str, admin_key: str, requester_key: str) -> Seeded:
             json={"amount": 1_500, "reason": "fraudulent"},
             headers={"Idempotency-Key": "console-dispute"},
         ).json()["id"]
+        # Crate's refunds wait for one approval.
+        crate = http.post("/v1/manufacturers", json={"name": "Crate Co", "fee_bps": 0}).json()["id"]
+        http.patch(
+            f"/v1/manufacturers/{crate}/settings",
+            json={"refund_approval_threshold": 1, "refund_approvals_required": 1},
+        ).raise_for_status()
+        crate_payment = _payment(http, crate, 3_000, "console-crate")
     requested = {"Authorization": f"Bearer {requester_key}"}
     payouts = []
+    refunds_waiting = []
     with httpx2.Client(base_url=base_url, headers=requested, timeout=15) as http:
-        for index, amount in enumerate((1_000, 500)):
+        for index, amount in enumerate((700, 800)):
+            waiting = http.post(
+                f"/v1/payments/{crate_payment}/refunds",
+                json={"amount": amount, "reason": "returned"},
+                headers={"Idempotency-Key": f"console-crate-refund-{'ab'[index]}"},
+            )
+            waiting.raise_for_status()
+            assert waiting.json()["status"] == "pending_approval", waiting.text
+            refunds_waiting.append(str(waiting.json()["id"]))
+        for index, amount in enumerate((1_000, 500, 300)):
             created = http.post(
                 "/v1/payouts",
                 json={"manufacturer_id": acme, "amount": amount, "currency": "USD"},
-                headers={"Idempotency-Key": f"console-payout-{'ab'[index]}"},
+                headers={"Idempotency-Key": f"console-payout-{'abc'[index]}"},
             )
             created.raise_for_status()
             payouts.append(str(created.json()["id"]))
@@ -119,5 +138,7 @@ def seed(base_url: str, admin_key: str, requester_key: str) -> Seeded:
         before_second=before_second,
         refund=str(refund["id"]),
         dispute=str(dispute),
+        crate=crate,
+        refunds_waiting=refunds_waiting,
         payouts=payouts,
     )

@@ -223,6 +223,51 @@ def test_a_second_key_approves_a_payout_and_sees_it_paid(ledger: Ledger, browser
     expect(card.get_by_role("button", name="Approve")).to_have_count(0)
 
 
+def test_refunds_waiting_are_listed_approved_and_rejected(ledger: Ledger, browser: Open) -> None:
+    b = browser(ledger.url)
+    approve, reject = ledger.seeded.refunds_waiting
+    page = sign_in(b, ledger.url, ledger.keys["approver"], "#/approvals")
+    queue = page.locator("section.queue[data-kind=refund]")
+    expect(queue.locator(f"article[data-id='{approve}']")).to_have_attribute(
+        "data-status", "pending_approval"
+    )
+    _approve(page, approve)
+    expect(queue.locator(f"article[data-id='{approve}']")).not_to_have_attribute(
+        "data-status", "pending_approval"
+    )
+    card = queue.locator(f"article[data-id='{reject}']")
+    card.get_by_role("button", name="Reject").click()
+    dialog = page.get_by_role("dialog")
+    dialog.get_by_label("Reason (optional)").fill("not returned to the warehouse")
+    dialog.get_by_role("button", name="Confirm").click()
+    expect(card).to_have_attribute("data-status", "rejected")
+    with api(ledger) as http:
+        assert http.get(f"/v1/refunds/{approve}").json()["status"] in ("pending", "succeeded")
+        rejected = http.get(f"/v1/refunds/{reject}").json()
+    assert rejected["status"] == "rejected"
+    assert rejected["failure_reason"] == "not returned to the warehouse"
+
+
+def test_a_payout_is_rejected_with_a_reason(ledger: Ledger, browser: Open) -> None:
+    b = browser(ledger.url)
+    payout = ledger.seeded.payouts[2]
+    page = sign_in(b, ledger.url, ledger.keys["approver"], "#/approvals")
+    _find(page, payout)
+    card = page.locator(f"article.approval[data-id='{payout}']")
+    card.get_by_role("button", name="Reject").click()
+    dialog = page.get_by_role("dialog")
+    expect(dialog).to_contain_text("Reject payout")
+    dialog.get_by_label("Reason (optional)").fill("wrong bank details")
+    dialog.get_by_role("button", name="Confirm").click()
+    expect(page.locator(f"article.approval[data-id='{payout}']")).to_have_attribute(
+        "data-status", "rejected"
+    )
+    with api(ledger) as http:
+        rejected = http.get(f"/v1/payouts/{payout}").json()
+    assert rejected["status"] == "rejected"
+    assert "wrong bank details" in json.dumps(rejected["rejection"])
+
+
 def test_approval_lists_or_their_not_available_state(ledger: Ledger, browser: Open) -> None:
     b = browser(ledger.url)
     page = sign_in(b, ledger.url, ledger.keys["approver"], "#/approvals")
