@@ -10,6 +10,7 @@ import sqlite3
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import httpx2
 import pytest
@@ -494,3 +495,102 @@ def test_every_page_passes_axe(ledger: Ledger, browser: Open, axe: str) -> None:
         if result:
             found[fragment] = result
     assert found == {}, json.dumps(found, indent=1)
+
+
+# ----- the finance-reads lists (issue 12), by a stand-in until they are served -----------------
+def _keyset(data: list[dict[str, object]]) -> str:
+    freshness = {"source": "notification-log", "position": 1, "head": 1, "lag_events": 0}
+    return json.dumps(
+        {"data": data, "next_cursor": None, "freshness": {**freshness, "updated_at": None}}
+    )
+
+
+def test_views_render_the_finance_reads_lists(
+    ledger: Ledger, browser: Open, tmp_path: Path
+) -> None:
+    """The lists and the statement in the shapes issue 12 gives them (keyset lists like GET
+    /v1/payments), answered by a stand-in in the browser only where this server lacks them, so
+    after the merge the same checks run on the real lists."""
+    seeded = ledger.seeded
+    with api(ledger) as http:
+        waiting = http.get(f"/v1/payouts/{seeded.payouts[1]}").json()
+        manufacturers = [
+            http.get(f"/v1/manufacturers/{m}").json() for m in (seeded.acme, seeded.bolt)
+        ]
+        dispute = http.get(f"/v1/disputes/{seeded.dispute}").json()
+    statement = {
+        "manufacturer_id": seeded.acme,
+        "period": "2026-11",
+        "currencies": [
+            {
+                "currency": "USD",
+                "opening_balance": 0,
+                "sales": 14_000,
+                "platform_fees": 350,
+                "closing_balance": 12_675,
+            },
+        ],
+    }
+    statement_csv = (
+        "currency,opening_balance,sales,platform_fees,closing_balance\nUSD,0,14000,350,12675\n"
+    )
+    served = set(httpx2.get(f"{ledger.url}/openapi.json", timeout=15).json()["paths"])
+
+    has_statements = any(p.startswith("/v1/statements/") for p in served)
+    missing = {
+        p
+        for p in ("/v1/payouts", "/v1/disputes", "/v1/manufacturers")
+        if "get" not in _methods(ledger, p)
+    }
+
+    def stand_in(route: Any) -> None:
+        """Answers only for what this server lacks; everything else goes to the server."""
+        url = route.request.url.split("?", 1)[0].removeprefix(ledger.url)
+        if url not in missing and not (url.startswith("/v1/statements/") and not has_statements):
+            route.fallback()
+        elif url == "/v1/payouts":
+            route.fulfill(content_type="application/json", body=_keyset([waiting]))
+        elif url == "/v1/disputes":
+            route.fulfill(content_type="application/json", body=_keyset([dispute]))
+        elif url == "/v1/manufacturers":
+            route.fulfill(content_type="application/json", body=_keyset(manufacturers))
+        elif url.startswith("/v1/statements/manufacturers/"):
+            if "text/csv" in (route.request.headers.get("accept") or ""):
+                route.fulfill(content_type="text/csv", body=statement_csv)
+            else:
+                route.fulfill(content_type="application/json", body=json.dumps(statement))
+        else:
+            route.fallback()
+
+    b = browser(ledger.url)
+    page = b.page
+    page.route(lambda url: "/v1/" in url, stand_in)
+    page = sign_in(b, ledger.url, ledger.keys["approver"], "#/approvals")
+    mine = page.locator("section.queue[data-kind=payout]").first
+    expect(mine.locator(f"article[data-id='{seeded.payouts[1]}']")).to_be_visible()
+    others = page.locator("section.queue[data-kind=payout]").nth(1)
+    expect(others.locator(f"article[data-id='{seeded.payouts[1]}']")).to_have_count(0)
+    page.goto(f"{ledger.url}/console/#/disputes")
+    expect(page.get_by_role("tabpanel")).to_contain_text(seeded.dispute)
+    expect(page.get_by_role("tabpanel")).to_contain_text("15.00 USD")
+    page.goto(f"{ledger.url}/console/#/manufacturers")
+    expect(page.get_by_role("link", name=seeded.acme)).to_be_visible()
+    expect(page.get_by_role("link", name=seeded.bolt)).to_be_visible()
+    other = browser(ledger.url)
+    other.page.route(lambda url: "/v1/statements/" in url, stand_in)
+    page = sign_in(
+        other, ledger.url, ledger.keys["finance"], f"#/manufacturers/{seeded.acme}?period=2026-11"
+    )
+    closing = page.locator(".statement [data-field=closing_balance][data-minor]")
+    if not has_statements:
+        expect(closing).to_have_attribute("data-minor", "12675")
+        rows = _csv_download(page, "Download statement CSV", tmp_path)
+        assert rows == [
+            {
+                "currency": "USD",
+                "opening_balance": "0",
+                "sales": "14000",
+                "platform_fees": "350",
+                "closing_balance": "12675",
+            }
+        ]

@@ -78,13 +78,17 @@ function card(kind, item, error) {
   return node;
 }
 
-// A list endpoint, or its "not available" state when the server has no such route.
-async function listed(title, loader, kind) {
+// A list endpoint, or its "not available" state when the server has no such route. Items in
+// shown (ids already on the page) are left out; the ids listed are added to it.
+async function listed(title, loader, kind, shown = new Set()) {
   const section = h("section", { class: "queue", "data-kind": kind }, h("h3", {}, title));
   try {
-    const items = await loader();
+    const items = (await loader()).filter((item) => !shown.has(item.id));
     if (items.length === 0) section.append(h("p", { class: "state" }, "Nothing waiting."));
-    for (const item of items) section.append(card(kind, item));
+    for (const item of items) {
+      shown.add(item.id);
+      section.append(card(kind, item));
+    }
   } catch (error) {
     if (!(error instanceof Problem)) throw error;
     section.append(error.notAvailable ? notAvailable(`${title}: the list`) : problemBox(error));
@@ -137,10 +141,9 @@ export async function approvals(container) {
   const sections = [];
   if (has("payouts:approve")) {
     const payouts = (params) => async () => (await get("/v1/payouts", { status: "pending_approval", limit: 100, ...params })).data;
-    const mine = await listed("Payouts waiting for me", payouts({ awaiting_approval_by: "me" }), PAYOUT);
-    sections.push(mine);
-    const all = await listed("All payouts waiting for approval", payouts({}), PAYOUT);
-    sections.push(all);
+    const shown = new Set();
+    sections.push(await listed("Payouts waiting for me", payouts({ awaiting_approval_by: "me" }), PAYOUT, shown));
+    sections.push(await listed("Other payouts waiting for approval", payouts({}), PAYOUT, shown));
   }
   if (has("refunds:approve")) sections.push(await listed("Refunds waiting for approval", refundsWaiting, REFUND));
   lists.replaceChildren(...sections);
