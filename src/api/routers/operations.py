@@ -41,7 +41,20 @@ def _queues() -> list[str]:
 Source = Annotated[DeadLetterSource, Depends(_source)]
 
 
-@router.get("/keys/me", response_model=KeyIdentityOut, dependencies=[needs(operations.whoami)])
+def _only(*names: str) -> Any:
+    """Unknown query parameters are a 422, never ignored."""
+
+    async def check(request: Request) -> None:
+        unknown = sorted(set(request.query_params) - set(names))
+        if unknown:
+            raise ApiError(422, "unknown-parameter", f"unknown query parameter: {unknown[0]}")
+
+    return Depends(check)
+
+
+@router.get(
+    "/keys/me", response_model=KeyIdentityOut, dependencies=[needs(operations.whoami), _only()]
+)
 def whoami(principal: Caller) -> KeyIdentityOut:
     """The calling key's id, scopes and manufacturer binding (any key; never the secret)."""
     me = operations.whoami(principal)
@@ -53,7 +66,7 @@ def whoami(principal: Caller) -> KeyIdentityOut:
 @router.get(
     "/operations/queues",
     response_model=QueueStateList,
-    dependencies=[needs(operations.queue_states)],
+    dependencies=[needs(operations.queue_states), _only()],
 )
 def queue_states(principal: Caller, source: Source) -> QueueStateList:
     """Every workflow queue with its dead-letter count and the newest dead letter's error
@@ -70,7 +83,7 @@ def queue_states(principal: Caller, source: Source) -> QueueStateList:
 @router.get(
     "/operations/queues/{queue}/dead-letters",
     response_model=DeadLetterList,
-    dependencies=[needs(operations.dead_letters)],
+    dependencies=[needs(operations.dead_letters), _only("limit")],
 )
 def list_dead_letters(
     queue: str,
@@ -96,7 +109,7 @@ def list_dead_letters(
 @router.post(
     "/operations/queues/{queue}/redrive",
     response_model=RedriveOut,
-    dependencies=[needs(operations.redrive)],
+    dependencies=[needs(operations.redrive), _only()],
 )
 def redrive(
     queue: str, principal: Caller, source: Source, body: RedriveIn | None = None

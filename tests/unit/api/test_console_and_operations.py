@@ -88,6 +88,17 @@ def test_an_unknown_queue_is_a_404_that_names_the_queues(api: Api) -> None:
         "/v1/operations/queues/billing/redrive", json={"message_ids": "all"}, headers=admin
     )
     assert bad.status_code == 422
+    for path in (
+        "/v1/keys/me?verbose=1",
+        "/v1/operations/queues?queue=billing",
+        "/v1/operations/queues/billing/dead-letters?limit=5&offset=1",
+    ):
+        unknown = api.client.get(path, headers=admin)
+        assert unknown.status_code == 422, path
+        assert unknown.json()["type"] == "urn:ledger:problem:unknown-parameter"
+    assert api.client.get(
+        "/v1/operations/queues/billing/dead-letters?limit=5", headers=admin
+    ).is_success
 
 
 def test_the_openapi_document_declares_the_bearer_scheme(api: Api) -> None:
