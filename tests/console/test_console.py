@@ -73,6 +73,14 @@ def test_a_401_returns_to_the_key_form_with_the_problem(ledger: Ledger, browser:
     expect(page.get_by_label("API key")).to_be_visible()
     assert page.evaluate("sessionStorage.getItem('ledger.apiKey')") is None
     b.shot("key-form")
+    # A key that stops working mid-session (revoked): the next call returns to the key form.
+    page = sign_in(b, ledger.url, ledger.keys["finance"], "#/payments")
+    expect(page.get_by_role("link", name=ledger.seeded.first_payment)).to_be_visible()
+    page.evaluate("sessionStorage.setItem('ledger.apiKey', 'lk_revoked')")
+    page.get_by_role("link", name=ledger.seeded.first_payment).click()
+    expect(page.get_by_label("API key")).to_be_visible()
+    expect(page.get_by_role("alert")).to_contain_text("The API key is not valid.")
+    expect(page.locator("#nav")).to_be_hidden()
 
 
 # ----- overview ---------------------------------------------------------------------------------

@@ -130,7 +130,7 @@ function payoutSettings(m) {
     ["Payout approvals", m.payout_approvals_required ? `${m.payout_approvals_required} from ${m.payout_approval_threshold} (minor units)` : "not required"],
     ["Payout rail", s.payout_rail || "sandbox"],
     ["Payout schedule", s.payout_interval || "manual"],
-    ["Payout minimum", s.payout_minimum ?? "—"],
+    ["Payout minimum", s.payout_minimum ? `${s.payout_minimum} (minor units)` : "none"],
     ["Approval expiry", s.payout_approval_expiry_hours ? `${s.payout_approval_expiry_hours} h` : "—"],
     ["Provider", s.provider || "default"],
     ["Bank account", s.bank_account_masked || s.bank_account_mask || "—"],
