@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test lint typecheck unit bench clean package tf-check localstack localstack-test localstack-docker-test lambda-host-package
+.PHONY: install run test lint typecheck unit bench clean package tf-check localstack localstack-test localstack-docker-test lambda-host-package browser
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -25,8 +25,13 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
+# Debian's chromium for the console's browser tests (tests/console; Playwright drives it, no
+# browser download): installed with apt-get when missing, nothing done when present.
+browser:
+	scripts/install_chromium.sh
+
 # Everything, the LocalStack run last (it has its own target: tests/localstack).
-test: lint typecheck tf-check
+test: lint typecheck tf-check browser
 	$(BIN)/pytest -q --ignore=tests/localstack
 	$(MAKE) localstack-test
 
@@ -57,7 +62,7 @@ localstack-docker-test: $(STAMP) lambda-host-package
 # The deployment package for this machine's architecture: LocalStack runs the handlers here.
 HOST_ARCH := $(shell uname -m | sed -e 's/aarch64/arm64/' -e 's/amd64/x86_64/')
 PACKAGE_SOURCES := pyproject.toml scripts/build_lambda_package.py \
-	$(shell find src -name '*.py' -o -name '*.json' | grep -v __pycache__)
+	$(shell find src -name '*.py' -o -name '*.json' -o -name '*.js' -o -name '*.css' -o -name '*.html' | grep -v __pycache__)
 
 build/lambda-host.zip: $(STAMP) $(PACKAGE_SOURCES)
 	LAMBDA_ARCH=$(HOST_ARCH) $(BIN)/python scripts/build_lambda_package.py --output $@

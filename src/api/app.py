@@ -12,6 +12,7 @@ from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
+from api import console
 from api.access_log import AccessLog
 from api.deps import ApiError
 from api.guard import RequestGuard
@@ -26,6 +27,7 @@ from api.routers import (
     keys,
     ledger,
     manufacturers,
+    operations,
     payments,
     payouts,
     periods,
@@ -71,6 +73,8 @@ def create_app(container: Container, *, follow: bool = True) -> FastAPI:
         # Every route, including ones added later, refuses query parameters it does not declare
         # and bodies that are not JSON where it reads JSON.
         dependencies=[Depends(refuse_unknown_query), Depends(refuse_other_media_types)],
+        docs_url=None,  # served offline by api.console
+        redoc_url=None,
     )
     app.state.container = container
     app.openapi = lambda: document(app)  # type: ignore[method-assign]
@@ -87,11 +91,13 @@ def create_app(container: Container, *, follow: bool = True) -> FastAPI:
         ledger.router,
         reports.router,
         attention.router,
+        operations.router,  # before keys: /v1/keys/me is not a key id
         keys.router,
         statements.router,
         periods.router,
     ):
         app.include_router(router)
+    console.install(app)
 
     @app.exception_handler(DomainError)
     async def domain_error(request: Request, error: DomainError) -> Response:
@@ -137,4 +143,5 @@ def create_app(container: Container, *, follow: bool = True) -> FastAPI:
 
     app.add_middleware(RequestGuard, max_body_bytes=container.settings.max_body_bytes)
     app.add_middleware(AccessLog)
+    app.add_middleware(console.SecurityHeaders)  # outermost: every answer carries it
     return app

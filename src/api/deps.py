@@ -11,6 +11,7 @@ from collections.abc import Callable
 from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, Header, Request, params
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel
 from starlette.responses import Response
 
@@ -84,14 +85,23 @@ VaultDep = Annotated[BankAccountSealer | None, Depends(_vault)]
 WebhookSourcesDep = Annotated[dict[str, WebhookSource], Depends(_webhook_sources)]
 
 
+# Declared as the OpenAPI document's Bearer scheme, so /docs has an Authorize button; a missing
+# or malformed header is answered below (a problem, not FastAPI's own 403).
+bearer = HTTPBearer(
+    auto_error=False,
+    scheme_name="apiKey",
+    description="An API key from `ledger keys create`, sent as `Authorization: Bearer <key>`.",
+)
+
+
 async def get_principal(
     request: Request,
     keys: Annotated[ApiKeys, Depends(_keys)],
-    authorization: Annotated[str | None, Header()] = None,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)] = None,
 ) -> Principal:
-    if not authorization or not authorization.startswith("Bearer "):
+    if credentials is None or not credentials.credentials:
         raise ApiError(401, "unauthenticated", "Send an API key as 'Authorization: Bearer <key>'.")
-    principal = keys.authenticate(authorization[len("Bearer ") :].strip())
+    principal = keys.authenticate(credentials.credentials.strip())
     if principal is None:
         raise ApiError(401, "unauthenticated", "The API key is not valid.")
     request.state.key_id = principal.key_id

@@ -1,0 +1,144 @@
+"""Seeded ledger state for the console's browser tests, made over HTTP like a client would:
+two manufacturers (one whose payouts need an approval), payments before and after a moment
+the as-of tests look back to, a partial refund, an open dispute and payouts waiting."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx2
+
+ACME_FEE_BPS = 250
+FIRST_PAYMENT = 10_000  # USD 100.00 for Acme
+SECOND_PAYMENT = 4_000  # USD 40.00 for Acme, after the moment `before_second`
+BOLT_PAYMENT = 2_500  # USD 25.00 for Bolt
+REFUND = 1_000
+
+
+@dataclass
+class Seeded:
+    acme: str
+    bolt: str
+    first_payment: str
+    second_payment: str
+    bolt_payment: str
+    before_second: str  # a moment (Z form) after the first payment and before the second
+    refund: str
+    dispute: str
+    crate: str = ""
+    refunds_waiting: list[str] = field(default_factory=list)
+    payouts: list[str] = field(default_factory=list)
+    keys: dict[str, str] = field(default_factory=dict)
+
+
+def _wait(fetch: Any, done: Any, seconds: float = 15) -> Any:
+    deadline = time.monotonic() + seconds
+    while True:
+        value = fetch()
+        if done(value) or time.monotonic() > deadline:
+            return value
+        time.sleep(0.1)
+
+
+def _payment(http: httpx2.Client, manufacturer: str, amount: int, key: str) -> str:
+    body = {
+        "amount": amount,
+        "currency": "USD",
+        "customer_id": "cus_console",
+        "payment_method": "pm_tok",
+        "splits": [{"manufacturer_id": manufacturer, "amount": amount}],
+    }
+    created = http.post("/v1/payments", json=body, headers={"Idempotency-Key": key})
+    created.raise_for_status()
+    return str(created.json()["id"])
+
+
+def wait_until_projected(http: httpx2.Client) -> None:
+    _wait(
+        lambda: http.get("/healthz").json()["projections"]["lag_events"],
+        lambda lag: lag == 0,
+    )
+
+
+def seed(base_url: str, admin_key: str, requester_key: str) -> Seeded:
+    """requester_key (payments:write and payouts:approve) requests the payouts."""
+    auth = {"Authorization": f"Bearer {admin_key}"}
+    with httpx2.Client(base_url=base_url, headers=auth, timeout=15) as http:
+        acme = http.post(
+            "/v1/manufacturers",
+            json={
+                "name": "Acme Tools",
+                "fee_bps": ACME_FEE_BPS,
+                "refund_fee_policy": "refund_fee",
+                "payout_approval_threshold": {"USD": 100},
+                "payout_approvals_required": 1,
+            },
+        ).json()["id"]
+        bolt = http.post("/v1/manufacturers", json={"name": "Bolt Works", "fee_bps": 0}).json()[
+            "id"
+        ]
+        first = _payment(http, acme, FIRST_PAYMENT, "console-first")
+        bolt_payment = _payment(http, bolt, BOLT_PAYMENT, "console-bolt")
+        time.sleep(1.2)
+        before_second = datetime.now(UTC).replace(microsecond=0).strftime("%Y-%m-%dT%H:%M:%SZ")
+        time.sleep(1.2)
+        second = _payment(http, acme, SECOND_PAYMENT, "console-second")
+        refund = http.post(
+            f"/v1/payments/{first}/refunds",
+            json={"amount": REFUND, "reason": "damaged"},
+            headers={"Idempotency-Key": "console-refund"},
+        ).json()
+        _wait(
+            lambda: http.get(f"/v1/refunds/{refund['id']}").json()["status"],
+            lambda status: status != "pending",
+        )
+        dispute = http.post(
+            f"/v1/payments/{second}/disputes",
+            json={"amount": 1_500, "reason": "fraudulent"},
+            headers={"Idempotency-Key": "console-dispute"},
+        ).json()["id"]
+        # Crate's refunds wait for one approval.
+        crate = http.post("/v1/manufacturers", json={"name": "Crate Co", "fee_bps": 0}).json()["id"]
+        http.patch(
+            f"/v1/manufacturers/{crate}/settings",
+            json={"refund_approval_threshold": {"USD": 1}, "refund_approvals_required": 1},
+        ).raise_for_status()
+        crate_payment = _payment(http, crate, 3_000, "console-crate")
+    requested = {"Authorization": f"Bearer {requester_key}"}
+    payouts = []
+    refunds_waiting = []
+    with httpx2.Client(base_url=base_url, headers=requested, timeout=15) as http:
+        for index, amount in enumerate((700, 800)):
+            waiting = http.post(
+                f"/v1/payments/{crate_payment}/refunds",
+                json={"amount": amount, "reason": "returned"},
+                headers={"Idempotency-Key": f"console-crate-refund-{'ab'[index]}"},
+            )
+            waiting.raise_for_status()
+            assert waiting.json()["status"] == "pending_approval", waiting.text
+            refunds_waiting.append(str(waiting.json()["id"]))
+        for index, amount in enumerate((1_000, 500, 300)):
+            created = http.post(
+                "/v1/payouts",
+                json={"manufacturer_id": acme, "amount": amount, "currency": "USD"},
+                headers={"Idempotency-Key": f"console-payout-{'abc'[index]}"},
+            )
+            created.raise_for_status()
+            payouts.append(str(created.json()["id"]))
+        wait_until_projected(http)
+    return Seeded(
+        acme=acme,
+        bolt=bolt,
+        first_payment=first,
+        second_payment=second,
+        bolt_payment=bolt_payment,
+        before_second=before_second,
+        refund=str(refund["id"]),
+        dispute=str(dispute),
+        crate=crate,
+        refunds_waiting=refunds_waiting,
+        payouts=payouts,
+    )
