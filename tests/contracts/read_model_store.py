@@ -64,7 +64,10 @@ def record_history() -> History:
         engine = container.engine
         a = f"mfr_{register(engine, name='A', fee_bps=250, refund_fee_policy='refund_fee').id.hex}"
         b = f"mfr_{register(engine, name='B', fee_bps=0, refund_fee_policy='keep_fee').id.hex}"
-        container.keys.create(["payments:read"])
+        _, key = container.keys.create(
+            ["payments:read"], label="reader", expires_at=clock.now + timedelta(days=30)
+        )
+        container.keys.revoke(SYSTEM, f"key_{key.id.hex}")
         p1 = f"pay_{create_payment(engine, a, 1000).id.hex}"
         clock.advance(days=1)
         shared = [{"manufacturer_id": a, "amount": 600}, {"manufacturer_id": b, "amount": 400}]
@@ -478,6 +481,22 @@ class ReadModelStoreContract:
         assert store.count_api_keys() == 0
         store.apply(history.items, None)
         assert store.count_api_keys() == 1
+
+    def test_api_keys_are_listed_with_their_terms(
+        self, applied: ReadModelStore, history: History
+    ) -> None:
+        (row,) = applied.api_keys()
+        assert row["key_id"].startswith("key_")
+        assert (row["scopes"], row["label"], row["manufacturer_id"]) == (
+            "payments:read",
+            "reader",
+            None,
+        )
+        assert row["created_at"] == history.start_of(0).replace("00:00:00", "12:00:00")
+        assert row["expires_at"].startswith((history.days[0] + timedelta(days=30)).isoformat())
+        assert row["revoked"] == 1
+        assert row["revoked_at"] == row["created_at"]
+        assert row.get("last_used_at") is None
 
     # ----- reset, replace_all, dump -----------------------------------------------------------
     def test_reset_empties_every_read_model_and_forgets_versions(
