@@ -155,9 +155,7 @@ def test_labels_and_expiries_are_changed_and_bad_ones_refused(
 
 # Regression: approvals recorded only the approving key's id (`key_9b98...`).
 def test_a_payout_approval_records_the_approvers_label(api: Api, admin: dict[str, str]) -> None:
-    m = api.manufacturer(
-        admin, fee_bps=0, payout_approval_threshold=100, payout_approvals_required=1
-    )
+    m = api.manufacturer(admin, fee_bps=0, payout_approvals_required=1)  # every payout
     api.payment(admin, [(m, 1000)])
     body = {"manufacturer_id": m, "amount": 500, "currency": "USD"}
     requested = api.post("/v1/payouts", body, admin)
