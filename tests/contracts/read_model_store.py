@@ -77,6 +77,10 @@ def record_history() -> History:
         clock.advance(minutes=5)
         _, r1 = engine.execute(refunds.request(SYSTEM, p1, 300, None))
         container.settle()  # the refund workflow executes r1
+        _, key = container.keys.create(
+            ["payments:read"], label="reader", expires_at=clock.now + timedelta(days=30)
+        )
+        container.keys.revoke(SYSTEM, f"key_{key.id.hex}")
         clock.advance(days=1)
         p3 = f"pay_{create_payment(engine, b, 500, currency='EUR').id.hex}"
         clock.advance(minutes=5)
@@ -527,7 +531,25 @@ class ReadModelStoreContract(ListsContract):
     def test_api_keys_are_counted(self, store: ReadModelStore, history: History) -> None:
         assert store.count_api_keys() == 0
         store.apply(history.items, None)
-        assert store.count_api_keys() == 1
+        assert store.count_api_keys() == 2
+
+    def test_api_keys_are_listed_with_their_terms(
+        self, applied: ReadModelStore, history: History
+    ) -> None:
+        plain, row = applied.api_keys()  # oldest first
+        assert plain.get("label") is None  # DynamoDB: no attribute; SQLite: NULL
+        assert plain["revoked"] == 0
+        assert row["key_id"].startswith("key_")
+        assert (row["scopes"], row["label"], row["manufacturer_id"]) == (
+            "payments:read",
+            "reader",
+            None,
+        )
+        assert row["created_at"].startswith(history.days[1].isoformat())
+        assert row["expires_at"].startswith((history.days[1] + timedelta(days=30)).isoformat())
+        assert row["revoked"] == 1
+        assert row["revoked_at"] == row["created_at"]
+        assert row.get("last_used_at") is None
 
     # ----- reset, replace_all, dump -----------------------------------------------------------
     def test_reset_empties_every_read_model_and_forgets_versions(

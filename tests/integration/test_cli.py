@@ -71,6 +71,7 @@ def test_keys_create_refuses_unknown_scopes_and_manufacturers(tmp_path: Path) ->
     bad_scope = ledger("keys", "create", "--scope", "root", "--db", db)
     assert bad_scope.returncode == 2
     assert bad_scope.stdout == ""
+    assert "invalid choice: 'root'" in one_error_line(bad_scope)  # a usage error: one line too
     bad_manufacturer = ledger(
         "keys", "create", "--scope", "payments:read", "--manufacturer", "mfr_x", "--db", db
     )

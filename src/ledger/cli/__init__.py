@@ -10,7 +10,7 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from ledger.cli.attention import register as register_attention_commands
 from ledger.cli.finance import register as register_finance_commands
@@ -145,8 +145,15 @@ def _report(args: argparse.Namespace) -> int:
     return 0
 
 
+class _OneLineParser(argparse.ArgumentParser):
+    """Usage errors as one line too (subcommands' parsers are of this class as well)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"error: {self.prog}: {_one_line(message)} (see {self.prog} --help)\n")
+
+
 def parser() -> argparse.ArgumentParser:
-    root = argparse.ArgumentParser(prog="ledger", description="Event-sourced payments ledger.")
+    root = _OneLineParser(prog="ledger", description="Event-sourced payments ledger.")
     commands = root.add_subparsers(dest="command", required=True)
 
     def with_db(p: argparse.ArgumentParser) -> argparse.ArgumentParser:

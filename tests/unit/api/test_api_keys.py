@@ -151,3 +151,21 @@ def test_labels_and_expiries_are_changed_and_bad_ones_refused(
     for unknown in ("key_" + "0" * 32, "nope", key_id.upper()):
         assert api.get(f"/v1/keys/{unknown}", admin).status_code == 404
         assert api.post(f"/v1/keys/{unknown}/revoke", None, admin, idem=None).status_code == 404
+
+
+# Regression: approvals recorded only the approving key's id (`key_9b98...`).
+def test_a_payout_approval_records_the_approvers_label(api: Api, admin: dict[str, str]) -> None:
+    m = api.manufacturer(admin, fee_bps=0, payout_approvals_required=1)  # every payout
+    api.payment(admin, [(m, 1000)])
+    body = {"manufacturer_id": m, "amount": 500, "currency": "USD"}
+    requested = api.post("/v1/payouts", body, admin)
+    assert requested.status_code == 201, requested.text
+    approver, approver_id, _ = issued(api, "payouts:approve", label="Bo (treasury)")
+    approved = api.post(f"/v1/payouts/{requested.json()['id']}/approve", None, approver)
+    assert approved.status_code == 200, approved.text
+    (approval,) = approved.json()["approvals"]
+    assert (approval["approver"], approval["approver_label"]) == (approver_id, "Bo (treasury)")
+    # A later relabel does not rewrite who approved then.
+    api.patch(f"/v1/keys/{approver_id}", {"label": "someone else"}, admin)
+    shown = api.get_json(f"/v1/payouts/{requested.json()['id']}", admin)
+    assert shown["approvals"][0]["approver_label"] == "Bo (treasury)"
