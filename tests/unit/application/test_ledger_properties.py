@@ -33,6 +33,7 @@ from ledger.application.commands import (
 from ledger.application.errors import IdempotencyKeyReused
 from ledger.application.principal import Principal
 from ledger.application.queries import payable as payable_of
+from ledger.application.registries import PAYABLES
 from ledger.application.replies import Idempotency
 from ledger.bootstrap import build
 from ledger.domain import accounts
@@ -324,6 +325,46 @@ class LedgerMachine(RuleBasedStateMachine):
         expected = approvals_expected(self.payout_terms[manufacturer], currency, amount)
         assert payout.approvals_required == expected
         return f"po_{payout.id.hex}"
+
+    @rule(data=st.data(), currency=st.sampled_from(CURRENCIES))
+    def respelled_manufacturer_id(self, data: st.DataObject, currency: str) -> None:
+        """One spelling per id (issue 11, item 1): another spelling of a manufacturer's id is
+        refused wherever money would be routed to it, and opens no second payable."""
+        manufacturer = data.draw(st.sampled_from(self.manufacturers))
+        digits = manufacturer.removeprefix("mfr_")
+        spelling = data.draw(
+            st.sampled_from(
+                [
+                    "mfr_" + digits.upper(),
+                    "MFR_" + digits,
+                    manufacturer + " ",
+                    "mfr_" + digits[:16] + digits[16:].upper(),
+                    "mfr_" + digits + "0",
+                ]
+            ).filter(lambda text: text != manufacturer)
+        )
+        payables = self.engine.registry_members(PAYABLES)
+        split = {"manufacturer_id": spelling, "amount": 100}
+        fields = {
+            "amount": 100,
+            "currency": currency,
+            "customer_id": "c",
+            "provider": "sandbox",
+            "payment_method": "pm",
+            "capture_method": "automatic",
+            "splits": [split],
+        }
+        for command in (
+            payments.create(ADMIN, fields),
+            payouts.request(ADMIN, spelling, 1, currency),
+        ):
+            try:
+                self.engine.execute(command)
+            except DomainError:
+                pass
+            else:
+                raise AssertionError(f"{spelling!r} was accepted as {manufacturer!r}")
+        assert self.engine.registry_members(PAYABLES) == payables
 
     @rule(payout=payouts, approver=st.sampled_from(APPROVERS))
     def approve(self, payout: str, approver: Principal) -> None:
