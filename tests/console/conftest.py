@@ -124,7 +124,7 @@ def _bound_key(db: Path, manufacturer_id: str) -> str:
     return result.stdout.strip()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def playwright() -> Iterator[Playwright]:
     with sync_playwright() as running:
         yield running
