@@ -95,7 +95,7 @@ def target_has_card_number(scope: Scope) -> bool:
         name not in TRANSPORT_HEADERS
         and (
             contains_card_number(value.decode("latin-1"))
-            or contains_card_number(value.decode("utf-8", errors="replace"))
+            or (not value.isascii() and contains_card_number(value.decode("utf-8", "replace")))
         )
         for name, value in scope.get("headers", [])
     )

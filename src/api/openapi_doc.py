@@ -19,7 +19,7 @@ from fastapi.dependencies.models import Dependant
 from fastapi.openapi.utils import get_openapi
 from fastapi.routing import APIRoute, iter_route_contexts
 
-from api.deps import get_principal, get_sender
+from api.deps import bearer
 from api.media_type import reads_json_body
 from api.problems import PROBLEM_JSON, status_for
 from ledger.domain.errors import DomainError
@@ -108,11 +108,12 @@ def _calls(dependant: Dependant) -> Iterator[Callable[..., Any]]:
 def statuses(route: APIRoute, method: str) -> set[int]:
     codes = {413, 422}
     calls = set(_calls(route.dependant))
-    if get_principal in calls:
+    if bearer in calls:
         codes |= {401, 403, 404}
     if reads_json_body(route.dependant):
         codes |= {400, 415}
-    if get_sender in calls or method in ("POST", "PUT", "PATCH", "DELETE"):
+    sends = any(getattr(call, "sends_commands", False) for call in calls)
+    if sends or method in ("POST", "PUT", "PATCH", "DELETE"):
         codes |= {400, 404, 409, 503}
     return codes
 

@@ -5,7 +5,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request
 from starlette.responses import Response
 
-from api.deps import Caller, QueriesDep, Send, needs
+from api.deps import Caller, QueriesDep, Sender, needs, sending
 from api.listings import LIST_RESPONSES, Cursor, Limit, PaymentStatus, answer_list
 from api.render import dispute_out, payment_out, payment_summary, refund_out
 from api.schemas import (
@@ -26,10 +26,13 @@ from ledger.application.queries import Queries
 router = APIRouter(prefix="/v1/payments", tags=["payments"])
 
 
-@router.post("", status_code=201, response_model=PaymentOut, dependencies=[needs(payments.create)])
-async def create_payment(body: PaymentIn, principal: Caller, send: Send) -> Response:
+@router.post("", status_code=201, response_model=PaymentOut)
+async def create_payment(
+    body: PaymentIn, send: Annotated[Sender, sending(payments.create)]
+) -> Response:
     """Authorize (and, with capture_method=automatic, capture) a payment split across
     manufacturers. Needs `payments:write` and an Idempotency-Key."""
+    principal = send.principal
     command = payments.create(principal, body.model_dump())
     return await send.run(
         command, lambda payment: payment_out(payment, principal), status=201, body=body
@@ -95,20 +98,24 @@ def payment_events(payment_id: str, principal: Caller, queries: QueriesDep) -> l
     return history
 
 
-@router.post(
-    "/{payment_id}/capture", response_model=PaymentOut, dependencies=[needs(payments.capture)]
-)
+@router.post("/{payment_id}/capture", response_model=PaymentOut)
 async def capture_payment(
-    payment_id: str, principal: Caller, send: Send, body: CaptureIn | None = None
+    payment_id: str,
+    send: Annotated[Sender, sending(payments.capture)],
+    body: CaptureIn | None = None,
 ) -> Response:
     """Capture an authorized payment, fully or partially (once)."""
+    principal = send.principal
     body = body or CaptureIn()
     command = payments.capture(principal, payment_id, body.amount)
     return await send.run(command, lambda payment: payment_out(payment, principal), body=body)
 
 
-@router.post("/{payment_id}/void", response_model=PaymentOut, dependencies=[needs(payments.void)])
-async def void_payment(payment_id: str, principal: Caller, send: Send) -> Response:
+@router.post("/{payment_id}/void", response_model=PaymentOut)
+async def void_payment(
+    payment_id: str, send: Annotated[Sender, sending(payments.void)]
+) -> Response:
+    principal = send.principal
     command = payments.void(principal, payment_id)
     return await send.run(command, lambda payment: payment_out(payment, principal))
 
@@ -117,16 +124,15 @@ async def void_payment(payment_id: str, principal: Caller, send: Send) -> Respon
     "/{payment_id}/refunds",
     status_code=201,
     response_model=RefundOut,
-    dependencies=[needs(refunds.request)],
 )
 async def refund_payment(
-    payment_id: str, body: RefundIn, principal: Caller, send: Send
+    payment_id: str, body: RefundIn, send: Annotated[Sender, sending(refunds.request)]
 ) -> Response:
     """Refund part or all of the captured amount; never more than what is still refundable.
     The refund is booked at once and executed at the provider by the refund-execution workflow
     (status `pending`), after approvals when the manufacturers' refund policy asks for them
     (status `pending_approval`)."""
-    command = refunds.request(principal, payment_id, body.amount, body.reason)
+    command = refunds.request(send.principal, payment_id, body.amount, body.reason)
     return await send.run(command, refund_out, status=201, body=body)
 
 
@@ -134,9 +140,10 @@ async def refund_payment(
     "/{payment_id}/disputes",
     status_code=201,
     response_model=DisputeOut,
-    dependencies=[needs(disputes.open_)],
 )
-async def open_dispute(payment_id: str, body: DisputeIn, principal: Caller, send: Send) -> Response:
+async def open_dispute(
+    payment_id: str, body: DisputeIn, send: Annotated[Sender, sending(disputes.open_)]
+) -> Response:
     """Record a chargeback: the provider holds the disputed funds until it is closed."""
-    command = disputes.open_(principal, payment_id, body.amount, body.reason, body.opened_at)
+    command = disputes.open_(send.principal, payment_id, body.amount, body.reason, body.opened_at)
     return await send.run(command, dispute_out, status=201, body=body)

@@ -10,10 +10,13 @@ ledger's settings do this for LEDGER_PERSISTENCE=sqlite)."""
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Sequence
 from typing import Any
+from uuid import UUID
 
 from eventsourcing.persistence import PersistenceError
 from eventsourcing.sqlite import (
+    SQLiteApplicationRecorder,
     SQLiteConnection,
     SQLiteConnectionPool,
     SQLiteDatastore,
@@ -68,7 +71,29 @@ class DurableSQLiteDatastore(SQLiteDatastore):
             return durability(connection._sqlite_conn)
 
 
+class IndexedSQLiteApplicationRecorder(SQLiteApplicationRecorder):
+    """The library's recorder, plus one statement that answers "is it recorded, and at which
+    version" for some ids (the hot path asks it for every keyed request and every cached read,
+    where a read of each id's events in its own BEGIN...COMMIT cost several times more)."""
+
+    def newest_versions(self, originator_ids: Sequence[UUID]) -> dict[UUID, int]:
+        if not originator_ids:
+            return {}
+        marks = ",".join("?" * len(originator_ids))
+        # The table name is the recorder's own, the values are bound parameters.
+        statement = (
+            f"SELECT originator_id, MAX(originator_version) FROM {self.events_table_name} "  # noqa: S608
+            f"WHERE originator_id IN ({marks}) GROUP BY originator_id"
+        )
+        params = [i.hex if isinstance(i, UUID) else i for i in originator_ids]
+        with self.datastore.get_connection(commit=False) as connection:
+            rows = connection._sqlite_conn.execute(statement, params).fetchall()
+        return {UUID(str(row[0])): int(row[1]) for row in rows}
+
+
 class DurableSQLiteFactory(SQLiteFactory):
+    application_recorder_class = IndexedSQLiteApplicationRecorder
+
     def __init__(self, env: Environment | EnvType | None) -> None:
         super().__init__(env)
         store = self.datastore

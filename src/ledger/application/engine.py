@@ -28,7 +28,7 @@ from ledger.application.errors import (
     IdempotencyKeyInFlight,
     IdempotencyKeyReused,
 )
-from ledger.application.lookups import Lookups
+from ledger.application.lookups import Lookups, newest_versions_of
 from ledger.application.ports import PaymentProvider
 from ledger.application.replies import Idempotency, Reply, stored_reply
 from ledger.application.unit_of_work import UnitOfWork
@@ -98,6 +98,7 @@ class Engine(Lookups):
         self._in_flight_lock = threading.Lock()
         self.after_save: list[Callable[[], object]] = []
         self._read_cache = LRUCache[UUID, Any](READ_CACHE_SIZE) if group_commit else None
+        self._newest_versions = newest_versions_of(self.recorder)
         self._grouped: GroupedCommands | None = None
         if group_commit:
             from ledger.application.grouped import GroupedCommands
@@ -183,10 +184,8 @@ class Engine(Lookups):
                 self._in_flight.discard(record_id)
 
     def replay(self, idempotency: Idempotency) -> Reply | None:
-        found = next(
-            (at for at in idempotency.record_ids if self.recorder.select_events(at, limit=1)),
-            None,
-        )
+        recorded = self._newest_versions(idempotency.record_ids)
+        found = next((at for at in idempotency.record_ids if at in recorded), None)
         if found is None:
             return None  # the common case: one cheap indexed read, no aggregate machinery
         record = self.current(found)

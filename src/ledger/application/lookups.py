@@ -4,7 +4,7 @@ a registry kind."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import Any, TypeVar
@@ -19,6 +19,25 @@ from ledger.domain.base import LedgerAggregate
 from ledger.domain.registry import SHARDS, Registry
 
 A = TypeVar("A", bound=LedgerAggregate)
+NewestVersions = Callable[[Sequence[UUID]], dict[UUID, int]]
+
+
+def newest_versions_of(recorder: Any) -> NewestVersions:
+    """The newest recorded version of each of some ids that has events: the store's own
+    one-statement lookup when it has one (the embedded SQLite store), else a read per id."""
+    own: NewestVersions | None = getattr(recorder, "newest_versions", None)
+    if own is not None:
+        return own
+
+    def one_by_one(originator_ids: Sequence[UUID]) -> dict[UUID, int]:
+        found = {}
+        for originator_id in originator_ids:
+            newest = recorder.select_events(originator_id, desc=True, limit=1)
+            if newest:
+                found[originator_id] = newest[0].originator_version
+        return found
+
+    return one_by_one
 
 
 class Lookups(Application[UUID]):
@@ -31,6 +50,7 @@ class Lookups(Application[UUID]):
     _parallel_reads: int
     _current: Repository[UUID]
     _read_cache: LRUCache[UUID, Any] | None
+    _newest_versions: NewestVersions
 
     def register_provider(self, name: str, provider: PaymentProvider) -> None:
         self._providers[name] = provider
@@ -57,14 +77,14 @@ class Lookups(Application[UUID]):
         also sees what other processes wrote): shared, so never changed by its readers."""
         if self._read_cache is None:
             return self._current.get(aggregate_id)
-        newest = self.recorder.select_events(aggregate_id, desc=True, limit=1)
-        if not newest:
+        newest = self._newest_versions((aggregate_id,)).get(aggregate_id)
+        if newest is None:
             raise AggregateNotFoundError(aggregate_id)
         try:
             kept = self._read_cache.get(aggregate_id)
         except KeyError:
             kept = None
-        if kept is not None and kept.version == newest[0].originator_version:
+        if kept is not None and kept.version == newest:
             return kept
         found: Any = self._current.get(aggregate_id)
         self._read_cache.put(aggregate_id, found)

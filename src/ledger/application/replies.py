@@ -4,7 +4,7 @@ recorded, and replays when the same key comes again."""
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from uuid import UUID
 
 from ledger.domain.idempotency import IdempotencyRecord
@@ -24,17 +24,20 @@ class Idempotency:
     # Where the same key was recorded before keys were scoped per account (per API key then):
     # a retry that straddles the upgrade still replays the reply recorded before it.
     legacy_account: str | None = None
+    # Where a reply to this request may be stored: its own record, then a legacy one (computed
+    # once: the hot path asks for them several times).
+    record_ids: tuple[UUID, ...] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        own = IdempotencyRecord.create_id(self.account, self.key)
+        ids: tuple[UUID, ...] = (own,)
+        if self.legacy_account is not None and self.legacy_account != self.account:
+            ids = (own, IdempotencyRecord.create_id(self.legacy_account, self.key))
+        object.__setattr__(self, "record_ids", ids)
 
     @property
     def record_id(self) -> UUID:
-        return IdempotencyRecord.create_id(self.account, self.key)
-
-    @property
-    def record_ids(self) -> tuple[UUID, ...]:
-        """Where a reply to this request may be stored: its own record, then a legacy one."""
-        if self.legacy_account is None or self.legacy_account == self.account:
-            return (self.record_id,)
-        return (self.record_id, IdempotencyRecord.create_id(self.legacy_account, self.key))
+        return self.record_ids[0]
 
 
 @dataclass(frozen=True, slots=True)
