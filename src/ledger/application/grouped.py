@@ -20,6 +20,7 @@ from ledger.application.ports import PaymentProvider
 from ledger.application.replies import Idempotency, Reply
 from ledger.application.unit_of_work import UnitOfWork
 from ledger.application.writer import Job, NeedsProvider, Outcome, ProviderAnswers, Writer
+from ledger.domain.base import LedgerAggregate
 from ledger.domain.errors import IllegalTransition
 
 if TYPE_CHECKING:
@@ -169,10 +170,14 @@ class GroupedCommands:
     def add(self, group: ProcessingEvent[Any], aggregates: Any) -> None:
         """Stage aggregates' pending events; the cache holds them at once, so the next command
         of the group sees them (evicted again if the group fails)."""
-        group.collect_events(*aggregates)
+        # What ProcessingEvent.collect_events does, without its runtime-Protocol isinstance
+        # checks (a tenth of the writer's time): everything staged here is a LedgerAggregate.
         cache = self._engine.repository.cache
-        if cache is not None:
-            for aggregate in aggregates:
+        for aggregate in aggregates:
+            assert isinstance(aggregate, LedgerAggregate)
+            group.events.extend(aggregate.collect_events())
+            group.aggregates[aggregate.id] = aggregate
+            if cache is not None:
                 cache.put(aggregate.id, aggregate)
 
     def commit_group(self, group: ProcessingEvent[Any]) -> None:

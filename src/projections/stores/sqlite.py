@@ -127,42 +127,65 @@ class SqliteReadModels:
             return applied
 
     def _apply(self, db: sqlite3.Connection, batch: Sequence[TrackedChanges]) -> int:
+        """One transaction for the batch, with its statements folded where order cannot matter:
+        postings inserted together, each balance moved once by the batch's sum, each
+        aggregate's tracking row read once and written once (the hot accounts take a posting
+        from nearly every payment)."""
         applied = 0
+        versions: dict[str, int] = {}
+        moved: set[str] = set()
+        postings: list[tuple[str, str, int, str, str]] = []
+        balances: dict[tuple[str, str], list[int]] = {}
         for item in batch:
-            row = db.execute(
-                "SELECT version FROM rm_tracking WHERE aggregate_id=?", (item.aggregate_id,)
-            ).fetchone()
-            last = row[0] if row else 0
+            last = versions.get(item.aggregate_id)
+            if last is None:
+                row = db.execute(
+                    "SELECT version FROM rm_tracking WHERE aggregate_id=?", (item.aggregate_id,)
+                ).fetchone()
+                last = versions[item.aggregate_id] = row[0] if row else 0
             if item.version <= last:
                 continue
             if item.version != last + 1:
                 raise ProjectionGap(f"{item.aggregate_id}: got version {item.version} after {last}")
             for change in item.changes:
-                self._change(db, change)
-            db.execute(
-                "INSERT INTO rm_tracking (aggregate_id, version) VALUES (?, ?) "
-                "ON CONFLICT (aggregate_id) DO UPDATE SET version=excluded.version",
-                (item.aggregate_id, item.version),
-            )
+                if isinstance(change, Post):
+                    postings.append(
+                        (
+                            change.account,
+                            change.currency,
+                            change.amount,
+                            change.at,
+                            change.entry_ref,
+                        )
+                    )
+                    sums = balances.setdefault((change.account, change.currency), [0, 0])
+                    sums[0 if change.amount > 0 else 1] += abs(change.amount)
+                else:
+                    self._change(db, change)
+            versions[item.aggregate_id] = item.version
+            moved.add(item.aggregate_id)
             applied += 1
+        db.executemany(
+            "INSERT INTO rm_postings (account, currency, amount, at, entry_ref) "
+            "VALUES (?, ?, ?, ?, ?)",
+            postings,
+        )
+        db.executemany(
+            "INSERT INTO rm_balances (account, currency, debits, credits) VALUES (?,?,?,?) "
+            "ON CONFLICT (account, currency) DO UPDATE SET "
+            "debits=debits+excluded.debits, credits=credits+excluded.credits",
+            [(account, currency, d, c) for (account, currency), (d, c) in balances.items()],
+        )
+        db.executemany(
+            "INSERT INTO rm_tracking (aggregate_id, version) VALUES (?, ?) "
+            "ON CONFLICT (aggregate_id) DO UPDATE SET version=excluded.version",
+            [(aggregate_id, versions[aggregate_id]) for aggregate_id in moved],
+        )
         return applied
 
     @staticmethod
     def _change(db: sqlite3.Connection, change: Change) -> None:
-        if isinstance(change, Post):
-            db.execute(
-                "INSERT INTO rm_postings (account, currency, amount, at, entry_ref) "
-                "VALUES (?, ?, ?, ?, ?)",
-                (change.account, change.currency, change.amount, change.at, change.entry_ref),
-            )
-            debit, credit = (change.amount, 0) if change.amount > 0 else (0, -change.amount)
-            db.execute(
-                "INSERT INTO rm_balances (account, currency, debits, credits) VALUES (?,?,?,?) "
-                "ON CONFLICT (account, currency) DO UPDATE SET "
-                "debits=debits+excluded.debits, credits=credits+excluded.credits",
-                (change.account, change.currency, debit, credit),
-            )
-            return
+        assert not isinstance(change, Post)
         keys, _ = TABLES[change.table]
         if isinstance(change, Upsert):
             data = {**change.key, **change.values}
