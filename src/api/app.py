@@ -142,8 +142,10 @@ def create_app(container: Container, *, follow: bool = True) -> FastAPI:
         access_log.exception("unhandled error")
         return problem(500, "internal-error", "An unexpected error occurred; it has been logged.")
 
-    app.add_middleware(MethodGate, routes=app.router.routes)
     app.add_middleware(RequestGuard, max_body_bytes=container.settings.max_body_bytes)
+    # Outside the guard: a method the path does not take is 405 whatever the request holds (the
+    # answer reads nothing of it, and the access log records route templates only).
+    app.add_middleware(MethodGate, routes=app.router.routes)
     app.add_middleware(AccessLog)
     app.add_middleware(console.SecurityHeaders)  # outermost: every answer carries it
     return app

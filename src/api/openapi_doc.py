@@ -19,7 +19,13 @@ from fastapi.dependencies.models import Dependant
 from fastapi.openapi.utils import get_openapi
 from fastapi.routing import APIRoute, iter_route_contexts
 
-from api.deps import get_principal, get_sender
+from api.deps import (
+    IDEMPOTENCY_KEY,
+    IDEMPOTENCY_KEY_PATTERN,
+    get_optional_key_sender,
+    get_principal,
+    get_sender,
+)
 from api.media_type import reads_json_body
 from api.problems import PROBLEM_JSON, status_for
 from ledger.domain.errors import DomainError
@@ -106,15 +112,28 @@ def _calls(dependant: Dependant) -> Iterator[Callable[..., Any]]:
 
 
 def statuses(route: APIRoute, method: str) -> set[int]:
-    codes = {413, 422}
+    codes = {413, 422} | {int(code) for code in route.responses if 400 <= int(code) < 500}
     calls = set(_calls(route.dependant))
     if get_principal in calls:
         codes |= {401, 403, 404}
     if reads_json_body(route.dependant):
         codes |= {400, 415}
-    if get_sender in calls or method in ("POST", "PUT", "PATCH", "DELETE"):
+    if calls & {get_sender, get_optional_key_sender} or method in (
+        "POST",
+        "PUT",
+        "PATCH",
+        "DELETE",
+    ):
         codes |= {400, 404, 409, 503}
     return codes
+
+
+def _declare_idempotency_key(operation: dict[str, Any], route: APIRoute) -> None:
+    """Required where the route moves money (400 without one); its shape as `Sender` checks it."""
+    for parameter in operation.get("parameters", []):
+        if parameter["in"] == "header" and parameter["name"] == IDEMPOTENCY_KEY:
+            parameter["required"] = get_sender in set(_calls(route.dependant))
+            parameter["schema"] = {"type": "string", "pattern": IDEMPOTENCY_KEY_PATTERN}
 
 
 def _response(status: int, types: list[str]) -> dict[str, Any]:
@@ -147,6 +166,7 @@ def document(app: FastAPI) -> dict[str, Any]:
             operation = doc["paths"].get(path, {}).get(method.lower())
             if operation is None:
                 continue
+            _declare_idempotency_key(operation, route)
             responses = operation.setdefault("responses", {})
             for status in sorted(statuses(route, method)):
                 responses[str(status)] = _response(status, types[status])
