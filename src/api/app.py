@@ -14,6 +14,7 @@ from starlette.responses import Response
 
 from api import console
 from api.access_log import AccessLog
+from api.allowed_methods import MethodGate
 from api.deps import ApiError
 from api.guard import RequestGuard
 from api.media_type import refuse_other_media_types
@@ -148,6 +149,9 @@ def create_app(container: Container, *, follow: bool = True) -> FastAPI:
         return problem(500, "internal-error", "An unexpected error occurred; it has been logged.")
 
     app.add_middleware(RequestGuard, max_body_bytes=container.settings.max_body_bytes)
+    # Outside the guard: a method the path does not take is 405 whatever the request holds (the
+    # answer reads nothing of it, and the access log records route templates only).
+    app.add_middleware(MethodGate, routes=app.router.routes)
     app.add_middleware(AccessLog)
     app.add_middleware(console.SecurityHeaders)  # outermost: every answer carries it
     return app

@@ -27,7 +27,8 @@ from ledger.bootstrap import Container
 from ledger.domain.errors import DomainError
 
 T = TypeVar("T")
-_IDEMPOTENCY_KEY = re.compile(r"^[\x21-\x7e]{1,255}$")
+IDEMPOTENCY_KEY_PATTERN = "^[!-~]{1,255}$"  # visible ASCII
+_IDEMPOTENCY_KEY = re.compile(IDEMPOTENCY_KEY_PATTERN)
 REFUSED = 409  # a stored refusal is always a refused transition
 
 
@@ -152,12 +153,19 @@ class Sender:
     for money moves), its result rendered with the route's response model."""
 
     def __init__(
-        self, engine: Engine, request: Request, principal: Principal, key: str | None
+        self,
+        engine: Engine,
+        request: Request,
+        principal: Principal,
+        key: str | None,
+        *,
+        required: bool = True,
     ) -> None:
         self._engine = engine
         self._request = request
         self.principal = principal
         self._key = key
+        self._required = required
 
     def _idempotency(self, body: BaseModel | None) -> Idempotency:
         if self._key is None:
@@ -187,9 +195,8 @@ class Sender:
         *,
         status: int = 200,
         body: BaseModel | None = None,
-        required: bool = True,
     ) -> Response:
-        keyed = self._idempotency(body) if self._key is not None or required else None
+        keyed = self._idempotency(body) if self._key is not None or self._required else None
         try:
             reply = self._engine.run(command, _rendered(render), keyed)
         except DomainError as error:
@@ -203,10 +210,9 @@ class Sender:
         *,
         status: int = 200,
         body: BaseModel | None = None,
-        required: bool = True,
     ) -> Response:
         """The same from an async route: the event loop only waits for the command writer."""
-        keyed = self._idempotency(body) if self._key is not None or required else None
+        keyed = self._idempotency(body) if self._key is not None or self._required else None
         try:
             reply = await self._engine.run_async(command, _rendered(render), keyed)
         except DomainError as error:
@@ -223,24 +229,38 @@ def _problem(error: DomainError) -> Response:
     return Response(text, status_code=code, media_type=PROBLEM_JSON)
 
 
-IdempotencyKey = Annotated[
+IDEMPOTENCY_KEY = "Idempotency-Key"
+IdempotencyKeyHeader = Annotated[
     str | None,
     Header(
-        alias="Idempotency-Key",
-        description="Required on requests that create or move money; a retry with the same "
-        "key and body replays the first response.",
+        alias=IDEMPOTENCY_KEY,
+        description="A unique value per operation (1-255 visible ASCII characters), reused only "
+        "to retry it: a retry with the same key and body replays the first response.",
     ),
 ]
 
 
 async def get_sender(
-    request: Request, principal: Caller, idempotency_key: IdempotencyKey = None
+    request: Request, principal: Caller, idempotency_key: IdempotencyKeyHeader = None
 ) -> Sender:
+    """For requests that move money: an Idempotency-Key is required (400 without one)."""
     return Sender(_container(request).engine, request, principal, idempotency_key)
 
 
-get_sender.sends_commands = True  # type: ignore[attr-defined]
+async def get_optional_key_sender(
+    request: Request, principal: Caller, idempotency_key: IdempotencyKeyHeader = None
+) -> Sender:
+    """For changes that move no money: keyed when the client sends an Idempotency-Key."""
+    engine = _container(request).engine
+    return Sender(engine, request, principal, idempotency_key, required=False)
+
+
 Send = Annotated[Sender, Depends(get_sender)]
+SendKeyOptional = Annotated[Sender, Depends(get_optional_key_sender)]
+# The dependencies that run commands (the OpenAPI document declares their answers), and those of
+# them that require an Idempotency-Key.
+SENDERS: set[Callable[..., object]] = {get_sender, get_optional_key_sender}
+KEY_REQUIRED: set[Callable[..., object]] = {get_sender}
 
 
 def sending(use_case: Callable[..., object]) -> params.Depends:
@@ -250,13 +270,16 @@ def sending(use_case: Callable[..., object]) -> params.Depends:
     scopes = scopes_of(use_case)
 
     async def sender(
-        request: Request, credentials: Credentials = None, idempotency_key: IdempotencyKey = None
+        request: Request,
+        credentials: Credentials = None,
+        idempotency_key: IdempotencyKeyHeader = None,
     ) -> Sender:
         container = _container(request)
         principal = _authenticated(request, container.keys, credentials)
         principal.require(*scopes)
         return Sender(container.engine, request, principal, idempotency_key)
 
-    sender.sends_commands = True  # type: ignore[attr-defined]
+    SENDERS.add(sender)
+    KEY_REQUIRED.add(sender)
     depends: params.Depends = Depends(sender)
     return depends

@@ -15,8 +15,9 @@ from pydantic import BaseModel
 from starlette.requests import Request
 from starlette.responses import Response
 
-from api.negotiation import csv_response, wants_csv
-from api.schemas import FreshnessOut
+from api.negotiation import CSV_ALTERNATIVE, csv_response, wants_csv
+from api.schemas import MOMENT_SCHEMA, FreshnessOut
+from ledger.domain import ids
 from projections.store import Page
 
 PaymentStatus = Literal["pending", "authorized", "captured", "failed", "voided"]
@@ -39,13 +40,21 @@ Cursor = Annotated[
     Query(description="`next_cursor` of the previous page; omit for the first."),
 ]
 Limit = Annotated[int, Query(ge=1, le=100, description="Rows per page.")]
+ManufacturerFilter = Annotated[
+    str | None,
+    Query(json_schema_extra={"pattern": f"^{ids.PREFIXES['manufacturer']}_[0-9a-f]{{32}}$"}),
+]
+PaymentFilter = Annotated[
+    str | None, Query(json_schema_extra={"pattern": f"^{ids.PREFIXES['payment']}_[0-9a-f]{{32}}$"})
+]
+CreatedFrom = Annotated[
+    str | None, Query(description="ISO 8601, inclusive", json_schema_extra=MOMENT_SCHEMA)
+]
+CreatedTo = Annotated[
+    str | None, Query(description="ISO 8601, exclusive", json_schema_extra=MOMENT_SCHEMA)
+]
 
-LIST_RESPONSES: dict[int | str, dict[str, Any]] = {
-    200: {
-        "content": {"text/csv": {"schema": {"type": "string"}}},
-        "description": "The page as JSON, or as CSV with `Accept: text/csv` (q-values honoured).",
-    }
-}
+LIST_RESPONSES = CSV_ALTERNATIVE
 
 
 class PayoutSummary(BaseModel):

@@ -17,6 +17,13 @@ from starlette.responses import Response
 
 JSON = "application/json"
 CSV = "text/csv"
+# A route's `responses=` when it answers CSV on request as well as JSON.
+CSV_ALTERNATIVE: dict[int | str, dict[str, Any]] = {
+    200: {
+        "content": {CSV: {"schema": {"type": "string"}}},
+        "description": "JSON, or CSV with `Accept: text/csv` (q-values honoured).",
+    }
+}
 
 
 def _ranges(accept: str) -> list[tuple[str, str, float]]:

@@ -19,7 +19,13 @@ from fastapi.dependencies.models import Dependant
 from fastapi.openapi.utils import get_openapi
 from fastapi.routing import APIRoute, iter_route_contexts
 
-from api.deps import bearer
+from api.deps import (
+    IDEMPOTENCY_KEY,
+    IDEMPOTENCY_KEY_PATTERN,
+    KEY_REQUIRED,
+    SENDERS,
+    bearer,
+)
 from api.media_type import reads_json_body
 from api.problems import PROBLEM_JSON, status_for
 from ledger.domain.errors import DomainError
@@ -106,16 +112,23 @@ def _calls(dependant: Dependant) -> Iterator[Callable[..., Any]]:
 
 
 def statuses(route: APIRoute, method: str) -> set[int]:
-    codes = {413, 422}
+    codes = {413, 422} | {int(code) for code in route.responses if 400 <= int(code) < 500}
     calls = set(_calls(route.dependant))
     if bearer in calls:
         codes |= {401, 403, 404}
     if reads_json_body(route.dependant):
         codes |= {400, 415}
-    sends = any(getattr(call, "sends_commands", False) for call in calls)
-    if sends or method in ("POST", "PUT", "PATCH", "DELETE"):
+    if calls & SENDERS or method in ("POST", "PUT", "PATCH", "DELETE"):
         codes |= {400, 404, 409, 503}
     return codes
+
+
+def _declare_idempotency_key(operation: dict[str, Any], route: APIRoute) -> None:
+    """Required where the route moves money (400 without one); its shape as `Sender` checks it."""
+    for parameter in operation.get("parameters", []):
+        if parameter["in"] == "header" and parameter["name"] == IDEMPOTENCY_KEY:
+            parameter["required"] = bool(KEY_REQUIRED & set(_calls(route.dependant)))
+            parameter["schema"] = {"type": "string", "pattern": IDEMPOTENCY_KEY_PATTERN}
 
 
 def _response(status: int, types: list[str]) -> dict[str, Any]:
@@ -148,6 +161,7 @@ def document(app: FastAPI) -> dict[str, Any]:
             operation = doc["paths"].get(path, {}).get(method.lower())
             if operation is None:
                 continue
+            _declare_idempotency_key(operation, route)
             responses = operation.setdefault("responses", {})
             for status in sorted(statuses(route, method)):
                 responses[str(status)] = _response(status, types[status])

@@ -16,6 +16,7 @@ from pydantic import (
     field_validator,
 )
 
+from api.currencies import CURRENCY_SCHEMA
 from ledger.domain.errors import UnknownCurrency
 from ledger.domain.money import currency as lookup_currency
 from ledger.domain.payment import MAX_AMOUNT
@@ -44,10 +45,14 @@ def _per_currency(value: dict[str, int] | None) -> dict[str, int] | None:
     return value
 
 
+CurrencyCode = Annotated[
+    StrictStr, Field(min_length=3, max_length=3, json_schema_extra=CURRENCY_SCHEMA)
+]
 PerCurrency = Annotated[
     dict[StrictStr, Annotated[StrictInt, Field(ge=0, le=MAX_AMOUNT)]],
     Field(
         max_length=200,
+        json_schema_extra={"propertyNames": CURRENCY_SCHEMA},
         description='Minor units per ISO 4217 currency, e.g. {"USD": 50000, "JPY": 50000}; '
         "a currency not named has no threshold (approval for every amount) and no minimum.",
     ),
@@ -123,7 +128,7 @@ class SplitIn(Strict):
 
 class PaymentIn(Strict):
     amount: Amount
-    currency: Annotated[StrictStr, Field(min_length=3, max_length=3)]
+    currency: CurrencyCode
     customer_id: Text
     provider: Annotated[
         StrictStr | None,
@@ -153,9 +158,16 @@ class RefundIn(Strict):
     reason: Reason | None = None
 
 
+# What periods.moment takes: RFC 3339 (ISO 8601 with a zone), years 1900 to 9000.
+MOMENT_SCHEMA = {"format": "date-time", "pattern": "^(19[0-9]{2}|[2-8][0-9]{3}|9000)-"}
+PERIOD_SCHEMA = {"pattern": "^(19|[2-8][0-9])[0-9]{2}-(0[1-9]|1[0-2])$"}  # 1900-01 .. 8999-12
 Moment = Annotated[
     StrictStr,
-    Field(max_length=40, description="ISO 8601 date-time with a zone, not in the future"),
+    Field(
+        max_length=40,
+        description="ISO 8601 date-time with a zone, not in the future",
+        json_schema_extra=MOMENT_SCHEMA,
+    ),
 ]
 
 
@@ -177,7 +189,7 @@ class DisputeCloseIn(Strict):
 class PayoutIn(Strict):
     manufacturer_id: Text
     amount: Amount
-    currency: Annotated[StrictStr, Field(min_length=3, max_length=3)]
+    currency: CurrencyCode
 
     _check_currency = field_validator("currency")(_currency)
 
@@ -194,7 +206,7 @@ class SubscriptionSplitIn(Strict):
 class SubscriptionIn(Strict):
     customer_id: Text
     amount: Amount
-    currency: Annotated[StrictStr, Field(min_length=3, max_length=3)]
+    currency: CurrencyCode
     provider: Annotated[
         StrictStr | None,
         Field(

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 from starlette.responses import Response
 
-from api.deps import Caller, QueriesDep, Send, needs
+from api.deps import Caller, QueriesDep, SendKeyOptional, needs
 from api.render import attention_out
 from api.schemas import AttentionList, AttentionOut, ResolveIn
 from ledger.application.commands import attention
@@ -33,8 +33,8 @@ def get_attention(attention_id: str, principal: Caller, queries: QueriesDep) -> 
     "/{attention_id}/resolve", response_model=AttentionOut, dependencies=[needs(attention.resolve)]
 )
 def resolve_attention(
-    attention_id: str, body: ResolveIn, principal: Caller, send: Send
+    attention_id: str, body: ResolveIn, principal: Caller, send: SendKeyOptional
 ) -> Response:
     """Mark an item resolved with a note saying what was done (needs `admin` on a platform key)."""
     command = attention.resolve(principal, attention_id, body.note)
-    return send(command, attention_out, body=body, required=False)
+    return send(command, attention_out, body=body)

@@ -1,18 +1,19 @@
 from __future__ import annotations
 
-from typing import Annotated
-
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Request
 from starlette.responses import Response
 
 from api.deps import Caller, QueriesDep, Send, needs
 from api.listings import (
     LIST_RESPONSES,
+    CreatedFrom,
+    CreatedTo,
     Cursor,
     DisputeList,
     DisputeStatus,
     DisputeSummary,
     Limit,
+    ManufacturerFilter,
     answer_list,
     rows_of,
 )
@@ -49,9 +50,9 @@ def list_disputes(
     principal: Caller,
     queries: QueriesDep,
     status: DisputeStatus | None = None,
-    manufacturer_id: str | None = None,
-    created_from: Annotated[str | None, Query(description="ISO 8601, inclusive")] = None,
-    created_to: Annotated[str | None, Query(description="ISO 8601, exclusive")] = None,
+    manufacturer_id: ManufacturerFilter = None,
+    created_from: CreatedFrom = None,
+    created_to: CreatedTo = None,
     cursor: Cursor = None,
     limit: Limit = 25,
 ) -> DisputeList | Response:

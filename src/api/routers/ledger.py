@@ -8,10 +8,12 @@ from typing import Annotated
 from fastapi import APIRouter, Header, Query, Request
 from starlette.responses import Response
 
+from api.currencies import CURRENCY_SCHEMA
 from api.deps import Caller, QueriesDep, needs
 from api.listings import LIST_RESPONSES, AccountList, AccountSummary, Cursor, answer_list
-from api.negotiation import prefers_csv
+from api.negotiation import CSV_ALTERNATIVE, prefers_csv
 from api.schemas import (
+    MOMENT_SCHEMA,
     BalanceOut,
     FreshnessOut,
     TrialBalanceCurrency,
@@ -23,7 +25,9 @@ from ledger.domain.accounts import balance_normal, normal_balance
 
 router = APIRouter(prefix="/v1", tags=["ledger"])
 
-AsOf = Annotated[str | None, Query(description="ISO 8601 date-time with zone")]
+AsOf = Annotated[
+    str | None, Query(description="ISO 8601 date-time with zone", json_schema_extra=MOMENT_SCHEMA)
+]
 TRIAL_BALANCE_COLUMNS = (
     "currency",
     "account",
@@ -42,7 +46,7 @@ def account_balance(
     name: str,
     principal: Caller,
     queries: QueriesDep,
-    currency: Annotated[str, Query(min_length=3, max_length=3)],
+    currency: Annotated[str, Query(min_length=3, max_length=3, json_schema_extra=CURRENCY_SCHEMA)],
     as_of: AsOf = None,
 ) -> BalanceOut:
     """An account's balance (debits - credits), now or as of a moment in the past, and the
@@ -64,7 +68,7 @@ def account_balance(
 @router.get(
     "/ledger/trial-balance",
     response_model=TrialBalanceOut,
-    responses={200: {"content": {"text/csv": {}}}},
+    responses=CSV_ALTERNATIVE,
     dependencies=[needs(Queries.trial_balance)],
 )
 def trial_balance(

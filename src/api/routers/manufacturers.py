@@ -3,7 +3,8 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
-from api.deps import Caller, QueriesDep, Send, VaultDep, needs
+from api.deps import Caller, QueriesDep, VaultDep, needs
+from api.deps import SendKeyOptional as Send  # moves no money: a key is optional
 from api.listings import (
     LIST_RESPONSES,
     Cursor,
@@ -39,7 +40,7 @@ router = APIRouter(prefix="/v1/manufacturers", tags=["manufacturers"])
 def create_manufacturer(body: ManufacturerIn, principal: Caller, send: Send) -> Response:
     """Register a manufacturer (needs `admin`)."""
     command = manufacturers.register(principal, body.model_dump())
-    return send(command, manufacturer_out, status=201, body=body, required=False)
+    return send(command, manufacturer_out, status=201, body=body)
 
 
 @router.patch(
@@ -54,7 +55,7 @@ def change_manufacturer(
     event, so earlier payments keep the terms they were made under."""
     changes = body.model_dump(exclude_none=True)
     command = manufacturers.change_terms(principal, manufacturer_id, changes)
-    return send(command, manufacturer_out, body=body, required=False)
+    return send(command, manufacturer_out, body=body)
 
 
 @router.patch(
@@ -69,7 +70,7 @@ def change_settings(
     policy (needs `admin`); each change is an event."""
     changes = body.model_dump(exclude_none=True)
     command = manufacturers.change_settings(principal, manufacturer_id, changes)
-    return send(command, manufacturer_out, body=body, required=False)
+    return send(command, manufacturer_out, body=body)
 
 
 @router.put(
@@ -89,7 +90,7 @@ def set_bank_account(
     command, sealed = bank_accounts.set_payout_account(principal, vault, manufacturer_id, account)
     keyed_by = BankAccountFingerprint.of(body, sealed.fingerprint)
     status = 200 if principal.is_platform else 202
-    return send(command, manufacturer_out, status=status, body=keyed_by, required=False)
+    return send(command, manufacturer_out, status=status, body=keyed_by)
 
 
 @router.post(
@@ -101,7 +102,7 @@ def approve_bank_account(manufacturer_id: str, principal: Caller, send: Send) ->
     """Approve the bank account a manufacturer's key proposed (the platform's `admin` key only);
     from now on its payouts go there."""
     command = manufacturers.approve_bank_account(principal, manufacturer_id)
-    return send(command, manufacturer_out, required=False)
+    return send(command, manufacturer_out)
 
 
 @router.post(
@@ -110,12 +111,15 @@ def approve_bank_account(manufacturer_id: str, principal: Caller, send: Send) ->
     dependencies=[needs(manufacturers.reject_bank_account)],
 )
 def reject_bank_account(
-    manufacturer_id: str, principal: Caller, send: Send, body: PayoutRejectIn | None = None
+    manufacturer_id: str,
+    principal: Caller,
+    send: Send,
+    body: PayoutRejectIn | None = None,
 ) -> Response:
     """Reject a proposed bank account (the platform's `admin` key only); the current one stays."""
     body = body or PayoutRejectIn()
     command = manufacturers.reject_bank_account(principal, manufacturer_id, body.reason)
-    return send(command, manufacturer_out, body=body, required=False)
+    return send(command, manufacturer_out, body=body)
 
 
 @router.get(

@@ -2,11 +2,20 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Request
 from starlette.responses import Response
 
 from api.deps import Caller, QueriesDep, Sender, needs, sending
-from api.listings import LIST_RESPONSES, Cursor, Limit, PaymentStatus, answer_list
+from api.listings import (
+    LIST_RESPONSES,
+    CreatedFrom,
+    CreatedTo,
+    Cursor,
+    Limit,
+    ManufacturerFilter,
+    PaymentStatus,
+    answer_list,
+)
 from api.render import dispute_out, payment_out, payment_summary, refund_out
 from api.schemas import (
     CaptureIn,
@@ -49,10 +58,10 @@ def list_payments(
     request: Request,
     principal: Caller,
     queries: QueriesDep,
-    manufacturer_id: str | None = None,
+    manufacturer_id: ManufacturerFilter = None,
     status: PaymentStatus | None = None,
-    created_from: Annotated[str | None, Query(description="ISO 8601, inclusive")] = None,
-    created_to: Annotated[str | None, Query(description="ISO 8601, exclusive")] = None,
+    created_from: CreatedFrom = None,
+    created_to: CreatedTo = None,
     cursor: Cursor = None,
     limit: Limit = 25,
 ) -> PaymentList | Response:

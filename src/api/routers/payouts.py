@@ -10,6 +10,7 @@ from api.listings import (
     LIST_RESPONSES,
     Cursor,
     Limit,
+    ManufacturerFilter,
     PayoutList,
     PayoutStatus,
     PayoutSummary,
@@ -65,7 +66,7 @@ def list_payouts(
     principal: Caller,
     queries: QueriesDep,
     status: PayoutStatus | None = None,
-    manufacturer_id: str | None = None,
+    manufacturer_id: ManufacturerFilter = None,
     awaiting_approval_by: Annotated[
         Literal["me"] | None,
         Query(

@@ -1,10 +1,12 @@
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Annotated
+
+from fastapi import APIRouter, Path
 from starlette.responses import Response
 
-from api.deps import Caller, Send, needs
-from api.schemas import PeriodCloseOut
+from api.deps import Caller, SendKeyOptional, needs
+from api.schemas import PERIOD_SCHEMA, PeriodCloseOut
 from ledger.application.commands import periods
 from ledger.domain.books import Books
 
@@ -22,8 +24,12 @@ def _closed(books: Books) -> PeriodCloseOut:
 
 
 @router.post("/{period}/close", response_model=PeriodCloseOut, dependencies=[needs(periods.close)])
-def close_period(period: str, principal: Caller, send: Send) -> Response:
+def close_period(
+    period: Annotated[str, Path(description="YYYY-MM", json_schema_extra=PERIOD_SCHEMA)],
+    principal: Caller,
+    send: SendKeyOptional,
+) -> Response:
     """Close a month (and every month before it) once it has ended: its statements are frozen
     as issued; later events dated in it are booked into the first open month as adjustments.
     Needs `finance:close`."""
-    return send(periods.close(principal, period), _closed, required=False)
+    return send(periods.close(principal, period), _closed)

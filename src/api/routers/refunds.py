@@ -4,7 +4,7 @@ from fastapi import APIRouter, Request
 from starlette.responses import Response
 
 from api.deps import Caller, QueriesDep, Send, needs
-from api.listings import LIST_RESPONSES, Cursor, Limit, RefundStatus, answer_list
+from api.listings import LIST_RESPONSES, Cursor, Limit, PaymentFilter, RefundStatus, answer_list
 from api.render import refund_out
 from api.schemas import PayoutRejectIn, RefundList, RefundOut, RefundSummary
 from ledger.application.commands import refunds
@@ -30,7 +30,7 @@ def list_refunds(
     request: Request,
     principal: Caller,
     queries: QueriesDep,
-    payment_id: str | None = None,
+    payment_id: PaymentFilter = None,
     status: RefundStatus | None = None,
     cursor: Cursor = None,
     limit: Limit = 25,

@@ -7,9 +7,12 @@ from fastapi import APIRouter, Header, Query
 from starlette.responses import Response
 
 from api.deps import Caller, QueriesDep, needs
-from api.schemas import FreshnessOut, ReportOut
+from api.negotiation import CSV_ALTERNATIVE, prefers_csv
+from api.schemas import PERIOD_SCHEMA, FreshnessOut, ReportOut
 from ledger.application.queries import Queries
 from projections.reports import report_csv
+
+ReportPeriod = Annotated[str | None, Query(description="YYYY-MM", json_schema_extra=PERIOD_SCHEMA)]
 
 router = APIRouter(prefix="/v1/reports", tags=["reports"])
 
@@ -17,14 +20,14 @@ router = APIRouter(prefix="/v1/reports", tags=["reports"])
 @router.get(
     "/manufacturers/{manufacturer_id}",
     response_model=ReportOut,
-    responses={200: {"content": {"text/csv": {}}}},
+    responses=CSV_ALTERNATIVE,
     dependencies=[needs(Queries.manufacturer_report)],
 )
 def manufacturer_report_endpoint(
     manufacturer_id: str,
     principal: Caller,
     queries: QueriesDep,
-    period: Annotated[str | None, Query(description="YYYY-MM")] = None,
+    period: ReportPeriod = None,
     from_: Annotated[str | None, Query(alias="from", description="YYYY-MM-DD")] = None,
     to: Annotated[str | None, Query(description="YYYY-MM-DD, inclusive")] = None,
     accept: Annotated[str | None, Header()] = None,
@@ -38,7 +41,7 @@ def manufacturer_report_endpoint(
     headers = {"Ledger-Projection-Updated-At": freshness.updated_at or "never"}
     if freshness.lag_events is not None:
         headers["Ledger-Projection-Lag"] = str(freshness.lag_events)
-    if accept is not None and "text/csv" in accept:
+    if prefers_csv(accept):
         csv_text = report_csv(manufacturer_id, report.sections)
         return Response(csv_text, media_type="text/csv", headers=headers)
     body = ReportOut(

@@ -7,14 +7,16 @@ from pydantic import BaseModel
 from starlette.responses import Response
 
 from api.deps import Caller, QueriesDep, needs
-from api.negotiation import prefers_csv
-from api.schemas import FreshnessOut, PnlOut, StatementOut
+from api.negotiation import CSV_ALTERNATIVE, prefers_csv
+from api.schemas import PERIOD_SCHEMA, FreshnessOut, PnlOut, StatementOut
 from ledger.application.finance import FinanceQueries
 from projections.statements import lines_csv, pnl_csv, statement_csv
 
 router = APIRouter(prefix="/v1", tags=["finance"])
 
-Period = Annotated[str, Query(description="YYYY-MM (a calendar month, UTC)")]
+Period = Annotated[
+    str, Query(description="YYYY-MM (a calendar month, UTC)", json_schema_extra=PERIOD_SCHEMA)
+]
 As = Annotated[
     Literal["issued", "restated"] | None,
     Query(
@@ -23,6 +25,10 @@ As = Annotated[
         "line in the period it happened in, with the difference from the issued one",
     ),
 ]
+
+
+# 409 period-open: `as=issued` for a month not closed yet.
+ISSUED_RESPONSES = {**CSV_ALTERNATIVE, 409: {"description": "Nothing issued for the period yet."}}
 
 
 def _respond(body: BaseModel, freshness: dict[str, Any], csv_text: str | None) -> Response:
@@ -36,7 +42,7 @@ def _respond(body: BaseModel, freshness: dict[str, Any], csv_text: str | None) -
 @router.get(
     "/statements/manufacturers/{manufacturer_id}",
     response_model=StatementOut,
-    responses={200: {"content": {"text/csv": {}}}},
+    responses=ISSUED_RESPONSES,
     dependencies=[needs(FinanceQueries.statement)],
 )
 def manufacturer_statement(
@@ -79,7 +85,7 @@ def manufacturer_statement(
 @router.get(
     "/reports/platform/pnl",
     response_model=PnlOut,
-    responses={200: {"content": {"text/csv": {}}}},
+    responses=ISSUED_RESPONSES,
     dependencies=[needs(FinanceQueries.profit_and_loss)],
 )
 def platform_pnl(

@@ -8,6 +8,7 @@ from api.listings import (
     LIST_RESPONSES,
     Cursor,
     Limit,
+    ManufacturerFilter,
     SubscriptionList,
     SubscriptionStatus,
     SubscriptionSummary,
@@ -79,7 +80,7 @@ def list_subscriptions(
     principal: Caller,
     queries: QueriesDep,
     status: SubscriptionStatus | None = None,
-    manufacturer_id: str | None = None,
+    manufacturer_id: ManufacturerFilter = None,
     cursor: Cursor = None,
     limit: Limit = 25,
 ) -> SubscriptionList | Response:

@@ -61,3 +61,27 @@ def test_a_method_a_route_does_not_take_is_405_with_allow(api: Api) -> None:
     assert answer.status_code == 405
     assert answer.headers["allow"] == "GET"
     assert answer.json()["type"] == "urn:ledger:problem:method-not-allowed"
+
+
+def test_allow_lists_every_method_of_the_path_and_only_those(api: Api) -> None:
+    """Not only the first route that matched (`/v1/payments` was said to allow POST only)."""
+    document: dict[str, Any] = api.client.get("/openapi.json").json()
+    for path, item in document["paths"].items():
+        concrete = re.sub(r"\{[^}]+\}", "x1", path)
+        answer = api.client.request("TRACE", concrete)
+        assert answer.status_code == 405, (path, answer.text)
+        declared = sorted(method.upper() for method in item if method != "parameters")
+        assert answer.headers["allow"] == ", ".join(declared), path
+
+
+def test_a_literal_path_does_not_take_the_methods_of_a_template(
+    api: Api, admin: dict[str, str]
+) -> None:
+    """/v1/keys/me is not a key id: PATCH is not routed to /v1/keys/{key_id}."""
+    answer = api.client.patch("/v1/keys/me", json={"label": "x"}, headers=admin)
+    assert answer.status_code == 405, answer.text
+    assert answer.headers["allow"] == "GET"
+    assert api.client.get("/v1/keys/me", headers=admin).status_code == 200
+    templated = api.client.delete("/v1/keys/key_x", headers=admin)
+    assert templated.status_code == 405
+    assert templated.headers["allow"] == "GET, PATCH"
