@@ -136,6 +136,36 @@ data "aws_iam_policy_document" "api" {
     actions   = ["dynamodb:GetItem", "dynamodb:Query", "dynamodb:Scan"]
     resources = local.read_models
   }
+
+  # The admin routes /v1/operations/queues (the console's Operations page; SqsQueue): each
+  # queue's URL by name, its DLQ's dead letters looked over without consuming them (receive,
+  # then made visible again) and redriven by hand: sent anew to the queue, then deleted from
+  # the DLQ. Nothing else of the queues: the workers drain them, the bus and schedules fill them.
+  statement {
+    sid       = "FindWorkflowQueues"
+    actions   = ["sqs:GetQueueUrl"]
+    resources = concat(values(local.workflow_queue_arns), values(local.workflow_dlq_arns))
+  }
+
+  statement {
+    sid       = "ReadAndRemoveDeadLetters"
+    actions   = ["sqs:ReceiveMessage", "sqs:ChangeMessageVisibility", "sqs:DeleteMessage"]
+    resources = values(local.workflow_dlq_arns)
+  }
+
+  statement {
+    sid       = "RedriveToWorkflowQueues"
+    actions   = ["sqs:SendMessage"]
+    resources = values(local.workflow_queue_arns)
+  }
+
+  # Sending to the queues (encrypted with the ledger key) encrypts; receiving decrypts
+  # (the common LedgerKey statement).
+  statement {
+    sid       = "RedriveEncrypts"
+    actions   = ["kms:GenerateDataKey"]
+    resources = [aws_kms_key.ledger.arn]
+  }
 }
 
 data "aws_iam_policy_document" "projections" {

@@ -9,7 +9,8 @@ locals {
       timeout              = var.api_timeout_seconds
       reserved_concurrency = var.api_reserved_concurrency
       provider_secret      = true # payments, captures, voids and webhooks call the providers
-      environment          = {}
+      # The operations routes find the workflow queues and their DLQs by this prefix.
+      environment = { LEDGER_QUEUE_NAME_PREFIX = var.name_prefix }
     }
     projections = {
       handler              = "ledger.lambdas.projections.handler"

@@ -1,17 +1,18 @@
 """Least privilege, proven by evaluation on the stack `terraform apply` built (moto).
 
-Every Lambda handler (api, projections, publisher, every worker) runs in this process through
-its real entry point (`ledger.lambdas.<module>.handler`), with exactly the environment Terraform
-gave that function (read back from its live alias), from a cold start: a payment created,
-captured and refunded, a payout and a subscription through the api; their stream records through
-projections and publisher; the messages EventBridge routed (and the schedules' messages, a retry
-among them) through each worker. A botocore hook records every AWS call each function makes
-(tests/support/iam_audit.py), each call becomes the action(s) and resource ARN(s) IAM
-authorises, plus what AWS does with the role on the function's behalf (KMS for encrypted
-resources, the Lambda service's logs, tracing and event source mappings), and all of it is
-evaluated against the policies attached to that function's role as Terraform applied them,
-with moto's IAM policy evaluator. A call not granted fails, naming function, action and
-resource; so does any statement, action or resource of a role that no call needed.
+Every Lambda handler (api, projections, publisher, every worker) runs in this process through its
+real entry point (`ledger.lambdas.<module>.handler`), with exactly the environment Terraform gave
+that function (read back from its live alias), from a cold start: a payment created, captured and
+refunded, a payout and a subscription through the api; their stream records through projections and
+publisher; the messages EventBridge routed (and the schedules' messages, a retry among them) through
+each worker; then the console's Operations routes through the api: every workflow DLQ listed with
+its dead letters and each redriven to its queue. A botocore hook records every AWS call each
+function makes (tests/support/iam_audit.py), each call becomes the action(s) and resource ARN(s) IAM
+authorises, plus what AWS does with the role on the function's behalf (KMS for encrypted resources,
+the Lambda service's logs, tracing and event source mappings), and all of it is evaluated against
+the policies attached to that function's role as Terraform applied them, with moto's IAM policy
+evaluator. A call not granted fails, naming function, action and resource; so does any statement,
+action or resource of a role that no call needed.
 
 moto's own IAM enforcement is not used: it checks most services against resource "*" only.
 """
@@ -339,7 +340,8 @@ def scenario(run: Run) -> None:
             f"/v1/subscriptions/{made['subscription']}",
         ):
             call(api, "GET", path)
-        answer_of(api(http_api_event("GET", "/healthz")))
+        for probe in ("/healthz", "/readyz"):
+            assert answer_of(api(http_api_event("GET", probe)))[0] == 200, probe
 
     records = [
         record
@@ -442,6 +444,13 @@ def scenario(run: Run) -> None:
         assert sent, schedule.name
         work(schedule.queue, sent)
 
+    # A dead letter on every workflow DLQ, as SQS leaves one after maxReceiveCount deliveries.
+    buried = {queue: unique("dead") for queue in RULES.queues}
+    for queue, marker in buried.items():
+        stack.client("sqs").send_message(
+            QueueUrl=stack.dlq_url(queue), MessageBody=json.dumps({"dead": marker})
+        )
+
     # The run did what it says: the refund and payout executed, the subscription billed.
     with lambda_environment(run, "api") as api:
         assert call(api, "GET", f"/v1/refunds/{made['refund']}")["status"] == "succeeded"
@@ -449,7 +458,30 @@ def scenario(run: Run) -> None:
         assert call(api, "GET", f"/v1/payouts/{made['waiting_payout']}")["status"] == "rejected"
         invoices = call(api, "GET", f"/v1/subscriptions/{made['subscription']}/invoices")["data"]
         assert [invoice["status"] for invoice in invoices] == ["paid"]
+        operate_dead_letters(call, api, buried)
+
+    # What the redrive sent is on each queue (the test takes it off: no worker is to run it).
+    for queue, marker in buried.items():
+        moved = receive_for(stack, queue, lambda b, marker=marker: b.get("dead") == marker)
+        assert len(moved) == 1, queue
+        settle(stack, queue, moved, [])
     report(run)
+
+
+def operate_dead_letters(call: Callable[..., Any], api: Any, buried: dict[str, str]) -> None:
+    """The console's Operations page: the queues with their dead-letter counts, each queue's
+    dead letters, the Redrive button (all of a queue's dead letters back to it)."""
+    states = {s["queue"]: s for s in call(api, "GET", "/v1/operations/queues")["data"]}
+    assert sorted(states) == sorted(buried)
+    for queue, marker in buried.items():
+        assert states[queue]["dead_letters"] >= 1, queue
+        path = f"/v1/operations/queues/{queue}"
+        assert {"dead": marker} in [
+            d["body"] for d in call(api, "GET", f"{path}/dead-letters")["data"]
+        ]
+        assert call(api, "POST", f"{path}/redrive")["redriven"] >= 1, queue
+        left = [d["body"] for d in call(api, "GET", f"{path}/dead-letters")["data"]]
+        assert {"dead": marker} not in left, queue
 
 
 def report(run: Run) -> None:
@@ -489,3 +521,35 @@ def test_every_call_is_granted_and_every_grant_is_needed(audit: Run, key: str) -
     statements = role_statements(audit.stack.client("iam"), audit.configs[key].role_arn)
     problems = evaluate(calls, statements)
     assert problems == [], "\n".join(problems)
+
+
+def test_the_api_may_do_to_the_queues_exactly_what_the_operations_routes_did(audit: Run) -> None:
+    """Listing and redriving dead letters, as recorded, is every SQS pair the api's role grants
+    (each action on each ARN, no wildcard): look up the queues and DLQs, look over and delete
+    dead letters on the DLQs only, send to the workflow queues only."""
+    stack = audit.stack
+    calls, _ = audit.calls("api")
+    queues = {queue: queue_arn(stack, queue) for queue in RULES.queues}
+    dlqs = {queue: f"{arn}-dlq" for queue, arn in queues.items()}
+    expected = set()
+    for queue in RULES.queues:
+        expected |= {("sqs:GetQueueUrl", queues[queue]), ("sqs:SendMessage", queues[queue])}
+        expected |= {
+            (f"sqs:{action}", dlqs[queue])
+            for action in ("GetQueueUrl", "ReceiveMessage", "ChangeMessageVisibility")
+        }
+        expected.add(("sqs:DeleteMessage", dlqs[queue]))
+    needed = {(c.action, c.resource) for c in calls if c.action.startswith("sqs:")}
+    assert needed == expected
+    granted = {
+        (action, resource)
+        for statement in role_statements(stack.client("iam"), audit.configs["api"].role_arn)
+        if statement.document.get("Effect") == "Allow"
+        for action in statement.values("Action")
+        if action.startswith("sqs:")
+        for resource in statement.values("Resource")
+    }
+    assert granted == expected
+    # Sending to the encrypted queues encrypts with the ledger key: granted, and needed.
+    kms = {(c.action, c.origin.split(" (")[0]) for c in calls if c.action.startswith("kms:")}
+    assert ("kms:GenerateDataKey", "SQS encrypts") in kms

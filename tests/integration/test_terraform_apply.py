@@ -197,7 +197,11 @@ def test_every_function_from_one_package_with_the_ledger_environment(
         assert config["Handler"] == f"ledger.lambdas.{name}.handler"
         assert config["TracingConfig"] == {"Mode": "Active"}
         secret = ("LEDGER_PROVIDER_SECRET_ARN",) if name in PROVIDER_SECRET_USERS else ()
-        assert sorted(environment) == sorted((*LAMBDA_ENVIRONMENT, *secret))
+        # The api's operations routes find the workflow DLQs by the queues' prefix.
+        queues = ("LEDGER_QUEUE_NAME_PREFIX",) if name == "api" else ()
+        assert sorted(environment) == sorted((*LAMBDA_ENVIRONMENT, *secret, *queues))
+        if queues:
+            assert environment["LEDGER_QUEUE_NAME_PREFIX"] == "ledger-local"
         assert environment["LEDGER_PERSISTENCE"] == "dynamodb"
         assert environment["LEDGER_EVENTS_TABLE"] == terraform_stack.output("events_table_name")
         assert environment["LEDGER_READ_MODELS_TABLE"] == terraform_stack.output(

@@ -65,18 +65,24 @@ async function queues(holder, message) {
   );
 }
 
+// Reconciliation (issue 12, item 6) is not in the ledger yet: no list of runs to read. The panel
+// says so while the route is missing, and lists the runs once a server answers it.
 async function reconciliation(holder) {
   try {
     const runs = await get("/v1/reconciliation/runs", { limit: 10 });
     const data = runs.data || [];
     holder.replaceChildren(
       data.length
-        ? table("Recent reconciliation runs", ["Run", "Provider", "Breaks", "When"], data.map((r) => [r.id, r.provider || "", String((r.breaks || []).length ?? r.break_count ?? ""), when(r.created_at || r.recorded_at)]))
+        ? table("Recent reconciliation runs", ["Run", "Provider", "Breaks", "When"], data.map((r) => [r.id, r.provider || "", String((r.breaks || []).length), when(r.created_at)]))
         : h("p", { class: "state" }, "No reconciliation runs yet."),
     );
   } catch (error) {
     if (!(error instanceof Problem)) throw error;
-    holder.replaceChildren(error.notAvailable ? notAvailable("Reconciliation runs") : problemBox(error));
+    holder.replaceChildren(
+      error.notAvailable
+        ? h("p", { class: "state not-available", role: "status" }, "Reconciliation breaks are not available on this server: the ledger does not reconcile provider files yet.")
+        : problemBox(error),
+    );
   }
 }
 
@@ -90,7 +96,7 @@ export async function operations(container) {
   else dlq.replaceChildren(h("p", { class: "state" }, "Dead-letter queues need an admin key."));
   if (has("finance:read")) {
     const runs = h("div", {}, loading());
-    container.append(h("section", { "aria-labelledby": "rec-title" }, h("h3", { id: "rec-title" }, "Reconciliation"), runs));
+    container.append(h("section", { "aria-labelledby": "rec-title" }, h("h3", { id: "rec-title" }, "Reconciliation breaks"), runs));
     await reconciliation(runs);
   }
 }
