@@ -124,7 +124,12 @@ class ReadModelStore(Protocol):
         cursor: str | None,
         limit: int,
         exclusive: bool = False,
-    ) -> Page: ...
+        due_after: str | None = None,
+        due_before: str | None = None,
+    ) -> Page:
+        """due_after (inclusive) / due_before (exclusive): on the evidence due date; a dispute
+        without one is left out when either is given."""
+        ...
 
     def manufacturers(
         self, *, manufacturer_id: str | None, cursor: str | None, limit: int

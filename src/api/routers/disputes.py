@@ -52,6 +52,12 @@ def list_disputes(
     manufacturer_id: str | None = None,
     created_from: Annotated[str | None, Query(description="ISO 8601, inclusive")] = None,
     created_to: Annotated[str | None, Query(description="ISO 8601, exclusive")] = None,
+    due_after: Annotated[
+        str | None, Query(description="Evidence due at or after this (ISO 8601 with a zone).")
+    ] = None,
+    due_before: Annotated[
+        str | None, Query(description="Evidence due before this (ISO 8601 with a zone).")
+    ] = None,
     cursor: Cursor = None,
     limit: Limit = 25,
 ) -> DisputeList | Response:
@@ -63,6 +69,8 @@ def list_disputes(
         status=status,
         created_from=created_from,
         created_to=created_to,
+        due_after=due_after,
+        due_before=due_before,
         cursor=cursor,
         limit=limit,
     )

@@ -138,5 +138,7 @@ async def refund_payment(
 )
 async def open_dispute(payment_id: str, body: DisputeIn, principal: Caller, send: Send) -> Response:
     """Record a chargeback: the provider holds the disputed funds until it is closed."""
-    command = disputes.open_(principal, payment_id, body.amount, body.reason, body.opened_at)
+    command = disputes.open_(
+        principal, payment_id, body.amount, body.reason, body.opened_at, body.evidence_due_by
+    )
     return await send.run(command, dispute_out, status=201, body=body)

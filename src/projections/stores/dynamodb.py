@@ -83,6 +83,14 @@ def row_key(table: str, key: dict[str, Any]) -> dict[str, Any]:
     return {"pk": {"S": "#".join([table, *(str(key[k]) for k in keys)])}, "sk": {"S": "row"}}
 
 
+def _due_within(due: str | None, after: str | None, before: str | None) -> bool:
+    if after is None and before is None:
+        return True
+    if due is None:
+        return False
+    return (after is None or due >= after) and (before is None or due < before)
+
+
 def shard_of(aggregate_id: str) -> int:
     return zlib.crc32(aggregate_id.encode()) % BALANCE_SHARDS
 
@@ -550,11 +558,15 @@ class DynamoDBReadModels:
         cursor: str | None,
         limit: int,
         exclusive: bool = False,
+        due_after: str | None = None,
+        due_before: str | None = None,
     ) -> Page:
         entries = self._daily_ids("disputes", cursor, created_from, created_to)
 
         def keep(row: dict[str, Any]) -> bool:
             if status is not None and row.get("status") != status:
+                return False
+            if not _due_within(row.get("evidence_due_by"), due_after, due_before):
                 return False
             if manufacturer_id is None:
                 return True

@@ -418,6 +418,8 @@ class SqliteReadModels:
         cursor: str | None,
         limit: int,
         exclusive: bool = False,
+        due_after: str | None = None,
+        due_before: str | None = None,
     ) -> Page:
         rows = self._newest_first(
             table="disputes",
@@ -428,6 +430,8 @@ class SqliteReadModels:
                 ("status", "=", status),
                 ("created_at", ">=", created_from),
                 ("created_at", "<", created_to),
+                ("evidence_due_by", ">=", due_after),
+                ("evidence_due_by", "<", due_before),
             ],
             manufacturer_id=manufacturer_id,
             exclusive=exclusive,
