@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from projections.changes import LINE_KINDS
+from projections.spreadsheet import safe_text
 
 View = Literal["issued", "restated", "current"]
 # Statement figures, each signed by its effect on what the platform owes the manufacturer.
@@ -225,6 +226,7 @@ def statement_csv(
     manufacturer_id: str, name: str, period: str, view: str, sections: list[dict[str, Any]]
 ) -> str:
     """One row per figure: the file alone reconciles (opening + the rows between = closing)."""
+    name = safe_text(name)
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(

@@ -7,6 +7,7 @@ from fastapi import APIRouter, Header, Query
 from starlette.responses import Response
 
 from api.deps import Caller, QueriesDep, needs
+from api.negotiation import prefers_csv
 from api.schemas import FreshnessOut, ReportOut
 from ledger.application.queries import Queries
 from projections.reports import report_csv
@@ -38,7 +39,7 @@ def manufacturer_report_endpoint(
     headers = {"Ledger-Projection-Updated-At": freshness.updated_at or "never"}
     if freshness.lag_events is not None:
         headers["Ledger-Projection-Lag"] = str(freshness.lag_events)
-    if accept is not None and "text/csv" in accept:
+    if prefers_csv(accept):
         csv_text = report_csv(manufacturer_id, report.sections)
         return Response(csv_text, media_type="text/csv", headers=headers)
     body = ReportOut(
