@@ -158,6 +158,18 @@ class ReadModelStore(Protocol):
         each with its key columns (owner, line_id)."""
         ...
 
+    def statement_lines_from(
+        self, owner: str, recorded_from: str, effective_before: str
+    ) -> list[dict[str, Any]]:
+        """The lines of statement_lines(owner) recorded at or after recorded_from and effective
+        before effective_before: all a period's statement needs line by line."""
+        ...
+
+    def statement_opening(self, owner: str, recorded_before: str) -> dict[str, int]:
+        """Per currency the owner has lines in before recorded_before, what those lines moved
+        its payable by (the sum of projections.logic.MOVEMENT_KINDS)."""
+        ...
+
     def period_closes(self) -> list[dict[str, Any]]:
         """Every close of the books: period, closed_at, closed_by; by period."""
         ...

@@ -12,7 +12,7 @@ from uuid import uuid4
 
 from projections.changes import TABLES, Change, Increment, Post, Upsert
 from projections.cursor import decode_cursor
-from projections.logic import subscription_status
+from projections.logic import MOVEMENT_KINDS, subscription_status
 from projections.store import Page, ProjectionGap, TrackedChanges, page_of
 
 _META = """
@@ -521,6 +521,35 @@ class SqliteReadModels:
             .fetchall()
         )
         return [dict(r) for r in rows]
+
+    # line_id starts with the recorded time (fixed width), so a bound on it is one on
+    # recorded_at that the primary key (owner, line_id) serves.
+    def statement_lines_from(
+        self, owner: str, recorded_from: str, effective_before: str
+    ) -> list[dict[str, Any]]:
+        rows = (
+            self._reader()
+            .execute(
+                "SELECT * FROM rm_statement_lines WHERE owner=? AND line_id>=? AND effective_at<? "
+                "ORDER BY line_id",
+                (owner, recorded_from, effective_before),
+            )
+            .fetchall()
+        )
+        return [dict(r) for r in rows]
+
+    def statement_opening(self, owner: str, recorded_before: str) -> dict[str, int]:
+        moved = " + ".join(f"COALESCE({kind}, 0)" for kind in MOVEMENT_KINDS)
+        rows = (
+            self._reader()
+            .execute(
+                f"SELECT currency, SUM({moved}) FROM rm_statement_lines "  # noqa: S608 - ours
+                "WHERE owner=? AND line_id<? GROUP BY currency",
+                (owner, recorded_before),
+            )
+            .fetchall()
+        )
+        return {row[0]: int(row[1]) for row in rows}
 
     def period_closes(self) -> list[dict[str, Any]]:
         rows = (
