@@ -77,6 +77,7 @@ class DisputeSummary(BaseModel):
     currency: str
     status: str
     reason: str | None
+    evidence_due_by: str | None
     created_at: str
     updated_at: str
 

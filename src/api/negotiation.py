@@ -15,6 +15,8 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
+from projections.spreadsheet import safe_text
+
 JSON = "application/json"
 CSV = "text/csv"
 # A route's `responses=` when it answers CSV on request as well as JSON.
@@ -80,9 +82,6 @@ def csv_text(columns: Sequence[str], rows: Iterable[dict[str, Any]]) -> str:
     return out.getvalue()
 
 
-_FORMULA = ("=", "+", "-", "@", "\t", "\r")
-
-
 def _cell(value: Any) -> str:
     """Numbers as they are (a negative balance stays -7312); text that a spreadsheet would run
     as a formula (a reason of '=HYPERLINK(...)') is prefixed with an apostrophe (OWASP)."""
@@ -94,8 +93,7 @@ def _cell(value: Any) -> str:
         return str(value)
     if isinstance(value, list | tuple):
         value = ";".join(str(item) for item in value)
-    text = str(value)
-    return "'" + text if text.startswith(_FORMULA) else text
+    return safe_text(str(value))
 
 
 def csv_response(

@@ -103,6 +103,7 @@ def dispute_out(of: tuple[Payment, str]) -> DisputeOut:
         currency=payment.currency,
         status=dispute["status"],
         reason=dispute["reason"],
+        evidence_due_by=dispute.get("evidence_due_by"),
         created_at=dispute["created_at"],
         updated_at=dispute["updated_at"],
     )

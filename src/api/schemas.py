@@ -177,6 +177,10 @@ class DisputeIn(Strict):
     opened_at: Moment | None = Field(
         default=None, description="When the provider opened it, if earlier (a late report)."
     )
+    evidence_due_by: Annotated[StrictStr, Field(max_length=40)] | None = Field(
+        default=None,
+        description="ISO 8601 date-time with a zone: when the provider must have the evidence.",
+    )
 
 
 class DisputeCloseIn(Strict):
@@ -306,6 +310,7 @@ class DisputeOut(BaseModel):
     currency: str
     status: str
     reason: str | None
+    evidence_due_by: str | None = None
     created_at: str
     updated_at: str
 

@@ -63,7 +63,16 @@ TABLES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "refund_manufacturers": (("refund_id", "manufacturer_id"), ("amount",)),
     "disputes": (
         ("dispute_id",),
-        ("payment_id", "amount", "currency", "status", "reason", "created_at", "updated_at"),
+        (
+            "payment_id",
+            "amount",
+            "currency",
+            "status",
+            "reason",
+            "evidence_due_by",
+            "created_at",
+            "updated_at",
+        ),
     ),
     "report_days": (
         ("manufacturer_id", "currency", "day"),

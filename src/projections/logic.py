@@ -231,6 +231,8 @@ def _dispute_opened(event: Any, at: str, ref: str) -> list[Change]:
                 "currency": event.entry[0]["currency"],
                 "status": "open",
                 "reason": event.reason,
+                # events recorded before disputes had a deadline carry none
+                "evidence_due_by": getattr(event, "evidence_due_by", None),
                 "created_at": at,
                 "updated_at": at,
             },

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from projections.changes import LINE_KINDS
+from projections.spreadsheet import safe_text
 
 View = Literal["issued", "restated", "current"]
 # Statement figures, each signed by its effect on what the platform owes the manufacturer.
@@ -54,6 +55,16 @@ LINE_COLUMNS = (
 def next_period(period: str) -> str:
     year, month = (int(part) for part in period.split("-"))
     return f"{year + (month == 12):04d}-{month % 12 + 1:02d}"
+
+
+def window(period: str) -> tuple[str, str]:
+    """The period's start and the next one's, as the read models' time text. A line recorded
+    before the start is booked before the period in either view (a close can only close months
+    that have ended, and a line is never effective after it is recorded), so it counts only in
+    the opening balance; a line effective from the end on is never in the period nor before.
+    A statement so needs the lines recorded from the start and effective before the end, one
+    by one, and the sum of the rest."""
+    return f"{period}-01T00:00:00.000000Z", f"{next_period(period)}-01T00:00:00.000000Z"
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,9 +114,14 @@ def _placed(lines: list[dict[str, Any]], books: Books) -> list[dict[str, Any]]:
 
 
 def _figures(
-    lines: list[dict[str, Any]], period: str, key: str, adjusting: bool
+    lines: list[dict[str, Any]],
+    period: str,
+    key: str,
+    adjusting: bool,
+    opening: dict[str, int] | None = None,
 ) -> dict[str, dict[str, Any]]:
-    """Per currency: opening, movements, adjustments, closing, disputes, and the detail."""
+    """Per currency: opening, movements, adjustments, closing, disputes, and the detail.
+    opening: what lines not given moved before the period, per currency (see window)."""
     sections: dict[str, dict[str, Any]] = {}
 
     def section(currency: str) -> dict[str, Any]:
@@ -119,6 +135,8 @@ def _figures(
             }
         return sections[currency]
 
+    for currency, moved in (opening or {}).items():
+        section(currency)["opening_balance"] += moved
     for line in lines:
         where = line[key]
         if where > period:
@@ -159,15 +177,20 @@ def _figures(
 
 
 def statement(
-    lines: list[dict[str, Any]], closes: Iterable[dict[str, Any]], period: str, view: View
+    lines: list[dict[str, Any]],
+    closes: Iterable[dict[str, Any]],
+    period: str,
+    view: View,
+    opening: dict[str, int] | None = None,
 ) -> list[dict[str, Any]]:
-    """A manufacturer's statement for period, one section per currency it has lines in."""
+    """A manufacturer's statement for period, one section per currency it has lines in: from
+    all its lines, or from those window(period) selects and the opening of the rest."""
     books = Books.of(closes)
     placed = _placed(lines, books)
     if view == "restated":
-        sections = _figures(placed, period, "effective_period", adjusting=False)
+        sections = _figures(placed, period, "effective_period", False, opening)
     else:
-        sections = _figures(placed, period, "booked_period", adjusting=True)
+        sections = _figures(placed, period, "booked_period", True, opening)
     return [sections[c] for c in sorted(sections)]
 
 
@@ -225,6 +248,7 @@ def statement_csv(
     manufacturer_id: str, name: str, period: str, view: str, sections: list[dict[str, Any]]
 ) -> str:
     """One row per figure: the file alone reconciles (opening + the rows between = closing)."""
+    name = safe_text(name)
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(

@@ -124,7 +124,12 @@ class ReadModelStore(Protocol):
         cursor: str | None,
         limit: int,
         exclusive: bool = False,
-    ) -> Page: ...
+        due_after: str | None = None,
+        due_before: str | None = None,
+    ) -> Page:
+        """due_after (inclusive) / due_before (exclusive): on the evidence due date; a dispute
+        without one is left out when either is given."""
+        ...
 
     def manufacturers(
         self, *, manufacturer_id: str | None, cursor: str | None, limit: int
@@ -151,6 +156,18 @@ class ReadModelStore(Protocol):
     def statement_lines(self, owner: str) -> list[dict[str, Any]]:
         """Every statement line of a manufacturer (or "platform"), in line_id (time) order,
         each with its key columns (owner, line_id)."""
+        ...
+
+    def statement_lines_from(
+        self, owner: str, recorded_from: str, effective_before: str
+    ) -> list[dict[str, Any]]:
+        """The lines of statement_lines(owner) recorded at or after recorded_from and effective
+        before effective_before: all a period's statement needs line by line."""
+        ...
+
+    def statement_opening(self, owner: str, recorded_before: str) -> dict[str, int]:
+        """Per currency the owner has lines in before recorded_before, what those lines moved
+        its payable by (the sum of projections.logic.MOVEMENT_KINDS)."""
         ...
 
     def period_closes(self) -> list[dict[str, Any]]:

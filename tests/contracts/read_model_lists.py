@@ -37,6 +37,7 @@ class Lists:
     s1: str  # a's: active
     s2: str  # a's and b's: canceled
     s3: str  # b's: active
+    d1_due: str  # d1's evidence due date (d2's is a day earlier)
 
 
 def record_lists() -> Lists:
@@ -76,9 +77,16 @@ def record_lists() -> Lists:
         step()
         engine.execute(payouts.approve(APPROVER, f"po_{po2.id.hex}"))
         clock.advance(days=1)
-        _, d1 = engine.execute(disputes.open_(SYSTEM, f"pay_{own.id.hex}", 100, None))
+        d1_due = today + timedelta(days=10)
+        d1_due_text = d1_due.strftime("%Y-%m-%dT%H:%M:%SZ")
+        _, d1 = engine.execute(
+            disputes.open_(SYSTEM, f"pay_{own.id.hex}", 100, None, None, d1_due_text)
+        )
         step()
-        _, d2 = engine.execute(disputes.open_(SYSTEM, f"pay_{both.id.hex}", 200, None))
+        d2_due = (d1_due - timedelta(days=1)).isoformat()
+        _, d2 = engine.execute(
+            disputes.open_(SYSTEM, f"pay_{both.id.hex}", 200, None, None, d2_due)
+        )
         step()
         engine.execute(disputes.close(SYSTEM, d2, "lost"))
         made = []
@@ -113,6 +121,7 @@ def record_lists() -> Lists:
         d1,
         d2,
         *made,
+        d1_due=d1_due.strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
     )
 
 
@@ -217,6 +226,17 @@ class ListsContract:
         d2_at = lost["created_at"]
         assert ids(created_from=d2_at) == [lists.d2]
         assert ids(created_to=d2_at) == [lists.d1]
+        # the evidence due date: kept as fixed-width UTC text, d2's a day before d1's
+        d2_due = (datetime.fromisoformat(lists.d1_due) - timedelta(days=1)).strftime(
+            "%Y-%m-%dT%H:%M:%S.%fZ"
+        )
+        assert lost["evidence_due_by"] == d2_due
+        assert ids(due_before=lists.d1_due) == [lists.d2]
+        assert ids(due_after=lists.d1_due) == [lists.d1]  # inclusive
+        assert ids(due_after=d2_due, due_before=lists.d1_due) == [lists.d2]
+        assert ids(due_after=lists.d1_due, status="lost") == []
+        assert ids(due_before=d2_due) == []  # exclusive
+        assert ids(due_before=lists.d1_due, manufacturer_id=lists.a, exclusive=True) == []
         assert every_id(
             lambda cursor: listed.disputes(
                 manufacturer_id=None,

@@ -296,6 +296,40 @@ class ReadModelStoreContract(ListsContract):
                 )
                 assert section["closing_balance"] == credits - debits
 
+    def test_a_periods_window_of_lines_and_the_opening_of_the_rest(
+        self, applied: ReadModelStore, history: History
+    ) -> None:
+        """What a statement reads: the lines recorded from the period's start and effective
+        before its end, and per currency the sum of the payable moves recorded before."""
+        moving = (
+            "sale",
+            "platform_fee",
+            "refund",
+            "fee_returned",
+            "dispute_lost",
+            "payout",
+            "other",
+        )
+        for owner in (history.a, history.b, "platform"):
+            every = applied.statement_lines(owner)
+            for day in range(len(history.days)):
+                start = history.start_of(day)
+                end = history.start_of(day + 1) if day + 1 < len(history.days) else "9999"
+                window = applied.statement_lines_from(owner, start, end)
+                expected = [
+                    r for r in every if r["recorded_at"] >= start and r["effective_at"] < end
+                ]
+                assert window == expected, (owner, day)
+                opening: dict[str, int] = {}
+                for row in every:
+                    if row["recorded_at"] < start:
+                        moved = sum(int(row.get(kind) or 0) for kind in moving)
+                        opening[row["currency"]] = opening.get(row["currency"], 0) + moved
+                assert applied.statement_opening(owner, start) == opening, (owner, day)
+            assert applied.statement_opening(owner, "9999") != {}
+        assert applied.statement_opening("mfr_nobody", "9999") == {}
+        assert applied.statement_lines_from("mfr_nobody", "", "9999") == []
+
     def test_the_closes_of_the_books(self, applied: ReadModelStore) -> None:
         (close,) = applied.period_closes()
         assert close["period"] == "2020-01"

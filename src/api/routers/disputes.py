@@ -1,6 +1,8 @@
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request
 from starlette.responses import Response
 
 from api.deps import Caller, QueriesDep, Send, needs
@@ -53,6 +55,12 @@ def list_disputes(
     manufacturer_id: ManufacturerFilter = None,
     created_from: CreatedFrom = None,
     created_to: CreatedTo = None,
+    due_after: Annotated[
+        str | None, Query(description="Evidence due at or after this (ISO 8601 with a zone).")
+    ] = None,
+    due_before: Annotated[
+        str | None, Query(description="Evidence due before this (ISO 8601 with a zone).")
+    ] = None,
     cursor: Cursor = None,
     limit: Limit = 25,
 ) -> DisputeList | Response:
@@ -64,6 +72,8 @@ def list_disputes(
         status=status,
         created_from=created_from,
         created_to=created_to,
+        due_after=due_after,
+        due_before=due_before,
         cursor=cursor,
         limit=limit,
     )

@@ -154,5 +154,7 @@ async def open_dispute(
     payment_id: str, body: DisputeIn, send: Annotated[Sender, sending(disputes.open_)]
 ) -> Response:
     """Record a chargeback: the provider holds the disputed funds until it is closed."""
-    command = disputes.open_(send.principal, payment_id, body.amount, body.reason, body.opened_at)
+    command = disputes.open_(
+        send.principal, payment_id, body.amount, body.reason, body.opened_at, body.evidence_due_by
+    )
     return await send.run(command, dispute_out, status=201, body=body)

@@ -642,4 +642,16 @@ def _dispute_event(common: dict[str, Any], resource: dict[str, Any]) -> Provider
         currency=money[1] if money else None,
         dispute_reference=_text(resource.get("dispute_id")),
         outcome=outcome,
+        evidence_due_by=_due_date(resource.get("seller_response_due_date")),
     )
+
+
+def _due_date(value: Any) -> datetime | None:
+    """`seller_response_due_date`: when the seller must respond (ISO 8601; UTC if no zone)."""
+    if not isinstance(value, str):
+        return None
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)

@@ -482,7 +482,9 @@ def _translate(event: Mapping[str, Any]) -> ProviderEvent | None:
             "currency": currency,
         }
         if kind == "charge.dispute.created":
-            return _event(base, "dispute_opened", fee=_dispute_fee(obj, currency), **fields)
+            due = _evidence_due_by(obj)
+            fee = _dispute_fee(obj, currency)
+            return _event(base, "dispute_opened", fee=fee, evidence_due_by=due, **fields)
         status = _str(obj, "status")
         if status not in _DISPUTE_OUTCOMES:
             raise _Malformed(f"a closed dispute with status {status!r}")
@@ -517,6 +519,15 @@ def _refund_event(
         currency=currency,
         failure_reason=failure_reason,
     )
+
+
+def _evidence_due_by(dispute: Mapping[str, Any]) -> datetime | None:
+    """`evidence_details.due_by` (Unix seconds; null once evidence can no longer be sent)."""
+    details = dispute.get("evidence_details")
+    due = details.get("due_by") if isinstance(details, dict) else None
+    if isinstance(due, bool) or not isinstance(due, int):
+        return None
+    return datetime.fromtimestamp(due, UTC)
 
 
 def _dispute_fee(dispute: Mapping[str, Any], currency: str) -> int | None:

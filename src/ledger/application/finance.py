@@ -79,13 +79,15 @@ class FinanceQueries:
         store = self._read_models.fresh()
         freshness = self._read_models.freshness()
         closes = store.period_closes()
-        rows = store.statement_lines(manufacturer_id)
+        start, end = statements.window(period)
+        rows = store.statement_lines_from(manufacturer_id, start, end)
+        opening = store.statement_opening(manufacturer_id, start)
         view, closed_at = _view(Books.of(closes), period, as_)
-        sections = statements.statement(rows, closes, period, view)
+        sections = statements.statement(rows, closes, period, view, opening)
         diff = None
         if view == "restated":
             diff = statements.difference(
-                sections, statements.statement(rows, closes, period, "issued")
+                sections, statements.statement(rows, closes, period, "issued", opening)
             )
         if not lines:
             sections = [{k: v for k, v in s.items() if k != "lines"} for s in sections]
@@ -104,5 +106,7 @@ class FinanceQueries:
         freshness = self._read_models.freshness()
         closes = store.period_closes()
         view, closed_at = _view(Books.of(closes), period, as_)
-        sections = statements.pnl(store.statement_lines(PLATFORM), closes, period, view)
+        start, end = statements.window(period)
+        lines = store.statement_lines_from(PLATFORM, start, end)  # see statements.window
+        sections = statements.pnl(lines, closes, period, view)
         return ProfitAndLoss(period, view, closed_at, sections, freshness)

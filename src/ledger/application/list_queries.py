@@ -104,12 +104,17 @@ class ListQueries:
         created_to: str | None,
         cursor: str | None,
         limit: int,
+        due_after: str | None = None,
+        due_before: str | None = None,
     ) -> Page:
-        """Newest first; a bound key lists only disputes of payments wholly its own."""
+        """Newest first; a bound key lists only disputes of payments wholly its own.
+        due_after (inclusive) / due_before (exclusive): on the evidence due date."""
         manufacturer_id = _own(principal, manufacturer_id)
         check_cursor(cursor, "dispute")
         start = periods.moment(created_from, "created_from")
         end = periods.moment(created_to, "created_to")
+        due_from = periods.moment(due_after, "due_after")
+        due_to = periods.moment(due_before, "due_before")
         store = self._read_models.fresh()
         return _paged(
             lambda: store.disputes(
@@ -120,6 +125,8 @@ class ListQueries:
                 cursor=cursor,
                 limit=limit,
                 exclusive=principal.manufacturer_id is not None,
+                due_after=due_from,
+                due_before=due_to,
             )
         )
 

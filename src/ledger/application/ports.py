@@ -116,6 +116,7 @@ class ProviderEvent:
     outcome: Literal["won", "lost"] | None = None
     failure_reason: str | None = None
     fee: int | None = None
+    evidence_due_by: datetime | None = None  # of an opened dispute
 
 
 class WebhookRejected(Exception):

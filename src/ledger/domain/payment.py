@@ -54,6 +54,15 @@ def _effective(moment: datetime | None) -> str | None:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
+def _due(moment: datetime | None) -> str | None:
+    """A deadline (usually in the future), as the same fixed-width UTC text."""
+    if moment is None:
+        return None
+    if moment.tzinfo is None:
+        raise InvalidInput("deadlines must carry a time zone")
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
 def refundable_amount(status: str, captured: int, refunded: int, disputed: int) -> int:
     """What may still be refunded or disputed: the payment's rule, also applied to read-model
     rows that carry these four figures."""
@@ -534,12 +543,14 @@ class Payment(LedgerAggregate):
         effective_at: datetime | None = None,
         *,
         beyond_refundable: bool = False,
+        evidence_due_by: datetime | None = None,
     ) -> str:
         """provider_fee: the provider's dispute fee, when it reports one (an expense of the
         platform whatever the outcome). effective_at: when the provider opened it, if earlier
         than now (a late webhook); statements book it by that time. beyond_refundable: the
         provider reports the dispute, so its money has moved whatever is left to refund; if it
-        is lost, what cannot be taken back from the manufacturers is the platform's loss."""
+        is lost, what cannot be taken back from the manufacturers is the platform's loss.
+        evidence_due_by: when the provider must have the evidence contesting it."""
         require_amount(amount)
         effective = _effective(effective_at)
         if self.status != "captured":
@@ -570,6 +581,7 @@ class Payment(LedgerAggregate):
             provider_reference=provider_reference,
             shares=self._dispute_shares(amount),
             effective_at=effective,
+            evidence_due_by=_due(evidence_due_by),
         )
         return new_id
 
@@ -597,6 +609,7 @@ class Payment(LedgerAggregate):
         provider_reference: str | None = None,
         shares: list[DisputedShare] | None = None,
         effective_at: str | None = None,
+        evidence_due_by: str | None = None,
     ) -> None:
         self.disputes[dispute_id] = Dispute(
             amount=amount,
@@ -605,6 +618,7 @@ class Payment(LedgerAggregate):
             reason=reason,
             created_at=self.event_time.isoformat(),
             updated_at=self.event_time.isoformat(),
+            evidence_due_by=evidence_due_by,
         )
 
     def close_dispute(
@@ -764,13 +778,19 @@ class Payment(LedgerAggregate):
         reason: str | None,
         outcome: str | None,
         fee: int | None,
+        evidence_due_by: datetime | None = None,
     ) -> str:
         dispute_id = self.dispute_by_reference(reference)
         if dispute_id is None:
             if not amount:
                 return "ignored: dispute without an amount"
             dispute_id = self.open_dispute(
-                amount, reason, reference, provider_fee=fee, beyond_refundable=True
+                amount,
+                reason,
+                reference,
+                provider_fee=fee,
+                beyond_refundable=True,
+                evidence_due_by=evidence_due_by,
             )
             if not closed:
                 return "dispute opened"

@@ -55,6 +55,7 @@ class Dispute(TypedDict):
     created_at: str
     updated_at: str
     shares: NotRequired[list[ReversalShare]]
+    evidence_due_by: NotRequired[str | None]  # when the provider must have the evidence
     # Of a lost dispute: what the platform bore because nothing was left to take back from the
     # manufacturers (booked to platform:expense:dispute_losses).
     platform_share: NotRequired[int]

@@ -30,7 +30,7 @@ from botocore.exceptions import ClientError
 
 from projections.changes import TABLES, Increment, Post, Upsert
 from projections.cursor import decode_cursor
-from projections.logic import subscription_status
+from projections.logic import MOVEMENT_KINDS, subscription_status
 from projections.store import Page, ProjectionGap, TrackedChanges, page_of
 
 BALANCE_SHARDS = 8
@@ -81,6 +81,14 @@ def row_key(table: str, key: dict[str, Any]) -> dict[str, Any]:
         return {"pk": {"S": "period_closes"}, "sk": {"S": key["period"]}}
     keys, _ = TABLES[table]
     return {"pk": {"S": "#".join([table, *(str(key[k]) for k in keys)])}, "sk": {"S": "row"}}
+
+
+def _due_within(due: str | None, after: str | None, before: str | None) -> bool:
+    if after is None and before is None:
+        return True
+    if due is None:
+        return False
+    return (after is None or due >= after) and (before is None or due < before)
 
 
 def shard_of(aggregate_id: str) -> int:
@@ -550,11 +558,15 @@ class DynamoDBReadModels:
         cursor: str | None,
         limit: int,
         exclusive: bool = False,
+        due_after: str | None = None,
+        due_before: str | None = None,
     ) -> Page:
         entries = self._daily_ids("disputes", cursor, created_from, created_to)
 
         def keep(row: dict[str, Any]) -> bool:
             if status is not None and row.get("status") != status:
+                return False
+            if not _due_within(row.get("evidence_due_by"), due_after, due_before):
                 return False
             if manufacturer_id is None:
                 return True
@@ -618,6 +630,31 @@ class DynamoDBReadModels:
             {k: _plain(v) for k, v in item.items() if k not in ("pk", "sk")}
             for item in self._query(f"statement_lines#{owner}")
         ]
+
+    def statement_lines_from(
+        self, owner: str, recorded_from: str, effective_before: str
+    ) -> list[dict[str, Any]]:
+        # sk is the line id, which starts with the recorded time
+        items = self._query(
+            f"statement_lines#{owner}",
+            sk_condition=" AND sk >= :from",
+            values={":from": {"S": recorded_from}},
+        )
+        rows = [{k: _plain(v) for k, v in item.items() if k not in ("pk", "sk")} for item in items]
+        return [row for row in rows if row["effective_at"] < effective_before]
+
+    def statement_opening(self, owner: str, recorded_before: str) -> dict[str, int]:
+        items = self._query(
+            f"statement_lines#{owner}",
+            sk_condition=" AND sk < :before",
+            values={":before": {"S": recorded_before}},
+        )
+        opening: dict[str, int] = {}
+        for item in items:
+            row = {k: _plain(v) for k, v in item.items()}
+            moved = sum(int(row.get(kind) or 0) for kind in MOVEMENT_KINDS)
+            opening[row["currency"]] = opening.get(row["currency"], 0) + moved
+        return opening
 
     def period_closes(self) -> list[dict[str, Any]]:
         return [

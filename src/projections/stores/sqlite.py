@@ -12,7 +12,7 @@ from uuid import uuid4
 
 from projections.changes import TABLES, Change, Increment, Post, Upsert
 from projections.cursor import decode_cursor
-from projections.logic import subscription_status
+from projections.logic import MOVEMENT_KINDS, subscription_status
 from projections.store import Page, ProjectionGap, TrackedChanges, page_of
 
 _META = """
@@ -441,6 +441,8 @@ class SqliteReadModels:
         cursor: str | None,
         limit: int,
         exclusive: bool = False,
+        due_after: str | None = None,
+        due_before: str | None = None,
     ) -> Page:
         rows = self._newest_first(
             table="disputes",
@@ -451,6 +453,8 @@ class SqliteReadModels:
                 ("status", "=", status),
                 ("created_at", ">=", created_from),
                 ("created_at", "<", created_to),
+                ("evidence_due_by", ">=", due_after),
+                ("evidence_due_by", "<", due_before),
             ],
             manufacturer_id=manufacturer_id,
             exclusive=exclusive,
@@ -540,6 +544,35 @@ class SqliteReadModels:
             .fetchall()
         )
         return [dict(r) for r in rows]
+
+    # line_id starts with the recorded time (fixed width), so a bound on it is one on
+    # recorded_at that the primary key (owner, line_id) serves.
+    def statement_lines_from(
+        self, owner: str, recorded_from: str, effective_before: str
+    ) -> list[dict[str, Any]]:
+        rows = (
+            self._reader()
+            .execute(
+                "SELECT * FROM rm_statement_lines WHERE owner=? AND line_id>=? AND effective_at<? "
+                "ORDER BY line_id",
+                (owner, recorded_from, effective_before),
+            )
+            .fetchall()
+        )
+        return [dict(r) for r in rows]
+
+    def statement_opening(self, owner: str, recorded_before: str) -> dict[str, int]:
+        moved = " + ".join(f"COALESCE({kind}, 0)" for kind in MOVEMENT_KINDS)
+        rows = (
+            self._reader()
+            .execute(
+                f"SELECT currency, SUM({moved}) FROM rm_statement_lines "  # noqa: S608 - ours
+                "WHERE owner=? AND line_id<? GROUP BY currency",
+                (owner, recorded_before),
+            )
+            .fetchall()
+        )
+        return {row[0]: int(row[1]) for row in rows}
 
     def period_closes(self) -> list[dict[str, Any]]:
         rows = (

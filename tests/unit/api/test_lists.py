@@ -127,6 +127,44 @@ def test_disputes_are_listed_by_status_and_time(
     assert api.get("/v1/disputes", admin, status="closed").status_code == 422
 
 
+def test_disputes_are_listed_by_evidence_due_date(api: Api, admin: dict[str, str]) -> None:
+    m = api.manufacturer(admin)
+    made = {}
+    for due in ("2099-03-10T12:00:00Z", "2099-03-20T12:00:00+02:00", None):
+        payment = api.payment(admin, [(m, 1000)])
+        body = {"amount": 100, **({"evidence_due_by": due} if due else {})}
+        answer = api.post(f"/v1/payments/{payment['id']}/disputes", body, admin)
+        assert answer.status_code == 201, answer.text
+        made[due] = answer.json()
+    first, second, undated = made.values()
+    assert first["evidence_due_by"] == "2099-03-10T12:00:00.000000Z"
+    assert second["evidence_due_by"] == "2099-03-20T10:00:00.000000Z"  # kept as UTC
+    assert undated["evidence_due_by"] is None
+
+    def due(**window: str) -> list[str]:
+        return [row["id"] for row in api.get_json("/v1/disputes", admin, **window)["data"]]
+
+    assert due(due_before="2099-03-15T00:00:00Z") == [first["id"]]
+    assert due(due_after="2099-03-15T00:00:00Z") == [second["id"]]
+    assert due(due_after="2099-03-20T10:00:00Z") == [second["id"]]  # inclusive
+    assert due(due_before="2099-03-20T10:00:00Z") == [first["id"]]  # exclusive
+    assert due(due_after="2099-01-01T00:00:00Z") == [second["id"], first["id"]]  # undated left out
+    assert len(due()) == 3
+    (row,) = api.get_json("/v1/disputes", admin, due_before="2099-03-15T00:00:00Z")["data"]
+    assert row["evidence_due_by"] == "2099-03-10T12:00:00.000000Z"
+    for bad in ("2099-03-15", "soon"):
+        refused = api.get("/v1/disputes", admin, due_before=bad)
+        assert refused.status_code == 422, (bad, refused.text)
+    payment = api.payment(admin, [(m, 1000)])
+    refused = api.post(
+        f"/v1/payments/{payment['id']}/disputes",
+        {"amount": 100, "evidence_due_by": "2099-03-10"},
+        admin,
+    )
+    assert refused.status_code == 422, refused.text
+    assert api.get_json(f"/v1/payments/{payment['id']}", admin)["amount_disputed"] == 0
+
+
 def test_subscriptions_are_listed_by_status(
     api: Api, admin: dict[str, str], clock: ManualClock
 ) -> None:
@@ -207,7 +245,8 @@ def test_every_list_exports_csv_with_its_documented_columns(
         "updated_at",
         "/v1/payouts": "id,manufacturer_id,amount,currency,status,approvals_required,approvals,"
         "requested_by,created_at,updated_at",
-        "/v1/disputes": "id,payment_id,amount,currency,status,reason,created_at,updated_at",
+        "/v1/disputes": "id,payment_id,amount,currency,status,reason,evidence_due_by,created_at,"
+        "updated_at",
         "/v1/manufacturers": "id,name,fee_bps,refund_fee_policy,created_at,updated_at",
         "/v1/subscriptions": "id,customer_id,provider,amount,currency,interval,status,"
         "manufacturer_ids,created_at,updated_at",

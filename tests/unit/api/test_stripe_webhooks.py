@@ -316,6 +316,22 @@ def test_dispute_created_then_lost_books_the_reversal(
     assert all(c["balanced"] for c in trial["currencies"])
 
 
+def test_a_disputes_evidence_due_date_comes_from_stripe(
+    api: Api, admin: dict[str, str], stripe: FakeStripe
+) -> None:
+    m = api.manufacturer(admin, fee_bps=0)
+    payment = pay(api, admin, m, 1000)
+    obj = {
+        **dispute(payment["provider_reference"], 400, "needs_response"),
+        "evidence_details": {"due_by": 4102488000},  # 2100-01-01T12:00:00Z
+    }
+    assert deliver(api, stripe_event("charge.dispute.created", obj)).status_code == 200
+    (shown,) = api.get(f"/v1/payments/{payment['id']}", admin).json()["disputes"]
+    assert shown["evidence_due_by"] == "2100-01-01T12:00:00.000000Z"
+    listed = api.get_json("/v1/disputes", admin, due_before="2100-01-02T00:00:00Z")["data"]
+    assert [row["id"] for row in listed] == [shown["id"]]
+
+
 def test_a_dispute_won_returns_the_funds(
     api: Api, admin: dict[str, str], stripe: FakeStripe
 ) -> None:

@@ -477,7 +477,17 @@ class LedgerMachine(RuleBasedStateMachine):
                     continue
                 closing: dict[str, int] = defaultdict(int)
                 for month in sorted(months):
-                    for section in statements.statement(rows, closes, month, view):  # type: ignore[arg-type]
+                    # what the API reads: the month's window of lines and the opening of the rest
+                    start, end = statements.window(month)
+                    narrowed = statements.statement(
+                        store.statement_lines_from(owner, start, end),
+                        closes,
+                        month,
+                        view,  # type: ignore[arg-type]
+                        store.statement_opening(owner, start),
+                    )
+                    assert narrowed == statements.statement(rows, closes, month, view)  # type: ignore[arg-type]
+                    for section in narrowed:
                         currency = section["currency"]
                         assert section["opening_balance"] == closing[currency], (view, month)
                         moved = sum(section[f] for f in (*statements.MOVEMENTS, "adjustments"))
@@ -497,7 +507,11 @@ class LedgerMachine(RuleBasedStateMachine):
     ) -> None:
         nets: dict[str, int] = defaultdict(int)
         for month in months:
-            for section in statements.pnl(rows, closes, month, view):  # type: ignore[arg-type]
+            start, end = statements.window(month)
+            narrowed = [r for r in rows if r["recorded_at"] >= start and r["effective_at"] < end]
+            sections = statements.pnl(rows, closes, month, view)  # type: ignore[arg-type]
+            assert statements.pnl(narrowed, closes, month, view) == sections  # type: ignore[arg-type]
+            for section in sections:
                 nets[section["currency"]] += section["net"]
         for currency, net in nets.items():
             fees = balances.get((accounts.PLATFORM_FEES, currency), 0)

@@ -20,13 +20,17 @@ def open_(
     amount: int,
     reason: str | None,
     opened_at: str | None = None,
+    evidence_due_by: str | None = None,
 ) -> Callable[[UnitOfWork], DisputeResult]:
-    """opened_at: when the provider opened it, if before now (statements book it then)."""
+    """opened_at: when the provider opened it, if before now (statements book it then).
+    evidence_due_by: when the provider must have the evidence contesting it."""
     effective = effective_time(opened_at, "opened_at")
+    due = effective_time(evidence_due_by, "evidence_due_by")
 
     def command(uow: UnitOfWork) -> DisputeResult:
         payment = uow.payments.for_write(principal, payment_id)
-        return payment, payment.open_dispute(amount, reason, effective_at=effective)
+        dispute = payment.open_dispute(amount, reason, effective_at=effective, evidence_due_by=due)
+        return payment, dispute
 
     return command
 

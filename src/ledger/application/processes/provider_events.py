@@ -175,4 +175,5 @@ def _apply(payment: Payment, event: ProviderEvent) -> str:
         reason=event.failure_reason,
         outcome=event.outcome,
         fee=event.fee,
+        evidence_due_by=event.evidence_due_by,
     )
