@@ -27,6 +27,7 @@ PROJECTED_AGGREGATES = (
     "Subscription",
     "Books",
     "AchFile",  # its settlement books platform:cash
+    "ProviderSettlement",
 )
 
 

@@ -106,6 +106,7 @@ class Payment(LedgerAggregate):
         self.amount_reversed_per_split: list[int] = [0 for _ in splits]
         # A bank debit sent in a file and not settled yet: what its origination booked.
         self.origination_entry: JournalEntry | None = None
+        self.provider_fee_booked = 0  # the provider's fee booked at capture, when it reported one
 
     @classmethod
     def initiate(
@@ -297,6 +298,9 @@ class Payment(LedgerAggregate):
         self.status = "captured"
         self.amount_captured = amount
         self.captured_shares = shares
+        self.provider_fee_booked = sum(
+            p["amount"] for p in entry if p["account"] == accounts.PLATFORM_PROVIDER_FEES
+        )
         self.capture_reference = provider_reference
 
     # ----- reversals (refunds and lost disputes share the booking rule) ---------------------
