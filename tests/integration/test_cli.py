@@ -480,3 +480,41 @@ def test_report_takes_a_range_and_refuses_an_unknown_manufacturer(tmp_path: Path
         "report", "manufacturer", "mfr_" + "0" * 32, "--period", "2026-01", "--db", str(db)
     )
     assert unknown.returncode == 2
+
+
+def test_paypal_settle_books_a_report_once_and_refuses_a_bad_one_by_line(tmp_path: Path) -> None:
+    from tests.unit.application.test_paypal_settlement import ROWS, _sb, report
+
+    db = tmp_path / "l.sqlite3"
+    assert ledger("init", "--db", str(db)).returncode == 0
+    bad = tmp_path / "bad.csv"
+    bad.write_text(report([*ROWS[:2], _sb("X1", "", "T0006", "CR", "10.5", "DR", "0")]))
+    refused = ledger("paypal", "settle", str(bad), "--db", str(db))
+    assert refused.returncode != 0
+    assert "line 7: Gross Transaction Amount '10.5' is not a whole number" in refused.stderr
+    assert "nothing was booked" in refused.stderr
+    good = tmp_path / "stl.csv"
+    good.write_text(report(ROWS))
+    booked = ledger("paypal", "settle", str(good), "--db", str(db))
+    assert booked.returncode == 0, booked.stderr
+    assert "11005 USD to platform:cash, 495 USD of provider fees" in booked.stdout
+    again = ledger("paypal", "settle", str(good), "--db", str(db))
+    assert again.stdout.strip().endswith("already booked")
+    container = build(Settings(db=db))
+    try:
+        debits, credits = container.fresh().balance("platform:cash", "USD", None)
+    finally:
+        container.close()
+    assert (debits, credits) == (11005, 0)
+    reconciled = ledger("reconcile", "--provider", "paypal", str(good), "--db", str(db))
+    assert reconciled.returncode == 0, reconciled.stderr
+    run = json.loads(reconciled.stdout)
+    # The ledger has none of these payments: every charge and the refund are missing in it.
+    assert [b["provider"]["id"] for b in run["breaks"]["missing_in_ledger"]] == [
+        "CAPALPHA1",
+        "CAPBRAVO2",
+        "REFALPHA1",
+    ]
+    assert run["totals"]["payout"] == 11005
+    rerun = ledger("reconcile", "--provider", "paypal", str(good), "--db", str(db))
+    assert json.loads(rerun.stdout)["id"] == run["id"]

@@ -109,9 +109,10 @@ def parse_settlement_report(text: str) -> SettlementReport:
             rows.append(_row(dict(zip(header, record[1:], strict=False)), number))
             in_section += 1
         elif kind == "SC":
-            if len(record) < 2 or _minor(record[1], number, "SC count") != in_section:
+            counted = _minor(record[1], number, "SC count") if len(record) > 1 else None
+            if counted != in_section:
                 raise SettlementFileError(
-                    number, f"SC counts {record[1:2]} rows, the section has {in_section}"
+                    number, f"SC counts {counted} rows, the section has {in_section}"
                 )
         elif kind == "FF":
             seen_footer = True
