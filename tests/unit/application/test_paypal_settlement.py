@@ -28,7 +28,8 @@ HEADERS = (
 
 def _sb(tid: str, ref: str, code: str, dc: str, gross: str, fee_dc: str, fee: str) -> str:
     at = "2026/03/10 08:00:00 +0000"
-    return f'"SB","{tid}","","{ref}","","{code}","{at}","{at}","{dc}","{gross}","USD","{fee_dc}","{fee}","USD","",""'
+    fields = [tid, "", ref, "", code, at, at, dc, gross, "USD", fee_dc, fee, "USD", "", ""]
+    return ",".join(f'"{field}"' for field in ["SB", *fields])
 
 
 def report(rows: list[str]) -> str:
