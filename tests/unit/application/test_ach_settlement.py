@@ -87,3 +87,37 @@ def test_a_debit_is_payable_only_once_its_file_settles_and_a_return_before_never
         "/v1/payouts", {"manufacturer_id": m, "amount": 9750, "currency": "USD"}, admin
     )
     assert payout.status_code == 201, payout.text
+
+
+def test_an_ach_file_reconciles_by_trace_number_and_an_entry_the_bank_lacks_is_found(
+    ach: tuple[Api, Container],
+) -> None:
+    from ledger.adapters.ach.files import file_entries
+    from ledger.application.processes.reconciliation import reconcile
+    from ledger.application.processes.reconciliation_inputs import ach_file
+    from ledger.application.reconciliations import run_view
+
+    api, container = ach
+    admin = api.key("admin")
+    m = api.manufacturer(admin, fee_bps=0)
+    token = customer_bank_account(api, admin)["token"]
+    first = api.payment(admin, [(m, 1200)], provider="ach", payment_method=token)
+    second = api.payment(admin, [(m, 800)], provider="ach", payment_method=token)
+    (written,) = originate(container.engine, ach_files(container), container.engine.now())
+    entries = file_entries(written.text)
+    assert sorted(amount for _, amount, _, _ in entries) == [800, 1200]
+    # The bank's copy holds only the 1200 debit, and says 1250 for it.
+    (kept,) = [e for e in entries if e[1] == 1200]
+    lost = [e for e in entries if e[1] == 800][0]
+    run = run_view(
+        reconcile(
+            container.engine, ach_file(container.engine, "bank.txt", [(kept[0], 1250, False, 0)])
+        )
+    )
+    (mismatch,) = run["breaks"]["amount_mismatch"]
+    assert (mismatch["provider"]["amount"], mismatch["ledger"]["amount"]) == (1250, 1200)
+    assert mismatch["ledger"]["payment_id"] == first["id"]
+    (missing,) = run["breaks"]["missing_at_provider"]
+    assert missing["ledger"] == {"payment_id": second["id"], "trace": lost[0], "amount": 800}
+    assert missing["provider"] is None
+    assert run["totals"]["matched"] == 0
