@@ -108,7 +108,7 @@ def test_an_ach_file_reconciles_by_trace_number_and_an_entry_the_bank_lacks_is_f
     assert sorted(amount for _, amount, _, _ in entries) == [800, 1200]
     # The bank's copy holds only the 1200 debit, and says 1250 for it.
     (kept,) = [e for e in entries if e[1] == 1200]
-    lost = [e for e in entries if e[1] == 800][0]
+    lost = next(e for e in entries if e[1] == 800)
     run = run_view(
         reconcile(
             container.engine, ach_file(container.engine, "bank.txt", [(kept[0], 1250, False, 0)])
