@@ -518,3 +518,48 @@ def test_paypal_settle_books_a_report_once_and_refuses_a_bad_one_by_line(tmp_pat
     assert run["totals"]["payout"] == 11005
     rerun = ledger("reconcile", "--provider", "paypal", str(good), "--db", str(db))
     assert json.loads(rerun.stdout)["id"] == run["id"]
+
+
+def test_ach_settle_settles_due_files_once_and_refuses_a_file_not_due(tmp_path: Path) -> None:
+    from ledger.adapters.ach.vault import BankAccountVault
+    from ledger.application.processes.ach import originate
+    from ledger.bootstrap import ach_files
+    from tests.contracts.read_model_settlements import ORIGIN
+
+    db = tmp_path / "l.sqlite3"
+    env = {
+        "LEDGER_BANK_VAULT_KEY": BankAccountVault.generate_key(),
+        "LEDGER_ACH_ORIGIN": json.dumps(ORIGIN.__dict__),
+    }
+    settings = Settings(
+        db=db,
+        create=True,
+        bank_vault_key=env["LEDGER_BANK_VAULT_KEY"],
+        ach_origin=env["LEDGER_ACH_ORIGIN"],
+    )
+    container = build(settings)
+    try:
+        m = f"mfr_{register(container.engine, name='A', fee_bps=0, refund_fee_policy='keep_fee').id.hex}"
+        assert container.vault is not None
+        token = container.vault.seal("011000015", "99887766", "checking")[0]
+        create_payment(container.engine, m, 2500, provider="ach", payment_method=token)
+        (written,) = originate(
+            container.engine, ach_files(container), datetime(2026, 3, 10, 12, tzinfo=UTC)
+        )
+    finally:
+        container.close()
+    early = ledger("ach", "settle", "--file", "1", "--on", "2026-03-10", "--db", str(db), env=env)
+    assert early.returncode != 0
+    assert "not due until 2026-03-11" in early.stderr
+    settled = ledger("ach", "settle", "--on", "2026-03-11", "--db", str(db), env=env)
+    assert settled.returncode == 0, settled.stderr
+    assert json.loads(settled.stdout) == {
+        "file_number": written.file_number,
+        "outcome": "settled",
+        "debits": 1,
+        "collected": 2500,
+        "currency": "USD",
+    }
+    again = ledger("ach", "settle", "--on", "2026-03-12", "--db", str(db), env=env)
+    assert json.loads(again.stdout)["outcome"] == "already settled on 2026-03-11"
+    assert ledger("ach", "settle", "--on", "tomorrow", "--db", str(db)).returncode != 0

@@ -30,10 +30,14 @@ def run_view(run: ReconciliationRun) -> dict[str, Any]:
             "payout": run.payout,
             "provider_net": run.provider_net,
             "matched_net": run.matched_net,
-            "matched": len(run.matched),
-            "breaks": len(run.breaks),
-            "balanced": not run.breaks and run.payout in (None, run.matched_net),
+            "matched": run.matched_count,
+            "breaks": sum(run.breaks_count.values()),
+            "balanced": not run.breaks_count and run.payout in (None, run.matched_net),
         },
+        "breaks_count": run.breaks_count,
+        "lines_truncated": (
+            len(run.matched) < run.matched_count or len(run.breaks) < sum(run.breaks_count.values())
+        ),
         "breaks": {kind: found for kind, found in by_kind.items() if found},
         "matched": run.matched,
     }

@@ -91,6 +91,13 @@ def _reconcile(settings_of: SettingsOf) -> Callable[[argparse.Namespace], int]:
             container.close()
         json.dump(view, sys.stdout, indent=2)
         sys.stdout.write("\n")
+        counts = ", ".join(f"{n} {kind}" for kind, n in view["breaks_count"].items())
+        totals = view["totals"]
+        print(
+            f"{view['id']}: {totals['matched']} matched, {totals['breaks']} break(s)"
+            + (f" ({counts})" if counts else ""),
+            file=sys.stderr,
+        )
         return 0
 
     return run

@@ -24,6 +24,10 @@ BreakKind = Literal[
     "duplicate",
 ]
 BREAK_KINDS: tuple[str, ...] = get_args(BreakKind)
+# A run is one event (one DynamoDB item, compressed under 400 KB): the matched lines kept with it
+# are capped; counts and totals always cover every line. Breaks are kept up to a cap too.
+MATCHED_KEPT = 1000
+BREAKS_KEPT = 2000
 
 
 def input_digest(provider: str, source: str, lines: list[dict[str, Any]]) -> str:
@@ -33,10 +37,10 @@ def input_digest(provider: str, source: str, lines: list[dict[str, Any]]) -> str
 
 
 class ReconciliationRun(LedgerAggregate):
-    """matched: [{provider: {...}, ledger: {...}}]; breaks: [{kind, provider, ledger}], a side
-    None where it is missing. Totals in minor units of currency: payout (what the provider
-    says it paid), provider_net (the sum of its lines, net of fees), matched_net (of the lines
-    matched)."""
+    """matched: [{provider: {...}, ledger: {...}}] (the first MATCHED_KEPT); breaks: [{kind,
+    provider, ledger}], a side None where it is missing (the first BREAKS_KEPT); the counts
+    are of all. Totals in minor units of currency: payout (what the provider says it paid),
+    provider_net (the sum of its lines, net of fees), matched_net (of the lines matched)."""
 
     @staticmethod
     def create_id(digest: str) -> UUID:
@@ -55,6 +59,8 @@ class ReconciliationRun(LedgerAggregate):
         matched_net: int,
         matched: list[dict[str, Any]],
         breaks: list[dict[str, Any]],
+        matched_count: int,
+        breaks_count: dict[str, int],
     ) -> None:
         self.provider = provider
         self.source = source
@@ -65,3 +71,5 @@ class ReconciliationRun(LedgerAggregate):
         self.matched_net = matched_net
         self.matched = matched
         self.breaks = breaks
+        self.matched_count = matched_count
+        self.breaks_count = breaks_count

@@ -13,6 +13,7 @@ per provider and input (ledger.domain.reconciliation)."""
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -23,7 +24,12 @@ from ledger.application.registries import RECONCILIATION_RUNS
 from ledger.application.unit_of_work import UnitOfWork
 from ledger.domain import ids
 from ledger.domain.provider_records import ProviderLink
-from ledger.domain.reconciliation import ReconciliationRun, input_digest
+from ledger.domain.reconciliation import (
+    BREAKS_KEPT,
+    MATCHED_KEPT,
+    ReconciliationRun,
+    input_digest,
+)
 from ledger.domain.settlement import ProviderTransaction
 
 MATCHED_TYPES = ("charge", "refund", "ach_debit", "ach_credit")
@@ -61,8 +67,10 @@ def _run(given: ReconciliationInput, digest: str) -> Callable[[UnitOfWork], Reco
                 payout=given.payout,
                 provider_net=sum(t.net for t in given.transactions if t.type != "payout"),
                 matched_net=sum(pair["provider"]["net"] for pair in matched),
-                matched=matched,
-                breaks=breaks,
+                matched=matched[:MATCHED_KEPT],
+                breaks=breaks[:BREAKS_KEPT],
+                matched_count=len(matched),
+                breaks_count=dict(Counter(b["kind"] for b in breaks)),
             )
         )
         public_id = ids.encode("reconciliation", run.id)
