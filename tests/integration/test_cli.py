@@ -539,7 +539,8 @@ def test_ach_settle_settles_due_files_once_and_refuses_a_file_not_due(tmp_path: 
     )
     container = build(settings)
     try:
-        m = f"mfr_{register(container.engine, name='A', fee_bps=0, refund_fee_policy='keep_fee').id.hex}"
+        maker = register(container.engine, name="A", fee_bps=0, refund_fee_policy="keep_fee")
+        m = f"mfr_{maker.id.hex}"
         assert container.vault is not None
         token = container.vault.seal("011000015", "99887766", "checking")[0]
         create_payment(container.engine, m, 2500, provider="ach", payment_method=token)
