@@ -841,9 +841,22 @@ class Payment(LedgerAggregate):
             return f"payment {public_id} returned before settlement"
         if self.status != "captured" or self.refundable == 0:
             return f"ignored: payment is {self.status} with nothing left to return"
-        dispute_id = self.open_dispute(self.refundable, reason, f"return:{public_id}")
+        returned = self.refundable
+        dispute_id = self.open_dispute(returned, reason, f"return:{public_id}")
         self.close_dispute(dispute_id, "lost")
+        if self.origination_entry is not None:
+            # Its file settled (platform:cash was booked): the bank takes the money back.
+            receivable = accounts.provider_receivable(self.provider)
+            self._debit_reclaimed(
+                entry=entry(
+                    self.currency, [(receivable, returned), (accounts.PLATFORM_CASH, -returned)]
+                )
+            )
         return f"payment {public_id} returned"
+
+    @event("DebitReclaimed")
+    def _debit_reclaimed(self, *, entry: JournalEntry) -> None:
+        pass
 
     def _require_status(self, expected: str, action: str) -> None:
         if self.status != expected:

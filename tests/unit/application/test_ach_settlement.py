@@ -121,3 +121,33 @@ def test_an_ach_file_reconciles_by_trace_number_and_an_entry_the_bank_lacks_is_f
     assert missing["ledger"] == {"payment_id": second["id"], "trace": lost[0], "amount": 800}
     assert missing["provider"] is None
     assert run["totals"]["matched"] == 0
+
+
+def test_a_debit_returned_after_its_file_settled_is_taken_back_from_cash_and_the_payable(
+    ach: tuple[Api, Container],
+) -> None:
+    api, container = ach
+    admin = api.key("admin")
+    m = api.manufacturer(admin, fee_bps=250)
+    token = customer_bank_account(api, admin)["token"]
+    debit = api.payment(admin, [(m, 6000)], provider="ach", payment_method=token)
+    (written,) = originate(container.engine, ach_files(container), container.engine.now())
+    settle_due(container.engine, date(2026, 3, 11))
+    assert api.payable(admin, m) == -(6000 - 150)
+    assert api.balance(admin, "platform:cash") == 6000
+    (parsed,) = parse_file(written.text).batches
+    back = write_returns_file(
+        ORIGIN,
+        [(parsed.batch.entries[0], parsed.trace_numbers[0], "R10")],
+        created_at=container.engine.now().replace(tzinfo=None),
+        file_id_modifier="A",
+    )
+    assert [o for _, o in apply_returns(container.engine, ach_files(container), back)] == [
+        f"payment {debit['id']} returned"
+    ]
+    # Reversed like a lost chargeback (the 150 fee returned under refund_fee), and the bank
+    # took the 6000 back out of platform:cash.
+    assert api.payable(admin, m) == 0
+    assert api.balance(admin, "platform:cash") == 0
+    assert api.balance(admin, "provider:ach:receivable") == 0
+    assert api.balance(admin, "provider:ach:disputed") == 0
