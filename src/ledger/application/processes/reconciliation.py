@@ -18,6 +18,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from eventsourcing.application import AggregateNotFoundError
+
 from ledger.application.engine import Engine
 from ledger.application.processes.settlements import payment_of
 from ledger.application.registries import RECONCILIATION_RUNS
@@ -49,15 +51,27 @@ class ReconciliationInput:
 def reconcile(engine: Engine, given: ReconciliationInput) -> ReconciliationRun:
     lines = [t.as_dict() for t in given.transactions]
     digest = input_digest(given.provider, given.source, lines + given.expected)
-    return engine.execute(_run(given, digest))
+    try:
+        found: ReconciliationRun = engine.current(ReconciliationRun.create_id(digest))
+        return found  # the same input again: the same run, the same result
+    except AggregateNotFoundError:
+        pass
+    # Matched on reads of the store as it is (no command holds the writer meanwhile); the run
+    # is then recorded in one small command.
+    matched, breaks = _match(UnitOfWork(engine.current), given)
+    return engine.execute(_run(given, digest, matched, breaks))
 
 
-def _run(given: ReconciliationInput, digest: str) -> Callable[[UnitOfWork], ReconciliationRun]:
+def _run(
+    given: ReconciliationInput,
+    digest: str,
+    matched: list[dict[str, Any]],
+    breaks: list[dict[str, Any]],
+) -> Callable[[UnitOfWork], ReconciliationRun]:
     def command(uow: UnitOfWork) -> ReconciliationRun:
         found = uow.find(ReconciliationRun, ReconciliationRun.create_id(digest))
         if found is not None:
-            return found  # the same input again: the same run, the same result
-        matched, breaks = _match(uow, given)
+            return found  # recorded meanwhile by another run of the same input
         run = uow.add(
             ReconciliationRun(
                 provider=given.provider,

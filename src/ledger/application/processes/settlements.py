@@ -73,9 +73,11 @@ def book_payout(engine: Engine, reports: PayoutReports, event: ProviderEvent) ->
         settled_on=event.occurred_at.date().isoformat(),
     )
 
+    booked = _booked_before(engine, settlement)
+
     def command(uow: UnitOfWork) -> str:
         return applied_once(
-            uow, event.provider, event.event_id, event.kind, lambda: _book(uow, settlement)
+            uow, event.provider, event.event_id, event.kind, lambda: _book(uow, settlement, booked)
         )
 
     return engine.execute(command)
@@ -83,14 +85,21 @@ def book_payout(engine: Engine, reports: PayoutReports, event: ProviderEvent) ->
 
 def book_settlement(engine: Engine, settlement: Settlement) -> str:
     """A settlement read from a file (PayPal's report), booked once per its id."""
-    return engine.execute(lambda uow: _book(uow, settlement))
+    booked = _booked_before(engine, settlement)
+    return engine.execute(lambda uow: _book(uow, settlement, booked))
 
 
-def _book(uow: UnitOfWork, s: Settlement) -> str:
+def _booked_before(engine: Engine, s: Settlement) -> int:
+    """Read before the command (a payout may settle thousands of charges): a captured
+    payment's fee never changes, so these reads need no version check."""
+    return fees_booked(UnitOfWork(engine.current), s.provider, s.transactions)
+
+
+def _book(uow: UnitOfWork, s: Settlement, booked: int) -> str:
     settlement_id = ProviderSettlement.create_id(s.provider, s.payout_reference)
     if uow.find(ProviderSettlement, settlement_id) is not None:
         return f"payout {s.payout_reference} already booked"
-    unbooked = fees_reported(s.transactions) - fees_booked(uow, s.provider, s.transactions)
+    unbooked = fees_reported(s.transactions) - booked
     uow.add(
         ProviderSettlement.book(
             provider=s.provider,
