@@ -58,7 +58,7 @@ def reconcile(engine: Engine, given: ReconciliationInput) -> ReconciliationRun:
         pass
     # Matched on reads of the store as it is (no command holds the writer meanwhile); the run
     # is then recorded in one small command.
-    matched, breaks = _match(UnitOfWork(engine.current), given)
+    matched, breaks = _match(UnitOfWork(engine.fresh), given)
     return engine.execute(_run(given, digest, matched, breaks))
 
 

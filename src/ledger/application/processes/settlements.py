@@ -92,7 +92,7 @@ def book_settlement(engine: Engine, settlement: Settlement) -> str:
 def _booked_before(engine: Engine, s: Settlement) -> int:
     """Read before the command (a payout may settle thousands of charges): a captured
     payment's fee never changes, so these reads need no version check."""
-    return fees_booked(UnitOfWork(engine.current), s.provider, s.transactions)
+    return fees_booked(UnitOfWork(engine.fresh), s.provider, s.transactions)
 
 
 def _book(uow: UnitOfWork, s: Settlement, booked: int) -> str:
