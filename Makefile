@@ -43,6 +43,7 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.dynamodb_store
 	$(BIN)/python -m bench.cold_start
 	$(BIN)/python -m bench.finance_reads
+	$(BIN)/python -m bench.reconciliation
 
 # The project's LocalStack, without Docker (localstack/): installed once into .venv-localstack/
 # (pinned, PyPI and npm only; a second run does nothing), then the end-to-end run of

@@ -32,6 +32,7 @@ from api.routers import (
     payments,
     payouts,
     periods,
+    reconciliation,
     refunds,
     reports,
     statements,
@@ -102,6 +103,7 @@ def create_app(container: Container, *, follow: bool = True) -> FastAPI:
         keys.router,
         statements.router,
         periods.router,
+        reconciliation.router,
     ):
         app.include_router(router)
     console.install(app)

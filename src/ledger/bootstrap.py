@@ -384,3 +384,17 @@ def ach_files(container: Container) -> AchFiles:
     if container.settings.ach_origin is None or container.vault is None:
         raise ValueError("ACH needs LEDGER_ACH_ORIGIN and LEDGER_BANK_VAULT_KEY")
     return NachaFiles(origin_from_json(container.settings.ach_origin), container.vault)
+
+
+def paypal_settlement_report(text: str) -> Any:
+    """PayPal's settlement report (STL) read (SettlementFileError naming the line)."""
+    from ledger.adapters.paypal_settlement import parse_settlement_report
+
+    return parse_settlement_report(text)
+
+
+def ach_file_entries(text: str) -> list[tuple[str, int, bool, int]]:
+    """A NACHA file's entries (ValueError when it is not one)."""
+    from ledger.adapters.ach.files import file_entries
+
+    return file_entries(text)

@@ -19,7 +19,16 @@ _HANDLERS: dict[str, Handler] = {}
 
 # Aggregates whose events the read models follow; others (idempotency records, payable
 # mirrors) carry nothing a read model needs.
-PROJECTED_AGGREGATES = ("Payment", "Payout", "Manufacturer", "ApiKey", "Subscription", "Books")
+PROJECTED_AGGREGATES = (
+    "Payment",
+    "Payout",
+    "Manufacturer",
+    "ApiKey",
+    "Subscription",
+    "Books",
+    "AchFile",  # its settlement books platform:cash
+    "ProviderSettlement",
+)
 
 
 def timestamp_text(moment: datetime) -> str:
@@ -116,6 +125,8 @@ def _status(status: str) -> Handler:
 
 
 handles("Payment.Authorized")(_status("authorized"))
+handles("Payment.DebitOriginated")(_status("authorized"))
+handles("Payment.DebitReturned")(_status("failed"))
 handles("Payment.Failed")(_status("failed"))
 handles("Payment.Voided")(_status("voided"))
 

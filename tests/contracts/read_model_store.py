@@ -29,6 +29,7 @@ from projections.logic import timestamp_text
 from projections.store import Page, ProjectionGap, ReadModelStore, TrackedChanges
 from tests.conftest import ManualClock
 from tests.contracts.read_model_lists import ListsContract
+from tests.contracts.read_model_settlements import SettlementsContract
 from tests.support.events import tracked_changes
 from tests.support.seed import create_payment, register
 
@@ -204,7 +205,7 @@ def versions_of(items: list[TrackedChanges], aggregate_id: str) -> list[TrackedC
     return [item for item in items if item.aggregate_id == aggregate_id]
 
 
-class ReadModelStoreContract(ListsContract):
+class ReadModelStoreContract(ListsContract, SettlementsContract):
     """What every read-model store does. A backend's subclass provides `new_store`: a factory
     of empty stores of that backend (each test may ask for more than one)."""
 

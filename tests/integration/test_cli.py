@@ -480,3 +480,87 @@ def test_report_takes_a_range_and_refuses_an_unknown_manufacturer(tmp_path: Path
         "report", "manufacturer", "mfr_" + "0" * 32, "--period", "2026-01", "--db", str(db)
     )
     assert unknown.returncode == 2
+
+
+def test_paypal_settle_books_a_report_once_and_refuses_a_bad_one_by_line(tmp_path: Path) -> None:
+    from tests.unit.application.test_paypal_settlement import ROWS, _sb, report
+
+    db = tmp_path / "l.sqlite3"
+    assert ledger("init", "--db", str(db)).returncode == 0
+    bad = tmp_path / "bad.csv"
+    bad.write_text(report([*ROWS[:2], _sb("X1", "", "T0006", "CR", "10.5", "DR", "0")]))
+    refused = ledger("paypal", "settle", str(bad), "--db", str(db))
+    assert refused.returncode != 0
+    assert "line 7: Gross Transaction Amount '10.5' is not a whole number" in refused.stderr
+    assert "nothing was booked" in refused.stderr
+    good = tmp_path / "stl.csv"
+    good.write_text(report(ROWS))
+    booked = ledger("paypal", "settle", str(good), "--db", str(db))
+    assert booked.returncode == 0, booked.stderr
+    assert "11005 USD to platform:cash, 495 USD of provider fees" in booked.stdout
+    again = ledger("paypal", "settle", str(good), "--db", str(db))
+    assert again.stdout.strip().endswith("already booked")
+    container = build(Settings(db=db))
+    try:
+        debits, credits = container.fresh().balance("platform:cash", "USD", None)
+    finally:
+        container.close()
+    assert (debits, credits) == (11005, 0)
+    reconciled = ledger("reconcile", "--provider", "paypal", str(good), "--db", str(db))
+    assert reconciled.returncode == 0, reconciled.stderr
+    run = json.loads(reconciled.stdout)
+    # The ledger has none of these payments: every charge and the refund are missing in it.
+    assert [b["provider"]["id"] for b in run["breaks"]["missing_in_ledger"]] == [
+        "CAPALPHA1",
+        "CAPBRAVO2",
+        "REFALPHA1",
+    ]
+    assert run["totals"]["payout"] == 11005
+    rerun = ledger("reconcile", "--provider", "paypal", str(good), "--db", str(db))
+    assert json.loads(rerun.stdout)["id"] == run["id"]
+
+
+def test_ach_settle_settles_due_files_once_and_refuses_a_file_not_due(tmp_path: Path) -> None:
+    from ledger.adapters.ach.vault import BankAccountVault
+    from ledger.application.processes.ach import originate
+    from ledger.bootstrap import ach_files
+    from tests.contracts.read_model_settlements import ORIGIN
+
+    db = tmp_path / "l.sqlite3"
+    env = {
+        "LEDGER_BANK_VAULT_KEY": BankAccountVault.generate_key(),
+        "LEDGER_ACH_ORIGIN": json.dumps(ORIGIN.__dict__),
+    }
+    settings = Settings(
+        db=db,
+        create=True,
+        bank_vault_key=env["LEDGER_BANK_VAULT_KEY"],
+        ach_origin=env["LEDGER_ACH_ORIGIN"],
+    )
+    container = build(settings)
+    try:
+        maker = register(container.engine, name="A", fee_bps=0, refund_fee_policy="keep_fee")
+        m = f"mfr_{maker.id.hex}"
+        assert container.vault is not None
+        token = container.vault.seal("011000015", "99887766", "checking")[0]
+        create_payment(container.engine, m, 2500, provider="ach", payment_method=token)
+        (written,) = originate(
+            container.engine, ach_files(container), datetime(2026, 3, 10, 12, tzinfo=UTC)
+        )
+    finally:
+        container.close()
+    early = ledger("ach", "settle", "--file", "1", "--on", "2026-03-10", "--db", str(db), env=env)
+    assert early.returncode != 0
+    assert "not due until 2026-03-11" in early.stderr
+    settled = ledger("ach", "settle", "--on", "2026-03-11", "--db", str(db), env=env)
+    assert settled.returncode == 0, settled.stderr
+    assert json.loads(settled.stdout) == {
+        "file_number": written.file_number,
+        "outcome": "settled",
+        "debits": 1,
+        "collected": 2500,
+        "currency": "USD",
+    }
+    again = ledger("ach", "settle", "--on", "2026-03-12", "--db", str(db), env=env)
+    assert json.loads(again.stdout)["outcome"] == "already settled on 2026-03-11"
+    assert ledger("ach", "settle", "--on", "tomorrow", "--db", str(db)).returncode != 0

@@ -14,7 +14,10 @@ application with three changes and two test-only additions:
   then at least check that the adapter sends it;
 - POST /_config/fail_next {"status": 500, "count": 1, "headers": {...}} makes the next `count`
   /v1/ requests answer `status` with a Stripe-shaped error body, to exercise the SDK's retries and
-  the adapter's error mapping over real HTTP.
+  the adapter's error mapping over real HTTP;
+- POST /_config/payouts/{id}/balance_transactions [...] sets what a payout settled (localstripe
+  has no payouts): GET /v1/balance_transactions?payout={id} then lists them as Stripe does
+  (a list object, pages of `limit` after `starting_after`).
 """
 
 from __future__ import annotations
@@ -50,6 +53,28 @@ resources.PaymentIntent._api_create = classmethod(_create_intent_ignoring_apm)
 
 recorded = []
 failures = {"status": 0, "count": 0, "headers": {}}
+payouts = {}
+
+
+def balance_transactions(request):
+    listed = payouts.get(request.query.get("payout"), [])
+    after = request.query.get("starting_after")
+    if after:
+        listed = listed[[t["id"] for t in listed].index(after) + 1 :]
+    limit = int(request.query.get("limit", 10))
+    return web.json_response(
+        {
+            "object": "list",
+            "url": "/v1/balance_transactions",
+            "has_more": len(listed) > limit,
+            "data": listed[:limit],
+        }
+    )
+
+
+async def set_payout(request):
+    payouts[request.match_info["id"]] = await request.json()
+    return web.Response()
 
 
 @web.middleware
@@ -68,6 +93,8 @@ async def record_and_inject(request, handler):
             return web.json_response(
                 body, status=failures["status"], headers=failures["headers"]
             )
+        if request.path == "/v1/balance_transactions" and "payout" in request.query:
+            return balance_transactions(request)
     return await handler(request)
 
 
@@ -88,6 +115,7 @@ async def fail_next(request):
 server.app.middlewares.insert(0, record_and_inject)
 server.app.router.add_get("/_config/requests", list_requests)
 server.app.router.add_post("/_config/fail_next", fail_next)
+server.app.router.add_post("/_config/payouts/{id}/balance_transactions", set_payout)
 web.run_app(server.app, host="127.0.0.1", port=int(sys.argv[1]), print=None, access_log=None)
 """
 
@@ -146,6 +174,20 @@ def register_webhook(base_url: str, url: str, secret: str, events: list[str]) ->
         urllib.request.Request(
             f"{base_url}/_config/webhooks/ledger",
             data=body,
+            headers={"Content-Type": "application/json"},
+            method="POST",
+        )
+    )
+
+
+def set_payout_transactions(
+    base_url: str, payout_id: str, transactions: list[dict[str, Any]]
+) -> None:
+    """What GET /v1/balance_transactions?payout=payout_id lists (Stripe's objects)."""
+    _open(
+        urllib.request.Request(
+            f"{base_url}/_config/payouts/{payout_id}/balance_transactions",
+            data=json.dumps(transactions).encode(),
             headers={"Content-Type": "application/json"},
             method="POST",
         )

@@ -10,8 +10,14 @@ from starlette.concurrency import run_in_threadpool
 from api.deps import ApiError, EngineDep, WebhookSourcesDep
 from api.schemas import WebhookOut
 from ledger.application.engine import Engine
-from ledger.application.ports import ProviderEvent, WebhookRejected, WebhookSource
+from ledger.application.ports import (
+    PayoutReports,
+    ProviderEvent,
+    WebhookRejected,
+    WebhookSource,
+)
 from ledger.application.processes.provider_events import TRANSIENT, apply_provider_event
+from ledger.application.processes.settlements import book_payout
 
 router = APIRouter(prefix="/v1/webhooks", tags=["webhooks"])
 log = logging.getLogger(__name__)
@@ -32,9 +38,19 @@ async def _verified(
         raise ApiError(400, "webhook-rejected", str(error)) from None
 
 
-async def _applied(engine: Engine, provider: str, event: ProviderEvent) -> str:
+def _apply(engine: Engine, source: WebhookSource, event: ProviderEvent) -> str:
+    if event.kind == "payout_paid":
+        if not isinstance(source, PayoutReports):
+            return f"ignored: {event.provider} payouts are not booked from webhooks"
+        return book_payout(engine, source, event)
+    return apply_provider_event(engine, event)
+
+
+async def _applied(
+    engine: Engine, source: WebhookSource, provider: str, event: ProviderEvent
+) -> str:
     try:
-        outcome = await run_in_threadpool(apply_provider_event, engine, event)
+        outcome = await run_in_threadpool(_apply, engine, source, event)
     except TRANSIENT as error:
         raise ApiError(503, error.code, error.message) from None
     log.info("webhook %s %s %s: %s", provider, event.event_id, event.kind, outcome)
@@ -47,9 +63,11 @@ async def receive_webhook(
 ) -> WebhookOut:
     """Stripe (`Stripe-Signature`) and PayPal (`PAYPAL-TRANSMISSION-*`, checked with PayPal's
     verify-webhook-signature call). 400: bad signature, nothing recorded. 503: the payment is
-    not known yet (the provider retries). 200: applied, or already applied (duplicate)."""
+    not known yet, or a paid payout's transactions cannot be listed yet (the provider
+    retries). 200: applied, or already applied (duplicate). Stripe's `payout.paid` books the
+    payout's settlement once per payout id."""
     event = await _verified(sources, provider, request)
     if event is None:
         return WebhookOut(outcome="ignored: not an event the ledger acts on")
-    outcome = await _applied(engine, provider, event)
+    outcome = await _applied(engine, sources[provider], provider, event)
     return WebhookOut(outcome=outcome, event_id=event.event_id, kind=event.kind)

@@ -59,6 +59,8 @@ the event as plain JSON so the translation does not depend on the SDK's object m
 - `charge.refunded`: the same, but only when the charge carries exactly one refund and that
   refund has `ledger_refund_id` metadata (see below).
 - `charge.dispute.created`: dispute_opened.
+- `payout.paid`: payout_paid (payment_reference = the payout id); the ledger then lists the
+  payout's balance transactions (payout_transactions) and books the settlement.
 - `charge.dispute.closed`: dispute_closed, outcome "won" for `won`, `warning_closed` (an inquiry
   that closed without a chargeback) and `prevented`, "lost" for `lost`.
 
@@ -101,6 +103,7 @@ from ledger.application.ports import (
     WebhookKind,
     WebhookRejected,
 )
+from ledger.domain.settlement import ProviderTransaction, TransactionType
 
 PROVIDER = "stripe"
 SIGNATURE_HEADER = "stripe-signature"
@@ -276,6 +279,21 @@ class StripeProvider:
             if metadata.get("ledger_refund_id") == request.refund_id:
                 return refund
         return None
+
+    # -- PayoutReports ---------------------------------------------------------------------------
+
+    def payout_transactions(self, payout_reference: str) -> list[ProviderTransaction]:
+        """The payout's balance transactions (GET /v1/balance_transactions?payout=...), every
+        page, each with its source expanded so a charge names its PaymentIntent."""
+        params: dict[str, Any] = {"payout": payout_reference, "limit": 100}
+        params["expand"] = ["data.source"]
+        try:
+            page = self._client.v1.balance_transactions.list(params=params)  # type: ignore[arg-type]
+            listed = [item.to_dict() for item in page.auto_paging_iter()]
+        except stripe.StripeError as error:
+            _raise_unavailable(error, "list payout balance transactions")
+        with _understood("list payout balance transactions"):
+            return [_balance_transaction(item) for item in listed]
 
     # -- WebhookSource --------------------------------------------------------------------------
 
@@ -470,6 +488,15 @@ def _translate(event: Mapping[str, Any]) -> ProviderEvent | None:
         if _opt_str(_dict(refund, "metadata"), "ledger_refund_id") is None:
             return None
         return _refund_event(base, refund, payment_intent=_id_of(obj, "payment_intent"))
+    if kind == "payout.paid":
+        currency = _currency(obj)
+        return _event(
+            base,
+            "payout_paid",
+            payment_reference=_str(obj, "id"),
+            amount=_amount(obj, "amount", currency),
+            currency=currency,
+        )
     if kind in ("charge.dispute.created", "charge.dispute.closed"):
         payment_reference = _id_of(obj, "payment_intent")
         if payment_reference is None:
@@ -490,6 +517,37 @@ def _translate(event: Mapping[str, Any]) -> ProviderEvent | None:
             raise _Malformed(f"a closed dispute with status {status!r}")
         return _event(base, "dispute_closed", outcome=_DISPUTE_OUTCOMES[status], **fields)
     return None
+
+
+_TRANSACTION_TYPES: dict[str, TransactionType] = {
+    "charge": "charge",
+    "payment": "charge",
+    "refund": "refund",
+    "payment_refund": "refund",
+    "adjustment": "dispute",  # chargebacks and their reversals
+    "stripe_fee": "fee",
+    "payout": "payout",
+}
+
+
+def _balance_transaction(data: Mapping[str, Any]) -> ProviderTransaction:
+    currency = _currency(data)
+    source = data.get("source")
+    source = source if isinstance(source, dict) else {}
+    kind = _TRANSACTION_TYPES.get(_str(data, "type"), "other")
+    reference = _id_of(source, "payment_intent")
+    refund_reference = None
+    if kind == "refund":
+        refund_reference = _opt_str(source, "id")
+    return ProviderTransaction(
+        id=_str(data, "id"),
+        type=kind,
+        amount=_amount(data, "amount", currency),
+        fee=_amount(data, "fee", currency),
+        currency=currency,
+        reference=reference,
+        refund_reference=refund_reference,
+    )
 
 
 def _refund_event(

@@ -7,10 +7,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Literal, Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol, runtime_checkable
 
 if TYPE_CHECKING:
     from ledger.domain.ach_file import AchFile
+    from ledger.domain.settlement import ProviderTransaction
     from projections.store import ReadModelStore
 
 
@@ -91,6 +92,7 @@ WebhookKind = Literal[
     "refund_failed",
     "dispute_opened",
     "dispute_closed",
+    "payout_paid",  # payment_reference: the provider's payout id
 ]
 
 
@@ -117,6 +119,16 @@ class ProviderEvent:
     failure_reason: str | None = None
     fee: int | None = None
     evidence_due_by: datetime | None = None  # of an opened dispute
+
+
+@runtime_checkable
+class PayoutReports(Protocol):
+    """A provider that can list what one of its payouts to the platform settled."""
+
+    def payout_transactions(self, payout_reference: str) -> list[ProviderTransaction]:
+        """Every transaction the payout settled, the payout's own line (type "payout", its
+        amount negative) included. Raises ProviderUnavailable when the provider cannot say."""
+        ...
 
 
 class WebhookRejected(Exception):

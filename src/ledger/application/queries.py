@@ -22,6 +22,7 @@ from ledger.application.finance import FinanceQueries
 from ledger.application.list_queries import ListQueries, check_cursor
 from ledger.application.ports import ReadModels
 from ledger.application.principal import Principal, requires
+from ledger.application.reconciliations import ReconciliationQueries
 from ledger.application.registries import NEEDS_ATTENTION
 from ledger.domain import ids
 from ledger.domain.attention import AttentionItem
@@ -75,6 +76,7 @@ class Queries(ListQueries):
         self._manufacturers = Manufacturers(fetch, fetch)
         self._subscriptions = Subscriptions(fetch, fetch)
         self.finance = FinanceQueries(read_models, self._manufacturers)
+        self.reconciliation = ReconciliationQueries(engine)
 
     def _fetch(self, cls: type[Any], aggregate_id: UUID) -> Any:
         try:

@@ -5,6 +5,7 @@ PAYABLES = "payables"
 SUBSCRIPTIONS = "subscriptions"
 PAYOUTS_AWAITING_APPROVAL = "payouts-awaiting-approval"
 SCHEDULED_PAYOUTS = "scheduled-payouts"
+RECONCILIATION_RUNS = "reconciliation-runs"
 NEEDS_ATTENTION = "needs-attention"  # provider events whose money could not be booked (open)
 
 

@@ -228,6 +228,39 @@ def ach_returns(args: argparse.Namespace, settings_of: SettingsOf) -> int:
     return 0
 
 
+def ach_settle(args: argparse.Namespace, settings_of: SettingsOf) -> int:
+    from ledger.application.processes.ach_settlement import settle_due, settle_file
+    from ledger.bootstrap import build
+
+    on = _day(args.on, "--on") or datetime.now(UTC).date()
+    container = build(settings_of(args))
+    try:
+        if args.file is None:
+            settled = settle_due(container.engine, on)
+        else:
+            settled = [settle_file(container.engine, args.file, on)]
+    finally:
+        container.close()
+    for result in settled:
+        print(
+            json.dumps(
+                {
+                    "file_number": result.file_number,
+                    "outcome": result.outcome,
+                    "debits": result.debits,
+                    "collected": result.collected,
+                    "currency": "USD",
+                }
+            )
+        )
+    if not settled:
+        print(f"no ACH file due on {on.isoformat()}", file=sys.stderr)
+    refused = [r for r in settled if r.outcome.startswith(("not due", "ignored"))]
+    if refused:
+        raise SystemExit(f"error: file {refused[0].file_number}: {refused[0].outcome}")
+    return 0
+
+
 def register(
     commands: Any,
     with_db: Callable[[argparse.ArgumentParser], argparse.ArgumentParser],
@@ -284,3 +317,9 @@ def register(
     returns = with_db(ach.add_parser("returns", help="apply a returns file"))
     returns.add_argument("file")
     bind(returns, ach_returns)
+    settle = with_db(
+        ach.add_parser("settle", help="settle files whose effective date has come (idempotent)")
+    )
+    settle.add_argument("--on", help="settlement date YYYY-MM-DD (default today, UTC)")
+    settle.add_argument("--file", type=int, help="only this file number")
+    bind(settle, ach_settle)

@@ -28,6 +28,12 @@ def provider_disputed(provider: str) -> str:
     return f"provider:{provider}:disputed"
 
 
+def provider_unsettled(provider: str) -> str:
+    """Clearing: bank debits sent in a file and not yet settled (they can still be returned),
+    owed to no manufacturer until they settle."""
+    return f"provider:{provider}:unsettled"
+
+
 def is_manufacturer_payable(account: str) -> bool:
     return account.startswith("manufacturer:") and account.endswith(":payable")
 
@@ -41,7 +47,7 @@ def normal_balance(account: str) -> str:
     which a healthy balance sits. Clearing accounts take the side their money waits on."""
     if account.startswith("manufacturer:") or account.startswith("platform:revenue:"):
         return "credit"
-    if account.startswith("provider:") and account.endswith(":refunds_pending"):
+    if account.startswith("provider:") and account.endswith((":refunds_pending", ":unsettled")):
         return "credit"
     return "debit"
 

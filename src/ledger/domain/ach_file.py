@@ -11,8 +11,10 @@ from uuid import NAMESPACE_URL, UUID, uuid5
 
 from eventsourcing.domain import event
 
+from ledger.domain import accounts
 from ledger.domain.base import LedgerAggregate
 from ledger.domain.errors import IllegalTransition
+from ledger.domain.journal import JournalEntry, entry
 
 _NAMESPACE = uuid5(NAMESPACE_URL, "urn:ledger:ach")
 MODIFIERS = string.ascii_uppercase + string.digits
@@ -71,3 +73,32 @@ class AchFile(LedgerAggregate):
         self.first_sequence = first_sequence
         self.effective_date = effective_date
         self.entries = entries
+        self.settled_on: str | None = None
+
+    @property
+    def debit_ids(self) -> list[str]:
+        return [item["id"] for item in self.entries if not item["credit"]]
+
+    def settle(self, on: str, collected: list[tuple[str, int]]) -> None:
+        """The bank settled the file on its effective date: the debits it still collected
+        (not returned by then) arrive in the platform's bank. Once per file."""
+        if self.settled_on is not None:
+            raise IllegalTransition(f"ACH file {self.file_number} settled on {self.settled_on}")
+        if on < self.effective_date:
+            raise IllegalTransition(
+                f"ACH file {self.file_number} settles on {self.effective_date}, not before"
+            )
+        total = sum(amount for _, amount in collected)
+        booking = entry(
+            "USD",
+            [(accounts.PLATFORM_CASH, total), (accounts.provider_receivable("ach"), -total)],
+        )
+        self._settled(
+            settled_on=on, collected=[{"id": i, "amount": a} for i, a in collected], entry=booking
+        )
+
+    @event("Settled")
+    def _settled(
+        self, *, settled_on: str, collected: list[dict[str, Any]], entry: JournalEntry
+    ) -> None:
+        self.settled_on = settled_on

@@ -18,6 +18,7 @@ PREFIXES = {
     "api_key": "key",
     "subscription": "sub",
     "attention": "att",
+    "reconciliation": "rec",
 }
 _CHILD = re.compile(r"^(re|dp)_([0-9a-f]{32})_([1-9][0-9]{0,5})$")
 _HEX = re.compile(r"^[0-9a-f]{32}$")

@@ -113,6 +113,9 @@ class Payment(LedgerAggregate):
         # Fee already returned per split index, so returns never exceed the fee taken.
         self.fee_returned: list[int] = [0 for _ in splits]
         self.amount_reversed_per_split: list[int] = [0 for _ in splits]
+        # A bank debit sent in a file and not settled yet: what its origination booked.
+        self.origination_entry: JournalEntry | None = None
+        self.provider_fee_booked = 0  # the provider's fee booked at capture, when it reported one
 
     @classmethod
     def initiate(
@@ -257,9 +260,12 @@ class Payment(LedgerAggregate):
         amount: int | None = None,
         provider_fee: int | None = None,
         provider_reference: str | None = None,
+        *,
+        debited_account: str | None = None,
     ) -> None:
         """provider_fee: what the provider kept for this capture, when it reports it; booked
-        to the platform's provider-fee expense out of the provider receivable."""
+        to the platform's provider-fee expense out of the provider receivable.
+        debited_account: where the captured money is (default the provider receivable)."""
         value = self.capture_amount(amount)
         parts = allocate(value, [s["amount"] for s in self.splits])
         shares = [
@@ -268,7 +274,8 @@ class Payment(LedgerAggregate):
             )
             for s, part in zip(self.splits, parts, strict=True)
         ]
-        lines: list[tuple[str, int]] = [(accounts.provider_receivable(self.provider), value)]
+        debited = debited_account or accounts.provider_receivable(self.provider)
+        lines: list[tuple[str, int]] = [(debited, value)]
         lines += [
             (accounts.manufacturer_payable(s["manufacturer_id"]), -(s["amount"] - s["fee"]))
             for s in shares
@@ -300,6 +307,9 @@ class Payment(LedgerAggregate):
         self.status = "captured"
         self.amount_captured = amount
         self.captured_shares = shares
+        self.provider_fee_booked = sum(
+            p["amount"] for p in entry if p["account"] == accounts.PLATFORM_PROVIDER_FEES
+        )
         self.capture_reference = provider_reference
 
     # ----- reversals (refunds and lost disputes share the booking rule) ---------------------
@@ -800,17 +810,73 @@ class Payment(LedgerAggregate):
         self.close_dispute(dispute_id, outcome or "lost")
         return f"dispute {outcome or 'lost'}"
 
+    # ----- bank debits (ACH): sent in a file, settled on its effective date ----------------
+    def originate_debit(self, trace: str) -> None:
+        """The debit went out in a file: the bank will collect it, but it can still be returned,
+        so it is owed to no manufacturer yet (receivable against the unsettled clearing)."""
+        self._require_status("pending", "originate")
+        booking = entry(
+            self.currency,
+            [
+                (accounts.provider_receivable(self.provider), self.amount),
+                (accounts.provider_unsettled(self.provider), -self.amount),
+            ],
+        )
+        self._debit_originated(provider_reference=trace, entry=booking)
+
+    @event("DebitOriginated")
+    def _debit_originated(self, *, provider_reference: str, entry: JournalEntry) -> None:
+        self.status = "authorized"
+        self.provider_reference = provider_reference
+        self.origination_entry = entry
+
+    @property
+    def debit_unsettled(self) -> bool:
+        return self.status == "authorized" and self.origination_entry is not None
+
+    def settle_debit(self) -> None:
+        """Its file settled: captured, so the manufacturers are owed their shares now."""
+        if not self.debit_unsettled:
+            raise IllegalTransition(f"cannot settle a debit that is {self.status}")
+        self.capture(
+            provider_reference=self.provider_reference,
+            debited_account=accounts.provider_unsettled(self.provider),
+        )
+
+    @event("DebitReturned")
+    def _debit_returned(self, *, reason: str, entry: JournalEntry) -> None:
+        self.status = "failed"
+        self.failure_reason = reason
+
     def debit_returned(self, public_id: str, reason: str) -> str:
-        """A returned bank debit (ACH) never reached the platform: what is still held is taken
-        back from the manufacturers like a lost chargeback (refunds already made stay)."""
+        """A returned bank debit (ACH) never reached the platform. Before its file settled it
+        was owed to no one: the origination is reversed and the payment fails. After, what is
+        still held is taken back from the manufacturers like a lost chargeback (refunds
+        already made stay)."""
         if self.status == "pending":
             self.fail(reason)
             return f"payment {public_id} failed"
+        if self.origination_entry is not None and self.status == "authorized":
+            self._debit_returned(reason=reason, entry=reverse(self.origination_entry))
+            return f"payment {public_id} returned before settlement"
         if self.status != "captured" or self.refundable == 0:
             return f"ignored: payment is {self.status} with nothing left to return"
-        dispute_id = self.open_dispute(self.refundable, reason, f"return:{public_id}")
+        returned = self.refundable
+        dispute_id = self.open_dispute(returned, reason, f"return:{public_id}")
         self.close_dispute(dispute_id, "lost")
+        if self.origination_entry is not None:
+            # Its file settled (platform:cash was booked): the bank takes the money back.
+            receivable = accounts.provider_receivable(self.provider)
+            self._debit_reclaimed(
+                entry=entry(
+                    self.currency, [(receivable, returned), (accounts.PLATFORM_CASH, -returned)]
+                )
+            )
         return f"payment {public_id} returned"
+
+    @event("DebitReclaimed")
+    def _debit_reclaimed(self, *, entry: JournalEntry) -> None:
+        pass
 
     def _require_status(self, expected: str, action: str) -> None:
         if self.status != expected:

@@ -119,8 +119,8 @@ def test_ach_payouts_and_debits_go_out_in_one_file_and_returns_reverse_them(
 
     paid = api.get(f"/v1/payouts/{payout.json()['id']}", admin).json()
     assert paid["status"] == "paid"
-    collected = api.get(f"/v1/payments/{debit['id']}", admin).json()
-    assert collected["status"] == "captured"
+    in_file = api.get(f"/v1/payments/{debit['id']}", admin).json()
+    assert in_file["status"] == "authorized"  # pending until its file settles
     # Nothing pending is left: a second run makes no file, and the same text renders again.
     assert originate(container.engine, ach_files(container), container.engine.now()) == []
 
@@ -133,7 +133,7 @@ def test_ach_payouts_and_debits_go_out_in_one_file_and_returns_reverse_them(
     )
     outcomes = dict(apply_returns(container.engine, ach_files(container), returns))
     assert outcomes[traces[0]].startswith("payout")
-    assert outcomes[traces[1]].startswith("payment")
+    assert outcomes[traces[1]].endswith("returned before settlement")
     assert dict(apply_returns(container.engine, ach_files(container), returns)) == {
         traces[0]: "duplicate",
         traces[1]: "duplicate",
@@ -142,9 +142,9 @@ def test_ach_payouts_and_debits_go_out_in_one_file_and_returns_reverse_them(
     assert returned["status"] == "returned"
     assert returned["failure_reason"].startswith("R02")
     reversed_debit = api.get(f"/v1/payments/{debit['id']}", admin).json()
-    assert reversed_debit["amount_dispute_lost"] == 5000
-    # Owed: 5000 debit + 3000 card - 3000 payout + 3000 returned - 5000 debit returned = 3000
-    # (the payable account is credit-normal: balances are debits minus credits)
+    assert reversed_debit["status"] == "failed"
+    # Owed: 3000 card - 3000 payout + 3000 returned = 3000; the debit, returned before its
+    # file settled, was never owed (the payable is credit-normal: debits minus credits)
     balance = api.get(f"/v1/accounts/manufacturer:{m}:payable/balance", admin, currency="USD")
     assert balance.json()["balance"] == -3000
     cash = api.get("/v1/accounts/platform:cash/balance", admin, currency="USD").json()
@@ -230,5 +230,5 @@ def test_an_entry_that_cannot_be_written_fails_instead_of_blocking_the_file(
     ]
     failed = api.get(f"/v1/payments/{stranded['id']}", admin).json()
     assert (failed["status"], failed["failure_reason"]) == ("failed", "invalid_bank_account")
-    assert api.get(f"/v1/payments/{fine['id']}", admin).json()["status"] == "captured"
+    assert api.get(f"/v1/payments/{fine['id']}", admin).json()["status"] == "authorized"
     assert originate(container.engine, NachaFiles(ORIGIN, rotated), container.engine.now()) == []

@@ -73,6 +73,7 @@ def test_the_rules_file_loads_with_its_queues_rules_and_schedules() -> None:
     assert {s.name: (s.queue, s.expression) for s in loaded.schedules} == {
         "daily-billing-run": ("billing", "cron(0 6 * * ? *)"),
         "hourly-payout-sweep": ("payout-schedule", "rate(1 hour)"),
+        "daily-ach-settlement": ("payout-schedule", "cron(0 13 * * ? *)"),
     }
     for spec in loaded.queues.values():
         assert spec.max_receive_count >= 1

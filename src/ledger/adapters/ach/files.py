@@ -15,6 +15,7 @@ from ledger.adapters.ach.nacha import (
     NachaError,
     Origin,
     TransactionCode,
+    parse_file,
     parse_returns,
     trace_number,
     write_file,
@@ -107,3 +108,14 @@ class NachaFiles:
             )
             for returned in parse_returns(text)
         ]
+
+
+def file_entries(text: str) -> list[tuple[str, int, bool, int]]:
+    """A NACHA file's entries as (trace number, amount in cents, credit?, line), for
+    reconciliation (NachaError, a ValueError, when it is not one)."""
+    entries = []
+    for batch in parse_file(text).batches:
+        for entry, trace in zip(batch.batch.entries, batch.trace_numbers, strict=True):
+            credit = int(entry.transaction_code) in (22, 32)
+            entries.append((trace, entry.amount_cents, credit, 0))
+    return entries

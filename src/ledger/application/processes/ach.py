@@ -6,7 +6,8 @@ AchFiles port; what is paid, collected and returned is decided here.
   save, then renders its text from that record (a file that cannot be written is never
   recorded) and hands it to deliver.
 - apply_returns(): each returned entry, once (by its original trace number): a returned payout
-  is booked back as owed; a returned debit reverses the payment like a lost chargeback.
+  is booked back as owed; a returned debit fails if its file has not settled yet, else it
+  reverses the payment like a lost chargeback.
 """
 
 from __future__ import annotations
@@ -117,9 +118,8 @@ def _settle(uow: UnitOfWork, item: dict[str, Any], trace: str) -> None:
         uow.payable(payout.manufacturer_id, payout.currency).release(item["id"])
         payout.mark_paid(trace)
     else:
-        payment = uow.payments.get(item["id"])
-        payment.authorize(trace)
-        payment.capture(provider_reference=trace)
+        # Pending until its file settles (ledger.application.processes.ach_settlement).
+        uow.payments.get(item["id"]).originate_debit(trace)
 
 
 def _record_file(

@@ -1,0 +1,120 @@
+"""Provider settlements: what a provider reports it paid the platform (a Stripe payout and its
+balance transactions, a PayPal settlement report), booked once per provider payout id.
+
+A settlement books `platform:cash` (the money that reached the bank) against the provider
+receivable, and the provider's fees the ledger had not booked yet (Stripe and PayPal report a
+payment's fee at capture when they can; what they settle is the final word)."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any, Literal
+from uuid import NAMESPACE_URL, UUID, uuid5
+
+from eventsourcing.domain import event
+
+from ledger.domain import accounts
+from ledger.domain.base import LedgerAggregate
+from ledger.domain.journal import JournalEntry, entry
+
+_NAMESPACE = uuid5(NAMESPACE_URL, "urn:ledger:provider-settlement")
+TransactionType = Literal[
+    "charge", "refund", "dispute", "adjustment", "fee", "payout", "ach_debit", "ach_credit", "other"
+]
+
+
+class SettlementFileError(ValueError):
+    """A provider's file that cannot be read whole: nothing of it is booked or reconciled."""
+
+    def __init__(self, line: int, message: str) -> None:
+        super().__init__(f"line {line}: {message}")
+        self.line = line
+
+
+@dataclass(frozen=True, slots=True)
+class ProviderTransaction:
+    """One line of a provider's settlement, in ISO minor units.
+
+    amount: gross, signed as it moves the platform's balance at the provider (a charge
+    positive, a refund negative); fee: what the provider kept for it (positive: charged).
+    reference: the provider's id of the payment it belongs to (Stripe PaymentIntent, PayPal
+    transaction), refund_reference the provider's refund id; line: where it was read (files)."""
+
+    id: str
+    type: TransactionType
+    amount: int
+    fee: int
+    currency: str
+    reference: str | None = None
+    refund_reference: str | None = None
+    line: int | None = None
+
+    @property
+    def net(self) -> int:
+        return self.amount - self.fee
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+class ProviderSettlement(LedgerAggregate):
+    """One provider payout, booked once (its id is the provider's payout id)."""
+
+    @staticmethod
+    def create_id(provider: str, payout_reference: str) -> UUID:
+        return uuid5(_NAMESPACE, f"{provider}:{payout_reference}")
+
+    @classmethod
+    def book(
+        cls,
+        *,
+        provider: str,
+        payout_reference: str,
+        currency: str,
+        paid: int,
+        fees_unbooked: int,
+        transactions: int,
+        settled_on: str,
+    ) -> ProviderSettlement:
+        """paid: what reached the platform's bank; fees_unbooked: the provider's fees on the
+        settled transactions less those the ledger booked already (negative: it booked more)."""
+        receivable = accounts.provider_receivable(provider)
+        booking = entry(
+            currency,
+            [
+                (accounts.PLATFORM_CASH, paid),
+                (accounts.PLATFORM_PROVIDER_FEES, fees_unbooked),
+                (receivable, -(paid + fees_unbooked)),
+            ],
+        )
+        return cls(
+            provider=provider,
+            payout_reference=payout_reference,
+            currency=currency,
+            paid=paid,
+            fees_unbooked=fees_unbooked,
+            transactions=transactions,
+            settled_on=settled_on,
+            entry=booking,
+        )
+
+    @event("Booked")
+    def __init__(
+        self,
+        *,
+        provider: str,
+        payout_reference: str,
+        currency: str,
+        paid: int,
+        fees_unbooked: int,
+        transactions: int,
+        settled_on: str,
+        entry: JournalEntry,
+    ) -> None:
+        self.provider = provider
+        self.payout_reference = payout_reference
+        self.currency = currency
+        self.paid = paid
+        self.fees_unbooked = fees_unbooked
+        self.transactions = transactions
+        self.settled_on = settled_on

@@ -1,0 +1,168 @@
+"""Stripe settlement and reconciliation: a signed `payout.paid` webhook makes the ledger list the
+payout's balance transactions through the SDK (over HTTP, against localstripe serving them) and
+book platform:cash, the receivable and the fees it had not booked, once per payout; a
+reconciliation run of the payout finds one fee mismatch and one charge the ledger lacks."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from api.app import create_app
+from ledger.adapters.stripe_provider import StripeProvider
+from ledger.application.ports import ProviderCapabilities, ProviderResult
+from ledger.application.processes import reconciliation_inputs as inputs
+from ledger.application.processes.reconciliation import reconcile
+from ledger.bootstrap import Container, build
+from ledger.settings import Settings
+from tests.conftest import Api, ManualClock
+from tests.support.localstripe_server import localstripe_server, set_payout_transactions
+from tests.support.providers import ScriptedProviderBase
+from tests.support.stripe_webhooks import SECRET, deliver, stripe_event
+
+pytestmark = pytest.mark.integration
+
+
+class Captures(ScriptedProviderBase):
+    """Stripe's answers to the ledger's payments: PaymentIntent ids and the fee Stripe reported
+    at capture (each payment_method names its intent and fee: pm_<intent>_<fee>)."""
+
+    capabilities = ProviderCapabilities(sends_webhooks=True)
+
+    def authorize(self, request: Any) -> ProviderResult:
+        _, intent, fee = request.payment_method.split("_")
+        return ProviderResult("succeeded", f"pi_{intent}", fee=int(fee))
+
+
+@pytest.fixture(scope="module")
+def localstripe() -> Iterator[str]:
+    with localstripe_server() as base_url:
+        yield base_url
+
+
+@pytest.fixture
+def ledger(localstripe: str, clock: ManualClock) -> Iterator[Api]:
+    container: Container = build(Settings(persistence="popo"), clock=clock)
+    container.engine.register_provider("stripe", Captures())
+    container.webhook_sources["stripe"] = StripeProvider(
+        "sk_test_settle", SECRET, api_base=localstripe, max_network_retries=0
+    )
+    with TestClient(create_app(container, follow=False)) as client:
+        yield Api(client, container)
+    container.close()
+
+
+def _txn(
+    tid: str, kind: str, amount: int, fee: int, source: dict[str, Any] | None
+) -> dict[str, Any]:
+    return {
+        "id": tid,
+        "object": "balance_transaction",
+        "type": kind,
+        "amount": amount,
+        "fee": fee,
+        "net": amount - fee,
+        "currency": "usd",
+        "source": source,
+    }
+
+
+def _charge(ch: str, pi: str) -> dict[str, Any]:
+    return {"id": ch, "object": "charge", "payment_intent": pi}
+
+
+PAYOUT = "po_test_settle1"
+# Three charges: alpha (10000, fee 320 as booked), bravo (5000: the fee is 175, though at
+# capture Stripe reported 150), charlie (2000, fee 88), a charge the ledger never saw.
+TRANSACTIONS = [
+    _txn("txn_a", "charge", 10000, 320, _charge("ch_a", "pi_alpha")),
+    _txn("txn_b", "charge", 5000, 175, _charge("ch_b", "pi_bravo")),
+    _txn("txn_c", "charge", 2000, 88, _charge("ch_c", "pi_charlie")),
+    _txn("txn_po", "payout", -16417, 0, None),
+]
+
+
+def _payout_paid(event_id: str) -> bytes:
+    return stripe_event(
+        "payout.paid",
+        {"id": PAYOUT, "object": "payout", "amount": 16417, "currency": "usd", "status": "paid"},
+        event_id=event_id,
+    )
+
+
+def test_a_paid_payout_is_booked_once_and_reconciles_to_one_fee_mismatch_and_one_missing_charge(
+    ledger: Api, localstripe: str
+) -> None:
+    api = ledger
+    admin = api.key("admin")
+    m = api.manufacturer(admin, fee_bps=0)
+    alpha = api.payment(admin, [(m, 10000)], provider="stripe", payment_method="pm_alpha_320")
+    bravo = api.payment(admin, [(m, 5000)], provider="stripe", payment_method="pm_bravo_150")
+    assert api.balance(admin, "provider:stripe:receivable") == 15000 - 320 - 150
+    set_payout_transactions(localstripe, PAYOUT, TRANSACTIONS)
+
+    paid = deliver(api, _payout_paid("evt_payout_1"))
+    assert paid.status_code == 200, paid.text
+    # Stripe's fees on the payout: 320 + 175 + 88 = 583; the ledger had booked 470 of them.
+    assert paid.json()["outcome"] == (
+        f"payout {PAYOUT} booked: 16417 USD to platform:cash, "
+        "113 USD of provider fees not booked before"
+    )
+    assert api.balance(admin, "platform:cash") == 16417
+    assert api.balance(admin, "platform:expense:provider_fees") == 470 + 113
+    # 14530 owed by Stripe before, less 16417 + 113: the charge the ledger lacks (2000 - 88)
+    # is what the receivable is short.
+    assert api.balance(admin, "provider:stripe:receivable") == 14530 - 16530 == -2000
+
+    # Redelivered, or announced again under another event id: nothing is booked twice.
+    assert deliver(api, _payout_paid("evt_payout_1")).json()["outcome"] == "duplicate"
+    again = deliver(api, _payout_paid("evt_payout_2")).json()["outcome"]
+    assert again == f"payout {PAYOUT} already booked"
+    assert api.balance(admin, "platform:cash") == 16417
+
+    source = api.container.webhook_sources["stripe"]
+    assert isinstance(source, StripeProvider)
+    run = reconcile(api.container.engine, inputs.stripe_payout(source, PAYOUT))
+    body = api.get_json(f"/v1/reconciliation/runs/rec_{run.id.hex}", admin)
+    assert body["totals"] == {
+        "payout": 16417,
+        "provider_net": 16417,
+        "matched_net": 10000 - 320,
+        "matched": 1,
+        "breaks": 2,
+        "balanced": False,
+    }
+    (fee,) = body["breaks"]["fee_mismatch"]
+    assert fee["provider"]["id"] == "txn_b"
+    assert (fee["provider"]["amount"], fee["provider"]["fee"]) == (5000, 175)
+    assert fee["ledger"] == {
+        "payment_id": bravo["id"],
+        "amount": 5000,
+        "fee": 150,
+        "currency": "USD",
+        "status": "captured",
+    }
+    (missing,) = body["breaks"]["missing_in_ledger"]
+    assert missing["ledger"] is None
+    assert (missing["provider"]["reference"], missing["provider"]["net"]) == ("pi_charlie", 1912)
+    assert set(body["breaks"]) == {"fee_mismatch", "missing_in_ledger"}
+    assert body["matched"][0]["ledger"]["payment_id"] == alpha["id"]
+    # matched + breaks = the payout: 9680 + (5000 - 175) + 1912 = 16417
+    assert body["totals"]["matched_net"] + 4825 + 1912 == body["totals"]["payout"]
+
+    # The same payout again: the same run and result, not a second one.
+    assert reconcile(api.container.engine, inputs.stripe_payout(source, PAYOUT)).id == run.id
+    listed = api.get_json("/v1/reconciliation/runs", admin)["data"]
+    assert [r["id"] for r in listed] == [body["id"]]
+
+    # finance:read only, and never for a manufacturer's own key.
+    assert (
+        api.get(f"/v1/reconciliation/runs/{body['id']}", api.key("payments:read")).status_code
+        == 403
+    )
+    bound = api.key("finance:read", manufacturer=m)
+    assert api.get(f"/v1/reconciliation/runs/{body['id']}", bound).status_code == 403
+    assert api.get("/v1/reconciliation/runs/rec_nope", admin).status_code == 404
