@@ -15,7 +15,6 @@ from re import Pattern
 from typing import Any
 
 from fastapi.routing import iter_route_contexts
-from starlette._utils import get_route_path
 from starlette.routing import BaseRoute, Mount
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -44,6 +43,15 @@ class Target:
         except (KeyError, ValueError):
             return False
         return True
+
+
+def route_path(scope: Scope) -> str:
+    """The path the app's routes see: without the root path a proxy (or Lambda stage) adds."""
+    path: str = scope.get("path", "")
+    root: str = scope.get("root_path", "")
+    if root and path.startswith(root + "/"):
+        return path[len(root) :]
+    return path
 
 
 def targets(routes: Sequence[BaseRoute]) -> list[Target]:
@@ -86,7 +94,7 @@ class MethodGate:
         if scope["type"] == "http":
             if self._table is None:
                 self._table = targets(self.routes)
-            allowed = allowed_methods(self._table, get_route_path(scope))
+            allowed = allowed_methods(self._table, route_path(scope))
             if allowed is not None and scope.get("method") not in allowed:
                 methods = allow_header(allowed)
                 response = problem(405, "method-not-allowed", f"This path takes {methods} only.")

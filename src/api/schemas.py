@@ -22,7 +22,8 @@ from ledger.domain.money import currency as lookup_currency
 from ledger.domain.payment import MAX_AMOUNT
 
 Amount = Annotated[StrictInt, Field(gt=0, le=MAX_AMOUNT, description="Minor units, an integer.")]
-Text = Annotated[StrictStr, Field(min_length=1, max_length=200)]
+NOT_BLANK = {"pattern": "\\S"}  # the domain strips and refuses what is left empty
+Text = Annotated[StrictStr, Field(min_length=1, max_length=200, json_schema_extra=NOT_BLANK)]
 Reason = Annotated[StrictStr, Field(max_length=500)]
 MetaValue = Annotated[StrictStr, Field(max_length=500)] | StrictInt | StrictBool | None
 
@@ -138,7 +139,13 @@ class PaymentIn(Strict):
         ),
     ] = None
     payment_method: Annotated[
-        StrictStr, Field(min_length=1, max_length=200, description="A provider token, never a PAN.")
+        StrictStr,
+        Field(
+            min_length=1,
+            max_length=200,
+            description="A provider token, never a PAN.",
+            json_schema_extra=NOT_BLANK,
+        ),
     ]
     capture_method: Literal["automatic", "manual"] = "automatic"
     splits: Annotated[list[SplitIn], Field(min_length=1, max_length=20)]
@@ -219,7 +226,13 @@ class SubscriptionIn(Strict):
         ),
     ] = None
     payment_method: Annotated[
-        StrictStr, Field(min_length=1, max_length=200, description="A provider token, never a PAN.")
+        StrictStr,
+        Field(
+            min_length=1,
+            max_length=200,
+            description="A provider token, never a PAN.",
+            json_schema_extra={"pattern": "^\\S+$"},
+        ),
     ]
     splits: Annotated[list[SubscriptionSplitIn], Field(min_length=1, max_length=20)]
     interval: Literal["weekly", "monthly", "yearly"]

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import Any, Literal
 
 from fastapi import APIRouter
+from pydantic import BaseModel, Field
 from starlette.responses import JSONResponse
 
 from api.deps import HealthDep, ReadyDep
@@ -23,9 +24,20 @@ def healthz(health: HealthDep) -> dict[str, Any]:
     return health()
 
 
+class ReadyOut(BaseModel):
+    status: Literal["ready", "unavailable"]
+    reason: str | None = Field(None, description="Why not ready: the failing check's error type.")
+
+
 @router.get(
     "/readyz",
-    responses={503: {"description": "Not ready: the event store or the read models do not answer"}},
+    response_model=ReadyOut,
+    responses={
+        503: {
+            "model": ReadyOut,
+            "description": "Not ready: the event store or the read models do not answer",
+        }
+    },
 )
 def readyz(ready: ReadyDep) -> JSONResponse:
     """For load balancers: 200 while the event store and the read models answer (uvicorn
