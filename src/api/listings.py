@@ -53,6 +53,20 @@ CreatedFrom = Annotated[
 CreatedTo = Annotated[
     str | None, Query(description="ISO 8601, exclusive", json_schema_extra=MOMENT_SCHEMA)
 ]
+DueAfter = Annotated[
+    str | None,
+    Query(
+        description="Evidence due at or after this (ISO 8601 with a zone).",
+        json_schema_extra=MOMENT_SCHEMA,
+    ),
+]
+DueBefore = Annotated[
+    str | None,
+    Query(
+        description="Evidence due before this (ISO 8601 with a zone).",
+        json_schema_extra=MOMENT_SCHEMA,
+    ),
+]
 
 LIST_RESPONSES = CSV_ALTERNATIVE
 

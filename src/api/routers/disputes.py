@@ -1,8 +1,6 @@
 from __future__ import annotations
 
-from typing import Annotated
-
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Request
 from starlette.responses import Response
 
 from api.deps import Caller, QueriesDep, Send, needs
@@ -14,6 +12,8 @@ from api.listings import (
     DisputeList,
     DisputeStatus,
     DisputeSummary,
+    DueAfter,
+    DueBefore,
     Limit,
     ManufacturerFilter,
     answer_list,
@@ -55,12 +55,8 @@ def list_disputes(
     manufacturer_id: ManufacturerFilter = None,
     created_from: CreatedFrom = None,
     created_to: CreatedTo = None,
-    due_after: Annotated[
-        str | None, Query(description="Evidence due at or after this (ISO 8601 with a zone).")
-    ] = None,
-    due_before: Annotated[
-        str | None, Query(description="Evidence due before this (ISO 8601 with a zone).")
-    ] = None,
+    due_after: DueAfter = None,
+    due_before: DueBefore = None,
     cursor: Cursor = None,
     limit: Limit = 25,
 ) -> DisputeList | Response:
