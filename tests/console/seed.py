@@ -29,6 +29,8 @@ class Seeded:
     refund: str
     dispute: str
     crate: str = ""
+    won_dispute: str = ""  # on Crate's payment, closed won
+    lost_dispute: str = ""  # on Crate's payment, closed lost
     refunds_waiting: list[str] = field(default_factory=list)
     payouts: list[str] = field(default_factory=list)
     keys: dict[str, str] = field(default_factory=dict)
@@ -107,6 +109,19 @@ def seed(base_url: str, admin_key: str, requester_key: str) -> Seeded:
             json={"refund_approval_threshold": {"USD": 1}, "refund_approvals_required": 1},
         ).raise_for_status()
         crate_payment = _payment(http, crate, 3_000, "console-crate")
+        closed = {}
+        for outcome, amount in (("won", 200), ("lost", 300)):
+            opened = http.post(
+                f"/v1/payments/{crate_payment}/disputes",
+                json={"amount": amount, "reason": "fraudulent"},
+                headers={"Idempotency-Key": f"console-dispute-{outcome}"},
+            ).json()["id"]
+            http.post(
+                f"/v1/disputes/{opened}/close",
+                json={"outcome": outcome},
+                headers={"Idempotency-Key": f"console-dispute-{outcome}-close"},
+            ).raise_for_status()
+            closed[outcome] = str(opened)
     requested = {"Authorization": f"Bearer {requester_key}"}
     payouts = []
     refunds_waiting = []
@@ -139,6 +154,8 @@ def seed(base_url: str, admin_key: str, requester_key: str) -> Seeded:
         refund=str(refund["id"]),
         dispute=str(dispute),
         crate=crate,
+        won_dispute=closed["won"],
+        lost_dispute=closed["lost"],
         refunds_waiting=refunds_waiting,
         payouts=payouts,
     )

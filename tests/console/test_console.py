@@ -245,6 +245,10 @@ def test_a_self_approval_is_refused_with_the_apis_reason(ledger: Ledger, browser
     )
     with api(ledger) as http:
         assert http.get(f"/v1/payouts/{payout}").json()["status"] == "pending_approval"
+    # No card shows a part that does not apply as the text "null".
+    texts = page.locator("article.approval").all_inner_texts()
+    assert texts
+    assert [t for t in texts if "null" in t.split()] == []
     b.shot("approvals-self-approval")
 
 
@@ -265,6 +269,32 @@ def test_a_second_key_approves_a_payout_and_sees_it_paid(ledger: Ledger, browser
         card.wait_for()
     expect(card).to_have_attribute("data-status", "paid")
     expect(card.get_by_role("button", name="Approve")).to_have_count(0)
+
+
+def test_an_item_found_while_the_lists_load_shows_once(ledger: Ledger, browser: Open) -> None:
+    """Find answered before the lists arrive: its card stays at the top, and the list that
+    also holds it does not show it a second time."""
+    b = browser(ledger.url)
+    payout = ledger.seeded.payouts[1]
+    held: list[Any] = []
+
+    def lists(url: str) -> bool:
+        return "/v1/payouts?" in url
+
+    def hold(route: Any) -> None:  # the lists wait until the lookup has answered
+        held.append(route)
+
+    b.page.route(lists, hold)
+    page = sign_in(b, ledger.url, ledger.keys["approver"], "#/approvals")
+    _find(page, payout)
+    found = page.locator(f".lookup-results article.approval[data-id='{payout}']")
+    expect(found).to_be_visible()
+    page.unroute(lists, hold)
+    while held:
+        held.pop().fallback()
+    expect(page.locator("section.queue[data-kind=payout]")).to_have_count(2)
+    expect(page.locator(f"article.approval[data-id='{payout}']")).to_have_count(1)
+    expect(found).to_be_visible()
 
 
 def test_refunds_waiting_are_listed_approved_and_rejected(ledger: Ledger, browser: Open) -> None:
@@ -335,13 +365,29 @@ def test_disputes_show_open_ones_or_not_available(ledger: Ledger, browser: Open)
     page = sign_in(b, ledger.url, ledger.keys["finance"], "#/disputes")
     expect(page.get_by_role("tab", name="open")).to_have_attribute("aria-selected", "true")
     panel = page.get_by_role("tabpanel")
-    if "get" in _methods(ledger, "/v1/disputes"):
-        expect(panel).to_contain_text(ledger.seeded.dispute)
+    listed = "get" in _methods(ledger, "/v1/disputes")
+    seeded = ledger.seeded
+    if listed:
+        open_row = panel.locator("tbody tr", has_text=seeded.dispute)
+        expect(open_row).to_contain_text("15.00 USD")
+        expect(open_row).to_contain_text("under 1 h")  # its age
+        for closed in (seeded.won_dispute, seeded.lost_dispute):
+            expect(panel.get_by_text(closed)).to_have_count(0)
     else:
         expect(panel.locator(".not-available")).to_contain_text("not available on this server")
-    page.get_by_role("tab", name="lost").click()
-    expect(page.get_by_role("tab", name="lost")).to_have_attribute("aria-selected", "true")
     b.shot("disputes")
+    for tab, shown, other in (
+        ("won", seeded.won_dispute, seeded.lost_dispute),
+        ("lost", seeded.lost_dispute, seeded.won_dispute),
+    ):
+        page.get_by_role("tab", name=tab).click()
+        expect(page.get_by_role("tab", name=tab)).to_have_attribute("aria-selected", "true")
+        assert f"status={tab}" in page.url
+        panel = page.get_by_role("tabpanel", name=f"{tab} disputes")
+        if listed:
+            expect(panel.locator("tbody tr", has_text=shown)).to_have_count(1)
+            expect(panel.get_by_text(other)).to_have_count(0)
+            expect(panel.get_by_text(seeded.dispute)).to_have_count(0)
 
 
 def _csv_download(page: Page, button: str, where: Path) -> list[dict[str, str]]:

@@ -51,7 +51,8 @@ function card(kind, item, error) {
   const rerender = (updated, problem) => node.replaceWith(card(kind, updated, problem));
   const waiting = item.status === "pending_approval";
   const canDecide = has(kind === PAYOUT ? "payouts:approve" : "refunds:approve");
-  node.append(
+  // Element.append writes a null as the text "null": only the parts that apply.
+  const parts = [
     h("h3", {}, `${kind === PAYOUT ? "Payout" : "Refund"} ${item.id} `, badge(item.status, waiting ? "warn" : "")),
     h(
       "dl",
@@ -74,7 +75,8 @@ function card(kind, item, error) {
           h("button", { type: "button", onclick: () => decide(kind, item, "reject", rerender) }, "Reject"),
         )
       : null,
-  );
+  ];
+  node.append(...parts.filter(Boolean));
   return node;
 }
 
@@ -159,4 +161,13 @@ export async function approvals(container) {
   }
   if (has("refunds:approve")) sections.push(await listed("Refunds waiting for approval", refundsWaiting, REFUND));
   lists.replaceChildren(...sections);
+  // An item looked up while the lists loaded keeps its card where the user is, shown once.
+  for (const found of results.querySelectorAll("article.approval")) {
+    for (const twin of lists.querySelectorAll("article.approval")) {
+      if (twin.dataset.id !== found.dataset.id) continue;
+      const section = twin.parentElement;
+      twin.remove();
+      if (!section.querySelector("article.approval")) section.append(h("p", { class: "state" }, "Nothing else waiting (shown above)."));
+    }
+  }
 }
