@@ -16,7 +16,6 @@ from ledger.cli.attention import register as register_attention_commands
 from ledger.cli.finance import register as register_finance_commands
 from ledger.cli.keys import CliError
 from ledger.cli.keys import register as register_key_commands
-from ledger.cli.lists import register as register_list_commands
 from ledger.cli.workflows import register as register_workflow_commands
 from ledger.settings import Settings
 
@@ -204,7 +203,6 @@ def parser() -> argparse.ArgumentParser:
     register_workflow_commands(commands, with_db, _settings)
     register_attention_commands(commands, with_db, _settings)
     register_finance_commands(commands, with_db, _settings)
-    register_list_commands(commands, with_db, _settings)
     return root
 
 
