@@ -171,9 +171,9 @@ def _named(column: str) -> str:
 
 def seed(
     container: Container, kinds: dict[str, Template], payments: int, manufacturers: list[str]
-) -> int:
+) -> tuple[int, int]:
     """Writes the synthetic history's read-model rows in SQL (the templates joined with the
-    copies); returns how many statement lines it wrote."""
+    copies); returns how many statement lines and postings it wrote."""
     db = sqlite3.connect(container.settings.read_model_path, isolation_level=None)
     # bench data: nothing to keep if the machine fails half way
     db.execute("PRAGMA synchronous=OFF")
@@ -220,8 +220,9 @@ def seed(
     )
     db.execute("COMMIT")
     (count,) = db.execute("SELECT COUNT(*) FROM rm_statement_lines").fetchone()
+    (posted,) = db.execute("SELECT COUNT(*) FROM rm_postings").fetchone()
     db.close()
-    return int(count)
+    return int(count), int(posted)
 
 
 def _median_seconds(call: Callable[[], Any], repeat: int) -> tuple[float, float, Any]:
@@ -277,14 +278,15 @@ def report(
     auth: dict[str, str],
     big: str,
     args: argparse.Namespace,
-    lines: int,
+    lines: tuple[int, int],
     seeded_in: tuple[float, float],
 ) -> None:
     payments, repeat = args.payments, args.repeat
     big_payments = (payments + 1) // 2
     print(
         f"finance reads on SQLite: {payments:,} payments, {args.manufacturers} manufacturers, "
-        f"{lines:,} statement lines seeded in {seeded_in[0]:.1f} s ({seeded_in[1]:.1f} s CPU); "
+        f"{lines[0]:,} statement lines and {lines[1]:,} postings seeded in "
+        f"{seeded_in[0]:.1f} s ({seeded_in[1]:.1f} s CPU); "
         f"CPython {platform.python_version()}, {os.cpu_count()} cores, load average "
         f"{os.getloadavg()[0]:.1f}; median of {repeat}"
     )

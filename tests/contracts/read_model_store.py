@@ -329,7 +329,7 @@ class ReadModelStoreContract(ListsContract, SettlementsContract):
                 assert applied.statement_opening(owner, start) == opening, (owner, day)
             assert applied.statement_opening(owner, "9999") != {}
         assert applied.statement_opening("mfr_nobody", "9999") == {}
-        assert applied.statement_lines_from("mfr_nobody", "", "9999") == []
+        assert applied.statement_lines_from("mfr_nobody", "0", "9999") == []
 
     def test_the_closes_of_the_books(self, applied: ReadModelStore) -> None:
         (close,) = applied.period_closes()

@@ -1,4 +1,5 @@
-"""Finance commands: `ledger statement`, `ledger pnl`, `ledger periods close`.
+"""Finance commands: `ledger statement`, `ledger pnl`, `ledger periods close`, and the lists
+and trial balance of ledger.cli.lists.
 
 They read and write through the application as the system principal, so they see what the API
 shows an unbound finance key, and refuse what it refuses (an unknown manufacturer is exit 2)."""
@@ -11,6 +12,7 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
+from ledger.cli import lists
 from ledger.settings import Settings
 
 WithDb = Callable[[argparse.ArgumentParser], argparse.ArgumentParser]
@@ -123,3 +125,5 @@ def register(commands: Any, with_db: WithDb, settings_of: SettingsOf) -> None:
     close = with_db(periods.add_parser("close", help="close the books through a month"))
     close.add_argument("period", help="YYYY-MM")
     close.set_defaults(run=_close(settings_of))
+
+    lists.register(commands, with_db, settings_of)

@@ -22,7 +22,10 @@ CREATE TABLE IF NOT EXISTS rm_position (
 CREATE TABLE IF NOT EXISTS rm_postings (
     seq INTEGER PRIMARY KEY, account TEXT NOT NULL, currency TEXT NOT NULL,
     amount INTEGER NOT NULL, at TEXT NOT NULL, entry_ref TEXT NOT NULL);
-CREATE INDEX IF NOT EXISTS rm_postings_by_account ON rm_postings (account, currency, at);
+-- covering (amount included): a balance as of a moment is summed from the index alone
+DROP INDEX IF EXISTS rm_postings_by_account;
+CREATE INDEX IF NOT EXISTS rm_postings_by_account_at
+    ON rm_postings (account, currency, at, amount);
 CREATE TABLE IF NOT EXISTS rm_balances (
     account TEXT NOT NULL, currency TEXT NOT NULL, debits INTEGER NOT NULL,
     credits INTEGER NOT NULL, PRIMARY KEY (account, currency));

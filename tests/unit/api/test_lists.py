@@ -299,3 +299,50 @@ def test_a_csv_page_carries_its_next_cursor(
     )
     assert [row["id"] for row in _csv(rest)] == [first["id"]]
     assert "ledger-next-cursor" not in rest.headers
+
+
+def test_a_bound_key_sees_only_its_own_subscriptions_refunds_and_due_disputes(
+    api: Api, admin: dict[str, str], clock: ManualClock
+) -> None:
+    a, b = api.manufacturer(admin), api.manufacturer(admin)
+    for m in (a, b):
+        assert api.patch(
+            f"/v1/manufacturers/{m}/settings", {"refund_approvals_required": 1}, admin
+        ).is_success
+    refunds, disputes = {}, {}
+    for m in (a, b):
+        payment = api.payment(admin, [(m, 5000)])
+        refund = api.post(f"/v1/payments/{payment['id']}/refunds", {"amount": 100}, admin)
+        assert refund.json()["status"] == "pending_approval", refund.text
+        refunds[m] = refund.json()["id"]
+        body = {"amount": 200, "evidence_due_by": "2099-05-01T00:00:00Z"}
+        disputes[m] = api.post(f"/v1/payments/{payment['id']}/disputes", body, admin).json()["id"]
+        plan = {
+            "customer_id": "cus_9",
+            "payment_method": "pm_tok_visa",
+            "amount": 1500,
+            "currency": "USD",
+            "interval": "monthly",
+            "start_on": "2026-04-01",
+            "splits": [{"manufacturer_id": m, "amount": 1500}],
+        }
+        assert api.post("/v1/subscriptions", plan, admin).is_success
+        clock.advance(seconds=1)
+    bound = api.key("payments:read", "finance:read", manufacturer=a)
+    waiting = api.get_json("/v1/refunds", bound, status="pending_approval")["data"]
+    assert [row["id"] for row in waiting] == [refunds[a]]
+    everyone = api.get_json("/v1/refunds", admin, status="pending_approval")["data"]
+    assert [row["id"] for row in everyone] == [refunds[b], refunds[a]]
+    subscriptions = api.get_json("/v1/subscriptions", bound)["data"]
+    assert [row["manufacturer_ids"] for row in subscriptions] == [[a]]
+    assert api.get("/v1/subscriptions", bound, manufacturer_id=b).status_code == 404
+    due = api.get_json("/v1/disputes", bound, due_before="2099-06-01T00:00:00Z")["data"]
+    assert [row["id"] for row in due] == [disputes[a]]
+    csv_rows = _csv(
+        api.client.get(
+            "/v1/disputes",
+            params={"due_after": "2099-04-01T00:00:00Z"},
+            headers={**bound, "Accept": "text/csv"},
+        )
+    )
+    assert [row["id"] for row in csv_rows] == [disputes[a]]
