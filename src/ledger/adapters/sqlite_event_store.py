@@ -10,10 +10,13 @@ ledger's settings do this for LEDGER_PERSISTENCE=sqlite)."""
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Sequence
 from typing import Any
+from uuid import UUID
 
-from eventsourcing.persistence import PersistenceError
+from eventsourcing.persistence import PersistenceError, StoredEvent
 from eventsourcing.sqlite import (
+    SQLiteApplicationRecorder,
     SQLiteConnection,
     SQLiteConnectionPool,
     SQLiteDatastore,
@@ -68,7 +71,38 @@ class DurableSQLiteDatastore(SQLiteDatastore):
             return durability(connection._sqlite_conn)
 
 
+# Ids per query of select_events_of_many (SQLite allows 32766 bound parameters).
+IDS_PER_QUERY = 500
+
+
+class BulkReadingRecorder(SQLiteApplicationRecorder):
+    def select_events_of_many(self, originator_ids: Sequence[UUID]) -> list[StoredEvent]:
+        """Every event of each aggregate, by aggregate then version, one query per
+        IDS_PER_QUERY ids (reconciliation reads thousands of payments at once)."""
+        found: list[StoredEvent] = []
+        for start in range(0, len(originator_ids), IDS_PER_QUERY):
+            chunk = [i.hex for i in originator_ids[start : start + IDS_PER_QUERY]]
+            statement = (
+                f"SELECT * FROM {self.events_table_name} WHERE originator_id IN "  # noqa: S608
+                f"({','.join('?' * len(chunk))}) ORDER BY originator_id, originator_version"
+            )
+            with self.datastore.transaction(commit=False) as cursor:
+                cursor.execute(statement, chunk)
+                found += [
+                    StoredEvent(
+                        originator_id=self.convert_originator_id(row["originator_id"]),
+                        originator_version=row["originator_version"],
+                        topic=row["topic"],
+                        state=row["state"],
+                    )
+                    for row in cursor.fetchall()
+                ]
+        return found
+
+
 class DurableSQLiteFactory(SQLiteFactory):
+    application_recorder_class = BulkReadingRecorder
+
     def __init__(self, env: Environment | EnvType | None) -> None:
         super().__init__(env)
         store = self.datastore
