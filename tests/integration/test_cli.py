@@ -562,7 +562,10 @@ def test_ach_settle_settles_due_files_once_and_refuses_a_file_not_due(tmp_path: 
         "currency": "USD",
     }
     again = ledger("ach", "settle", "--on", "2026-03-12", "--db", str(db), env=env)
-    assert json.loads(again.stdout)["outcome"] == "already settled on 2026-03-11"
+    assert (again.returncode, again.stdout) == (0, "")
+    assert "no ACH file left to settle on 2026-03-12" in again.stderr
+    one = ledger("ach", "settle", "--file", "1", "--on", "2026-03-12", "--db", str(db), env=env)
+    assert json.loads(one.stdout)["outcome"] == "already settled on 2026-03-11"
     assert ledger("ach", "settle", "--on", "tomorrow", "--db", str(db)).returncode != 0
 
 

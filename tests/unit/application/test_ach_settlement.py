@@ -79,8 +79,9 @@ def test_a_debit_is_payable_only_once_its_file_settles_and_a_return_before_never
     assert usd["closing_balance"] == 9750
 
     # Once per file: settling again (the schedule, the CLI) books nothing twice.
-    again = settle_due(container.engine, date(2026, 3, 12))
-    assert [(r.outcome, r.collected) for r in again] == [("already settled on 2026-03-11", 0)]
+    assert settle_due(container.engine, date(2026, 3, 12)) == []
+    again = settle_file(container.engine, written.file_number, date(2026, 3, 12))
+    assert (again.outcome, again.collected) == ("already settled on 2026-03-11", 0)
     assert api.balance(admin, "platform:cash") == 10000
 
     payout = api.post(
