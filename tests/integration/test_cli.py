@@ -492,7 +492,7 @@ def test_paypal_settle_books_a_report_once_and_refuses_a_bad_one_by_line(tmp_pat
     refused = ledger("paypal", "settle", str(bad), "--db", str(db))
     assert refused.returncode != 0
     assert "line 7: Gross Transaction Amount '10.5' is not a whole number" in refused.stderr
-    assert "nothing was booked" in refused.stderr
+    assert "nothing changed" in refused.stderr
     good = tmp_path / "stl.csv"
     good.write_text(report(ROWS))
     booked = ledger("paypal", "settle", str(good), "--db", str(db))
@@ -562,5 +562,30 @@ def test_ach_settle_settles_due_files_once_and_refuses_a_file_not_due(tmp_path: 
         "currency": "USD",
     }
     again = ledger("ach", "settle", "--on", "2026-03-12", "--db", str(db), env=env)
-    assert json.loads(again.stdout)["outcome"] == "already settled on 2026-03-11"
+    assert (again.returncode, again.stdout) == (0, "")
+    assert "no ACH file left to settle on 2026-03-12" in again.stderr
+    one = ledger("ach", "settle", "--file", "1", "--on", "2026-03-12", "--db", str(db), env=env)
+    assert json.loads(one.stdout)["outcome"] == "already settled on 2026-03-11"
     assert ledger("ach", "settle", "--on", "tomorrow", "--db", str(db)).returncode != 0
+
+
+def test_reconcile_refuses_a_bad_file_by_line_and_records_no_run(tmp_path: Path) -> None:
+    from tests.unit.application.test_paypal_settlement import ROWS, report
+
+    db = tmp_path / "l.sqlite3"
+    assert ledger("init", "--db", str(db)).returncode == 0
+    junk = tmp_path / "ach.txt"
+    junk.write_text("1" + "X" * 93 + "\n")
+    ach = ledger("reconcile", "--provider", "ach", str(junk), "--db", str(db))
+    assert ach.returncode != 0
+    assert "is not a NACHA file: line 1" in ach.stderr
+    stl = tmp_path / "stl.csv"
+    stl.write_text(report(ROWS).replace('"SC","4"', '"SC","5"'))
+    paypal = ledger("reconcile", "--provider", "paypal", str(stl), "--db", str(db))
+    assert paypal.returncode != 0
+    assert "line 10: SC counts 5 rows, the section has 4" in paypal.stderr
+    container = build(Settings(db=db))
+    try:
+        assert container.engine.registry_members("reconciliation-runs") == []
+    finally:
+        container.close()

@@ -5,7 +5,12 @@ reconciliation run of the payout finds one fee mismatch and one charge the ledge
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -21,6 +26,7 @@ from ledger.settings import Settings
 from tests.conftest import Api, ManualClock
 from tests.support.localstripe_server import localstripe_server, set_payout_transactions
 from tests.support.providers import ScriptedProviderBase
+from tests.support.seed import create_payment, register
 from tests.support.stripe_webhooks import SECRET, deliver, stripe_event
 
 pytestmark = pytest.mark.integration
@@ -166,3 +172,33 @@ def test_a_paid_payout_is_booked_once_and_reconciles_to_one_fee_mismatch_and_one
     bound = api.key("finance:read", manufacturer=m)
     assert api.get(f"/v1/reconciliation/runs/{body['id']}", bound).status_code == 403
     assert api.get("/v1/reconciliation/runs/rec_nope", admin).status_code == 404
+
+
+def test_ledger_reconcile_stripe_lists_the_payout_through_the_sdk(
+    localstripe: str, tmp_path: Path
+) -> None:
+    db = tmp_path / "l.sqlite3"
+    container = build(Settings(db=db, create=True))
+    try:
+        container.engine.register_provider("stripe", Captures())
+        maker = register(container.engine, name="A", fee_bps=0, refund_fee_policy="keep_fee")
+        m = f"mfr_{maker.id.hex}"
+        create_payment(container.engine, m, 10000, provider="stripe", payment_method="pm_alpha_320")
+    finally:
+        container.close()
+    set_payout_transactions(localstripe, "po_test_cli", TRANSACTIONS[:1])
+    env = {
+        **os.environ,
+        "LEDGER_STRIPE_API_KEY": "sk_test_cli",
+        "LEDGER_STRIPE_WEBHOOK_SECRET": SECRET,
+        "LEDGER_STRIPE_API_BASE": localstripe,
+    }
+    command = [sys.executable, "-m", "ledger.cli", "reconcile", "--provider", "stripe"]
+    command += ["po_test_cli", "--db", str(db)]
+    done = subprocess.run(command, capture_output=True, text=True, env=env, timeout=60, check=False)
+    assert done.returncode == 0, done.stderr
+    run = json.loads(done.stdout)
+    assert run["totals"]["matched"] == 1
+    assert run["totals"]["matched_net"] == 10000 - 320
+    assert run["breaks"] == {}
+    assert f"{run['id']}: 1 matched, 0 break(s)" in done.stderr

@@ -4,7 +4,7 @@ a registry kind."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import Any, TypeVar
@@ -93,6 +93,32 @@ class Lookups(Application[UUID]):
     def fresh(self, aggregate_id: UUID) -> Any:
         """An aggregate read from the store now, a copy of its own (to change and drop)."""
         return self._current.get(aggregate_id)
+
+    def fresh_many(self, aggregate_ids: Iterable[UUID]) -> dict[UUID, Any]:
+        """Aggregates that are never snapshotted (payments, provider links), read together: in
+        one query per few hundred where the event store can (SQLite), else one by one,
+        parallel_reads at a time. Ids with no events are left out."""
+        wanted = list(dict.fromkeys(aggregate_ids))
+        bulk = getattr(self.recorder, "select_events_of_many", None)
+        if bulk is not None:
+            found: dict[UUID, Any] = {}
+            for stored in bulk(wanted):
+                domain_event: Any = self.mapper.to_domain_event(stored)
+                found[stored.originator_id] = domain_event.mutate(found.get(stored.originator_id))
+            return found
+
+        def one(aggregate_id: UUID) -> tuple[UUID, Any]:
+            try:
+                return aggregate_id, self.fresh(aggregate_id)
+            except AggregateNotFoundError:
+                return aggregate_id, None
+
+        if self._parallel_reads <= 1:
+            pairs = [one(aggregate_id) for aggregate_id in wanted]
+        else:
+            with ThreadPoolExecutor(max_workers=self._parallel_reads) as pool:
+                pairs = list(pool.map(one, wanted))
+        return {aggregate_id: found for aggregate_id, found in pairs if found is not None}
 
     def find(self, cls: type[A], kind: str, public_id: str) -> A | None:
         """An aggregate by public id, as the store has it now; None if unknown or malformed."""

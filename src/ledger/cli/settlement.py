@@ -31,7 +31,7 @@ def _paypal_report(path: Path) -> Any:
     try:
         return paypal_settlement_report(_read(path))
     except SettlementFileError as error:
-        raise SystemExit(f"error: {path}: {error} (nothing was booked)") from None
+        raise SystemExit(f"error: {path}: {error} (nothing changed)") from None
 
 
 def _paypal_settle(settings_of: SettingsOf) -> Callable[[argparse.Namespace], int]:

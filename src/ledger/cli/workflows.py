@@ -254,7 +254,7 @@ def ach_settle(args: argparse.Namespace, settings_of: SettingsOf) -> int:
             )
         )
     if not settled:
-        print(f"no ACH file due on {on.isoformat()}", file=sys.stderr)
+        print(f"no ACH file left to settle on {on.isoformat()}", file=sys.stderr)
     refused = [r for r in settled if r.outcome.startswith(("not due", "ignored"))]
     if refused:
         raise SystemExit(f"error: file {refused[0].file_number}: {refused[0].outcome}")

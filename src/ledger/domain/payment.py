@@ -856,7 +856,7 @@ class Payment(LedgerAggregate):
         if self.status == "pending":
             self.fail(reason)
             return f"payment {public_id} failed"
-        if self.origination_entry is not None and self.status == "authorized":
+        if self.debit_unsettled and self.origination_entry is not None:
             self._debit_returned(reason=reason, entry=reverse(self.origination_entry))
             return f"payment {public_id} returned before settlement"
         if self.status != "captured" or self.refundable == 0:

@@ -7,7 +7,7 @@ payment's fee at capture when they can; what they settle is the final word)."""
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Any, Literal
 from uuid import NAMESPACE_URL, UUID, uuid5
 
@@ -54,7 +54,8 @@ class ProviderTransaction:
         return self.amount - self.fee
 
     def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        # By hand: dataclasses.asdict deep-copies, a tenth of a large reconciliation's time.
+        return {name: getattr(self, name) for name in self.__slots__}
 
 
 class ProviderSettlement(LedgerAggregate):

@@ -4,13 +4,13 @@ bank's money once per file."""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 
 from ledger.adapters.ach.nacha import parse_file, write_returns_file
 from ledger.application.processes.ach import apply_returns, originate
 from ledger.application.processes.ach_settlement import settle_due, settle_file
 from ledger.bootstrap import Container, ach_files
-from tests.conftest import Api
+from tests.conftest import Api, ManualClock
 from tests.unit.application.test_ach_flow import ORIGIN, ach, customer_bank_account
 
 __all__ = ["ach"]  # the fixture
@@ -79,8 +79,9 @@ def test_a_debit_is_payable_only_once_its_file_settles_and_a_return_before_never
     assert usd["closing_balance"] == 9750
 
     # Once per file: settling again (the schedule, the CLI) books nothing twice.
-    again = settle_due(container.engine, date(2026, 3, 12))
-    assert [(r.outcome, r.collected) for r in again] == [("already settled on 2026-03-11", 0)]
+    assert settle_due(container.engine, date(2026, 3, 12)) == []
+    again = settle_file(container.engine, written.file_number, date(2026, 3, 12))
+    assert (again.outcome, again.collected) == ("already settled on 2026-03-11", 0)
     assert api.balance(admin, "platform:cash") == 10000
 
     payout = api.post(
@@ -151,3 +152,23 @@ def test_a_debit_returned_after_its_file_settled_is_taken_back_from_cash_and_the
     assert api.balance(admin, "platform:cash") == 0
     assert api.balance(admin, "provider:ach:receivable") == 0
     assert api.balance(admin, "provider:ach:disputed") == 0
+
+
+def test_the_daily_schedule_settles_the_files_due_at_thirteen(
+    ach: tuple[Api, Container], clock: ManualClock
+) -> None:
+    api, container = ach
+    admin = api.key("admin")
+    m = api.manufacturer(admin, fee_bps=0)
+    token = customer_bank_account(api, admin)["token"]
+    debit = api.payment(admin, [(m, 3000)], provider="ach", payment_method=token)
+    originate(container.engine, ach_files(container), container.engine.now())
+    api.settle()  # arms the schedules
+    clock.now = datetime.fromisoformat("2026-03-11T12:59:00+00:00")
+    api.settle()
+    assert api.get_json(f"/v1/payments/{debit['id']}", admin)["status"] == "authorized"
+    clock.advance(minutes=1)
+    api.settle()
+    assert api.get_json(f"/v1/payments/{debit['id']}", admin)["status"] == "captured"
+    assert api.payable(admin, m) == -3000
+    assert api.balance(admin, "platform:cash") == 3000

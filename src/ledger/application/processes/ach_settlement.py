@@ -26,13 +26,19 @@ class Settlement:
 
 
 def settle_due(engine: Engine, on: date) -> list[Settlement]:
-    """Every recorded file whose effective date is on or before `on`, each settled once."""
+    """Every recorded file whose effective date is on or before `on` and not settled yet,
+    settled (files settled before are not reported again)."""
     try:
         originator = engine.current(AchOriginator.create_id())
     except AggregateNotFoundError:
         return []  # no file was ever originated
-    results = [settle_file(engine, n, on) for n in range(1, originator.files + 1)]
-    return [r for r in results if not r.outcome.startswith("not due")]
+    results = []
+    for number in range(1, originator.files + 1):
+        # Read first: a file settled or not due yet needs no command.
+        recorded = engine.current(AchFile.create_id(number))
+        if recorded.settled_on is None and recorded.effective_date <= on.isoformat():
+            results.append(settle_file(engine, number, on))
+    return results
 
 
 def settle_file(engine: Engine, file_number: int, on: date) -> Settlement:
