@@ -136,7 +136,17 @@ def fingerprint(request: Request, body: BaseModel | None) -> str:
         if body is not None
         else ""
     )
-    return hashlib.sha256(f"{request.method} {request.url.path}\n{canonical}".encode()).hexdigest()
+    return hashlib.sha256(f"{request.method} {url_path(request)}\n{canonical}".encode()).hexdigest()
+
+
+def url_path(request: Request) -> str:
+    """request.url.path (what fingerprints were made of) without building the whole URL on every
+    keyed request: Starlette escapes three characters of the scope's path, and urlsplit drops
+    tabs and line breaks."""
+    path: str = request.scope["path"]
+    for dropped in "\t\r\n":
+        path = path.replace(dropped, "")
+    return path.replace("?", "%3F").replace("#", "%23").replace("\\", "%5C")
 
 
 def answer(reply: Reply, status: int) -> Response:
