@@ -13,9 +13,9 @@ from typing import Any
 from eventsourcing.persistence import Mapper
 
 from ledger.adapters.dynamodb_store import stored_event
-from projections.logic import is_projected, project
-from projections.store import TrackedChanges
+from projections.logic import is_projected
 from projections.stores.dynamodb import DynamoDBReadModels
+from projections.stores.dynamodb_stream import tracked
 
 
 def _scan_segment(client: Any, table: str, segment: int, total: int) -> list[dict[str, Any]]:
@@ -52,12 +52,8 @@ def rebuild(client: Any, events_table: str, mapper: Mapper[Any], store: DynamoDB
     store.reset()
     applied = 0
     for items in histories(client, events_table):
-        for item in items:
-            event: Any = mapper.to_domain_event(stored_event(item))
-            if is_projected(event):
-                applied += store.apply_one(
-                    TrackedChanges(
-                        str(event.originator_id), event.originator_version, project(event)
-                    )
-                )
+        events = [mapper.to_domain_event(stored_event(item)) for item in items]
+        history = [tracked(event) for event in events if is_projected(event)]
+        if history:
+            applied += store.apply(history)  # one aggregate's history: a few writes
     return applied
