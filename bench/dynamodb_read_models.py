@@ -35,6 +35,7 @@ from tests.support.lambda_events import (
     stream_batch,
 )
 
+from bench.dynamodb_captures import captures
 from bench.write_units import Meter, install
 
 RATE = 5_000  # payments a second, the load
@@ -462,6 +463,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--payments", type=int, default=100, help="payments a batched run")
     parser.add_argument("--single", type=int, default=10, help="payments a one-a-batch run")
+    parser.add_argument("--captures", type=int, default=5, help="payments a capture writer")
     args = parser.parse_args()
     for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
         os.environ.setdefault(name, "bench")
@@ -475,6 +477,7 @@ def main() -> int:
     with dynamodb_local() as endpoint:
         os.environ["AWS_ENDPOINT_URL_DYNAMODB"] = endpoint
         report(run_all(endpoint, args.payments, args.single))
+        captures(endpoint, args.captures)
     return 0
 
 

@@ -149,7 +149,6 @@ class BatchWriter:
         self.table = table
         self.workers = workers
         self.registered: set[tuple[str, str]] = set()
-        self.direct = False  # the batch being written comes from a rebuild (lane `direct`)
 
     # ----- the batch -------------------------------------------------------------------------
     def write(self, records: list[Record], lane: str) -> Outcome:
@@ -164,13 +163,13 @@ class BatchWriter:
             for aggregate, indexes in by_aggregate.items()
         }
         stored, rebuilt = self._stored_versions(list(homes.values()))
-        self.direct = lane == items.DIRECT_LANE
+        direct = lane == items.DIRECT_LANE
 
         def one(indexes: list[int]) -> tuple[list[int], int | None, str | Exception | None]:
             home = homes[records[indexes[0]].tracked.aggregate_id]
             try:
                 version = stored.get(_ident(home), 0)
-                return self._aggregate(records, indexes, version)
+                return self._aggregate(records, indexes, version, direct)
             except ClientError as error:  # throttled or refused: this aggregate retries
                 first = min(indexes, key=lambda i: records[i].tracked.version)
                 return [], first, error
@@ -185,7 +184,7 @@ class BatchWriter:
                 elif why is not None:
                     outcome.gaps.append(why)
         outcome.applied = len(new)
-        if lane == items.DIRECT_LANE:
+        if direct:
             counted = [records[i] for i in sorted(new)]
         else:
             stop = min((records[i].sequence for i in outcome.failed), default=None)
@@ -196,12 +195,12 @@ class BatchWriter:
                 if (stop is None or r.sequence < stop)
                 and r.tracked.version > rebuilt.get(_ident(homes[r.tracked.aggregate_id]), 0)
             ]
-        self._counters_and_chunks(counted, lane, watermarked=lane != items.DIRECT_LANE)
+        self._counters_and_chunks(counted, lane, watermarked=not direct)
         return outcome
 
     # ----- rows ------------------------------------------------------------------------------
     def _aggregate(
-        self, records: list[Record], indexes: list[int], stored: int
+        self, records: list[Record], indexes: list[int], stored: int, direct: bool
     ) -> tuple[list[int], int | None, str | Exception | None]:
         """(indexes newly applied, index of the first failed record, why) for one aggregate,
         whose home row held version `stored` when the batch began."""
@@ -224,7 +223,7 @@ class BatchWriter:
             tracked = [records[i].tracked for i in run]
             self._register_days(tracked)
             self._rows(tracked)
-            self._commit(tracked, stored)
+            self._commit(tracked, stored, direct)
         return run, failed, gap
 
     def _home_key(self, tracked: TrackedChanges) -> dict[str, Any]:
@@ -256,7 +255,7 @@ class BatchWriter:
             pending += answer.get("UnprocessedKeys", {}).get(self.table, {}).get("Keys", [])
         return found, rebuilt
 
-    def _commit(self, tracked: list[TrackedChanges], stored: int) -> None:
+    def _commit(self, tracked: list[TrackedChanges], stored: int, direct: bool) -> None:
         """The home row last, on condition that it still holds `stored`: once it is written
         the records count as applied (the rows before it are safe to write again)."""
         key = self._home_key(tracked[0])
@@ -266,7 +265,7 @@ class BatchWriter:
                 if row_key == key:
                     _fold_into(fold, change)
         fold.sets["av"] = tracked[-1].version
-        if self.direct:  # a rebuild counted these: the stream, resumed, must not again
+        if direct:  # a rebuild counted these: the stream, resumed, must not again
             fold.sets["dv"] = tracked[-1].version
         condition = "attribute_not_exists(av)" if stored == 0 else "av = :prev"
         values = {":prev": items.value(stored)} if stored else {}
