@@ -10,6 +10,7 @@ import zlib
 from collections.abc import Callable, Iterator
 from typing import Any
 
+import boto3
 import pytest
 
 from ledger.adapters.dynamodb_store import make_client
@@ -18,13 +19,13 @@ from ledger.application.principal import SYSTEM
 from ledger.bootstrap import Container, build
 from ledger.settings import Settings
 from projections.stores.dynamodb import DynamoDBReadModels
-from projections.stores.dynamodb_stream import StreamProjector
+from projections.stores.dynamodb_stream import MissingShard, ShardFinder, StreamProjector
 from tests.support.dynamodb_tables import (
     create_ledger_tables,
     create_read_models_table,
     read_stream,
 )
-from tests.support.lambda_events import projection_batch
+from tests.support.lambda_events import projection_batch, stream_batch
 from tests.support.seed import create_payment, register
 
 pytestmark = pytest.mark.integration
@@ -206,3 +207,27 @@ def test_a_shard_split_keeps_parent_and_child_counters_apart_and_sums_them(
     assert store.balance(platform, "USD", None) == next(
         (d, c) for cur, account, d, c in reference["balances"] if account == platform
     )
+
+
+def test_a_batch_without_its_shard_is_placed_by_the_streams_description(
+    dynamodb_endpoint: str,
+    recorded: tuple[Container, list[dict[str, Any]], str],
+    new_store: Callable[[], tuple[DynamoDBReadModels, Project]],
+    reference: dict[str, list[Any]],
+) -> None:
+    """An emulator's mapping without a tumbling window sends no shardId: the one shard whose
+    sequence numbers hold the batch's is found in DescribeStream; none found is refused."""
+    container, records, stream_arn = recorded
+    store, _ = new_store()
+    streams = boto3.client("dynamodbstreams", endpoint_url=dynamodb_endpoint)
+    (shard,) = streams.describe_stream(StreamArn=stream_arn)["StreamDescription"]["Shards"]
+    projector = StreamProjector(
+        container.engine.mapper, store, shard_of=ShardFinder(lambda: streams)
+    )
+    assert projector.apply_batch(stream_batch(records, stream_arn)).failed == []
+    assert store.dump() == reference
+    assert store.lanes("reg#acct#platform:revenue:fees#USD") == [shard["ShardId"]]
+    with pytest.raises(MissingShard):
+        StreamProjector(container.engine.mapper, store).apply_batch(
+            stream_batch(records, stream_arn)
+        )

@@ -5,12 +5,14 @@ embedded follower, then written together (dynamodb_writes): redelivered records 
 a record whose predecessor has not been applied fails with the rest of its aggregate's records,
 and the failures are reported for Lambda to retry from there. The batch must say which shard it
 came from (`shardId`, which Lambda sends when the mapping has a tumbling window): counters are
-kept per shard.
+kept per shard. Without it (an emulator's mapping), the shard whose sequence-number range holds
+the batch's records is looked up in the stream's description, when exactly one does.
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -27,7 +29,46 @@ HEARTBEAT_SECONDS = 1.0  # one heartbeat write a second a shard at most, however
 
 
 class MissingShard(Exception):
-    """A stream batch without `shardId`: the mapping lacks its tumbling window."""
+    """A stream batch without `shardId` (the mapping lacks its tumbling window) whose shard the
+    stream's description does not tell."""
+
+
+class ShardFinder:
+    """The one shard of a stream whose sequence-number range holds a sequence number."""
+
+    def __init__(self, client: Callable[[], Any]) -> None:
+        self.client = client  # makes a dynamodbstreams client, when one is first needed
+        self.made: Any = None
+        self.shards: dict[str, list[tuple[str, int, int | None]]] = {}
+
+    def _describe(self, arn: str) -> list[tuple[str, int, int | None]]:
+        shards: list[tuple[str, int, int | None]] = []
+        request: dict[str, Any] = {"StreamArn": arn}
+        self.made = self.made or self.client()
+        while True:
+            description = self.made.describe_stream(**request)["StreamDescription"]
+            for shard in description.get("Shards", []):
+                numbers = shard.get("SequenceNumberRange", {})
+                end = numbers.get("EndingSequenceNumber")
+                start = int(numbers.get("StartingSequenceNumber", "0"))
+                shards.append((shard["ShardId"], start, int(end) if end else None))
+            if not description.get("LastEvaluatedShardId"):
+                return shards
+            request["ExclusiveStartShardId"] = description["LastEvaluatedShardId"]
+
+    def __call__(self, arn: str, sequence: str) -> str | None:
+        number = int(sequence)
+        for fresh in (False, True):
+            if fresh or arn not in self.shards:
+                self.shards[arn] = self._describe(arn)
+            found = [
+                shard
+                for shard, start, end in self.shards[arn]
+                if start <= number and (end is None or number <= end)
+            ]
+            if len(found) == 1:
+                return found[0]
+        return None
 
 
 @dataclass
@@ -49,9 +90,11 @@ class StreamProjector:
         mapper: Mapper[Any],
         store: DynamoDBReadModels,
         clock: Any = time.monotonic,
+        shard_of: Callable[[str, str], str | None] | None = None,
     ) -> None:
         self.mapper = mapper
         self.store = store
+        self.shard_of = shard_of
         self.clock = clock
         self.last_event_at: str | None = None
         self.last_heartbeat: float | None = None
@@ -62,8 +105,12 @@ class StreamProjector:
         raw = event.get("Records") or []
         if not raw:
             return result
+        if not shard and self.shard_of is not None:
+            first = raw[0]
+            arn = first.get("eventSourceARN") or event.get("eventSourceARN") or ""
+            shard = self.shard_of(arn, first["dynamodb"]["SequenceNumber"])
         if not shard:
-            raise MissingShard("the stream batch carries no shardId (set a tumbling window)")
+            raise MissingShard("the stream batch names no shard (set the tumbling window)")
         records: list[Record] = []
         names: list[str] = []
         sequences: list[str] = []  # as the stream spells them
