@@ -231,3 +231,40 @@ def test_a_batch_without_its_shard_is_placed_by_the_streams_description(
         StreamProjector(container.engine.mapper, store).apply_batch(
             stream_batch(records, stream_arn)
         )
+
+
+@pytest.mark.parametrize(
+    ("crash", "at_call"), [("_commit", 3), ("_counters_and_chunks", 1), ("_chunk", 3)]
+)
+def test_a_batch_cut_short_by_a_crash_applies_once_when_retried(
+    recorded: tuple[Container, list[dict[str, Any]], str],
+    new_store: Callable[[], tuple[DynamoDBReadModels, Project]],
+    reference: dict[str, list[Any]],
+    monkeypatch: pytest.MonkeyPatch,
+    crash: str,
+    at_call: int,
+) -> None:
+    """The function dies part way through a batch (after some rows and before their home row,
+    after the rows before the counters, between chunk writes); Lambda retries the batch whole:
+    each record counts once."""
+    store, project = new_store()
+    records = recorded[1]
+    writer = store.writer
+    real = getattr(writer, crash)
+    calls = {"n": 0}
+
+    def dies_once_midway(*args: Any, **kwargs: Any) -> Any:
+        calls["n"] += 1
+        if calls["n"] == at_call:
+            raise RuntimeError("the function timed out")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(writer, crash, dies_once_midway)
+    try:
+        failed = project(records, "shardId-one")
+    except RuntimeError:
+        failed = [_sequence(records[0])]  # the handler failed: the whole batch comes again
+    assert failed
+    monkeypatch.setattr(writer, crash, real)
+    assert project(records, "shardId-one") == []
+    assert store.dump() == reference
