@@ -14,6 +14,7 @@ from eventsourcing.persistence import Mapper
 
 from ledger.adapters.dynamodb_store import stored_event
 from projections.logic import is_projected
+from projections.store import TrackedChanges
 from projections.stores.dynamodb import DynamoDBReadModels
 from projections.stores.dynamodb_stream import tracked
 
@@ -48,12 +49,17 @@ def histories(client: Any, events_table: str, segments: int = 4) -> Iterator[lis
         yield sorted(items, key=lambda item: int(item["version"]["N"]))
 
 
+REBUILD_BATCH = 1000  # events a write batch: the counters of hot accounts sum over it
+
+
 def rebuild(client: Any, events_table: str, mapper: Mapper[Any], store: DynamoDBReadModels) -> int:
     store.reset()
     applied = 0
+    batch: list[TrackedChanges] = []
     for items in histories(client, events_table):
         events = [mapper.to_domain_event(stored_event(item)) for item in items]
-        history = [tracked(event) for event in events if is_projected(event)]
-        if history:
-            applied += store.apply(history)  # one aggregate's history: a few writes
-    return applied
+        batch += [tracked(event) for event in events if is_projected(event)]
+        if len(batch) >= REBUILD_BATCH:
+            applied += store.apply(batch)
+            batch = []
+    return applied + (store.apply(batch) if batch else 0)
