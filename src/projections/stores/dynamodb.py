@@ -9,6 +9,7 @@ from __future__ import annotations
 import heapq
 import json
 import time
+import uuid
 import zlib
 from collections import defaultdict
 from collections.abc import Callable, Iterator, Sequence
@@ -114,6 +115,10 @@ class DynamoDBReadModels:
                 if requests:
                     self.sleep(0.05)
         self.writer.registered.clear()
+        self.client.put_item(
+            TableName=self.table,
+            Item={**items.GENERATION_KEY, "g": {"S": uuid.uuid4().hex}},
+        )
 
     def balance(self, account: str, currency: str, as_of: str | None) -> tuple[int, int]:
         debits = credits = 0

@@ -39,6 +39,8 @@ INTERNAL = frozenset(
     {"pk", "sk", "rv", "av", "dv", "gsi1pk", "gsi1sk", "gsi2pk", "gsi2sk", "shared"}
 )
 DIRECT_LANE = "direct"
+# Set anew by every reset: writers forget the registrations they made before it.
+GENERATION_KEY = {"pk": {"S": "meta#layout"}, "sk": {"S": "generation"}}
 
 
 def value(plain: Any) -> dict[str, Any]:

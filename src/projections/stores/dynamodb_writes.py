@@ -149,11 +149,13 @@ class BatchWriter:
         self.table = table
         self.workers = workers
         self.registered: set[tuple[str, str]] = set()
+        self.generation: str | None = None
 
     # ----- the batch -------------------------------------------------------------------------
     def write(self, records: list[Record], lane: str) -> Outcome:
         """Apply the records; lane is the stream shard (or items.DIRECT_LANE)."""
         outcome = Outcome()
+        self._check_generation()
         by_aggregate: dict[str, list[int]] = defaultdict(list)
         for index, record in enumerate(records):
             by_aggregate[record.tracked.aggregate_id].append(index)
@@ -378,6 +380,17 @@ class BatchWriter:
         jobs += [partial(self._chunk, pk, listed) for pk, listed in chunks.items()]
         with ThreadPoolExecutor(max_workers=self.workers) as pool:
             list(pool.map(lambda job: job(), jobs))
+
+    def _check_generation(self) -> None:
+        """A reset (a rebuild, maybe from another process) starts a new generation: the lanes
+        and days this process registered before it are gone, so it forgets them."""
+        found = self.client.get_item(
+            TableName=self.table, Key=items.GENERATION_KEY, ConsistentRead=True
+        ).get("Item")
+        generation = found["g"]["S"] if found else None
+        if generation != self.generation:
+            self.registered.clear()
+            self.generation = generation
 
     def _register_days(self, tracked: list[TrackedChanges]) -> None:
         """The days new rows are listed on, before the rows: a list never misses a day
