@@ -5,6 +5,7 @@ reference is the same records applied once, as one batch of one shard."""
 
 from __future__ import annotations
 
+import copy
 import uuid
 import zlib
 from collections.abc import Callable, Iterator
@@ -268,3 +269,23 @@ def test_a_batch_cut_short_by_a_crash_applies_once_when_retried(
     monkeypatch.setattr(writer, crash, real)
     assert project(records, "shardId-one") == []
     assert store.dump() == reference
+
+
+def test_an_undecodable_record_is_reported_and_nothing_after_it_is_applied(
+    recorded: tuple[Container, list[dict[str, Any]], str],
+    new_store: Callable[[], tuple[DynamoDBReadModels, Project]],
+) -> None:
+    """Lambda redelivers from a reported record on: the records after it wait for that."""
+    records = recorded[1]
+    cut = next(
+        i for i in range(len(records) // 2, len(records)) if ":Payment." in _topic(records[i])
+    )
+    broken = copy.deepcopy(records[cut])
+    broken["dynamodb"]["NewImage"]["state"] = {"B": b"not an event"}
+    store, project = new_store()
+    assert project([*records[:cut], broken, *records[cut + 1 :]], "shardId-one") == [
+        _sequence(broken)
+    ]
+    before_it, project_before = new_store()
+    assert project_before(records[:cut], "shardId-one") == []
+    assert store.dump() == before_it.dump()

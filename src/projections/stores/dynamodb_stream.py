@@ -105,12 +105,6 @@ class StreamProjector:
         raw = event.get("Records") or []
         if not raw:
             return result
-        if not shard and self.shard_of is not None:
-            first = raw[0]
-            arn = first.get("eventSourceARN") or event.get("eventSourceARN") or ""
-            shard = self.shard_of(arn, first["dynamodb"]["SequenceNumber"])
-        if not shard:
-            raise MissingShard("the stream batch names no shard (set the tumbling window)")
         records: list[Record] = []
         names: list[str] = []
         sequences: list[str] = []  # as the stream spells them
@@ -123,15 +117,23 @@ class StreamProjector:
             sequence = record["dynamodb"]["SequenceNumber"]
             try:
                 domain_event: Any = self.mapper.to_domain_event(stored_event(image))
-            except Exception:  # an undecodable record fails alone
+            except Exception:  # reported; Lambda redelivers from it on, so stop here
                 result.failed.append(sequence)
-                continue
+                break
             records.append(Record(tracked(domain_event), items.sequence_text(sequence)))
             names.append(type(domain_event).__qualname__)
             sequences.append(sequence)
             moment = timestamp_text(domain_event.timestamp)
             if self.last_event_at is None or moment > self.last_event_at:
                 self.last_event_at = moment
+        if not records:
+            return result
+        if not shard and self.shard_of is not None:
+            first = raw[0]
+            arn = first.get("eventSourceARN") or event.get("eventSourceARN") or ""
+            shard = self.shard_of(arn, first["dynamodb"]["SequenceNumber"])
+        if not shard:
+            raise MissingShard("the stream batch names no shard (set the tumbling window)")
         outcome = self.store.apply_stream(records, str(shard))
         result.failed += [sequences[i] for i in sorted(outcome.failed)]
         result.applied = [names[i] for i in sorted(outcome.new)]
