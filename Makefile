@@ -41,6 +41,7 @@ unit: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python -m bench.http_write_path
 	$(BIN)/python -m bench.dynamodb_store
+	$(BIN)/python -m bench.dynamodb_read_models
 	$(BIN)/python -m bench.cold_start
 	$(BIN)/python -m bench.finance_reads
 	$(BIN)/python -m bench.reconciliation

@@ -4,8 +4,8 @@
    saves (both one TransactWriteItems), next to raw boto3 calls (a conditional PutItem, and the
    same TransactWriteItems): the ratio is the recorder's overhead (target: within 25 %).
 2. Projection: events applied per second by the same projection logic into the SQLite store
-   and into the DynamoDB store (one transaction per event, as the stream handler does), and the
-   write units DynamoDB reports per event (ReturnConsumedCapacity).
+   and into the DynamoDB store (batches of 100, folded per aggregate and counter). Write units
+   and costs a payment: bench.dynamodb_read_models.
 
     python -m bench.dynamodb_store [--appends N] [--payments N]
 """
@@ -30,9 +30,10 @@ from ledger.application.commands import manufacturers, refunds
 from ledger.application.principal import SYSTEM
 from ledger.bootstrap import build
 from ledger.settings import Settings
-from projections.logic import is_projected, project
+from projections.logic import is_projected
 from projections.store import TrackedChanges
 from projections.stores.dynamodb import DynamoDBReadModels
+from projections.stores.dynamodb_stream import tracked
 from projections.stores.sqlite import SqliteReadModels
 
 # On-demand prices, us-east-1, as published by AWS (DynamoDB after the November 2024 cut).
@@ -159,25 +160,9 @@ def history(payments: int) -> list[TrackedChanges]:
     for notification in service.recorder.select_notifications(start=1, limit=10**7):
         event: Any = service.mapper.to_domain_event(notification)
         if is_projected(event):
-            items.append(
-                TrackedChanges(str(event.originator_id), event.originator_version, project(event))
-            )
+            items.append(tracked(event))
     container.close()
     return items
-
-
-def costs(wcu_per_event: float, seconds_per_event: float) -> str:
-    """Cost of the projections Lambda per million events at the prices above."""
-    writes = wcu_per_event * PRICE_PER_MILLION_WRITE_UNITS
-    gb_seconds = 1_000_000 * seconds_per_event * LAMBDA_MEMORY_GB
-    compute = gb_seconds * PRICE_PER_GB_SECOND_ARM
-    requests = 1_000_000 / STREAM_BATCH / 1_000_000 * PRICE_PER_MILLION_REQUESTS
-    return (
-        f"  DynamoDB writes  : {wcu_per_event:6.1f} WCU/event  -> ${writes:8.2f}\n"
-        f"  Lambda compute   : {gb_seconds:8.0f} GB-s (512 MB, arm64) -> ${compute:8.2f}\n"
-        f"  Lambda requests  : batches of {STREAM_BATCH}  -> ${requests:8.4f}\n"
-        f"  total            : ${writes + compute + requests:.2f} per million events"
-    )
 
 
 def main() -> int:
@@ -206,22 +191,18 @@ def main() -> int:
                 f"{ours * per_save:>10.0f}{overhead:>9.1f}%"
             )
 
-        print("\n2. Projection (same logic, one transaction per event)")
+        print("\n2. Projection (same logic; DynamoDB: batches of 100, folded)")
         items = history(args.payments)
         with tempfile.TemporaryDirectory() as folder:
             sqlite_store = SqliteReadModels(f"{folder}/rm.sqlite3")
             sqlite_seconds = _timed(lambda: [sqlite_store.apply([item], None) for item in items])
             sqlite_store.close()
         dynamo_store = DynamoDBReadModels(client, tables["read_models"])
-        dynamo_seconds = _timed(lambda: [dynamo_store.apply_one(item) for item in items])
+        batches = [items[i : i + STREAM_BATCH] for i in range(0, len(items), STREAM_BATCH)]
+        dynamo_seconds = _timed(lambda: [dynamo_store.apply(batch) for batch in batches])
         print(f"  events in history        : {len(items)} ({args.payments} payments)")
         print(f"  SQLite store             : {_rate(len(items), sqlite_seconds):8.0f} events/s")
         print(f"  DynamoDB Local store     : {_rate(len(items), dynamo_seconds):8.0f} events/s")
-        units = dynamo_store.write_units / len(items)
-        per_event = dynamo_store.items_written / len(items)
-        print(f"  write units per event    : {units:8.1f} WCU (as DynamoDB Local reports them)")
-        print(f"  items per event          : {per_event:8.1f} (AWS: 2 WCU per item up to 1 KB")
-        print(f"                             in a transaction, so {2 * per_event:.1f} WCU)")
     return 0
 
 

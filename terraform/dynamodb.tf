@@ -60,8 +60,11 @@ resource "aws_dynamodb_table" "snapshots" {
   }
 }
 
-# Read models (balances, refunds, manufacturer reports, tracking), single-table: pk/sk, plus one
-# overloaded GSI for the second access path of a model.
+# Read models, single-table (pk/sk; layout in src/projections/stores/dynamodb_items.py): rows
+# carrying the last applied aggregate version, per-shard counters and history chunks, and two
+# sparse GSIs for the lists, their keys written once, when a row is created: gsi1 by day (16
+# keys a day), gsi2 by owner (a manufacturer's payments and payouts, a payment's refunds; 4 keys
+# an owner). Keys only (plus `shared` on gsi2): a list reads the rows it pages through.
 resource "aws_dynamodb_table" "read_models" {
   name                        = "${var.name_prefix}-read-models"
   billing_mode                = "PAY_PER_REQUEST"
@@ -89,11 +92,29 @@ resource "aws_dynamodb_table" "read_models" {
     type = "S"
   }
 
+  attribute {
+    name = "gsi2pk"
+    type = "S"
+  }
+
+  attribute {
+    name = "gsi2sk"
+    type = "S"
+  }
+
   global_secondary_index {
     name            = "gsi1"
     hash_key        = "gsi1pk"
     range_key       = "gsi1sk"
-    projection_type = "ALL"
+    projection_type = "KEYS_ONLY"
+  }
+
+  global_secondary_index {
+    name               = "gsi2"
+    hash_key           = "gsi2pk"
+    range_key          = "gsi2sk"
+    projection_type    = "INCLUDE"
+    non_key_attributes = ["shared"]
   }
 
   point_in_time_recovery {

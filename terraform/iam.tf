@@ -50,8 +50,9 @@ locals {
   # TransactWriteItems has no IAM action of its own: each item of a transaction is authorised
   # as its underlying PutItem / UpdateItem / ConditionCheckItem on its table.
   events_tables = [aws_dynamodb_table.events.arn, aws_dynamodb_table.snapshots.arn]
-  # The read models' GSI is not read by any code path (lists use index items in the table).
-  read_models = [aws_dynamodb_table.read_models.arn]
+  # The lists query the read models' GSIs (the api; the projections never read them).
+  read_models         = [aws_dynamodb_table.read_models.arn]
+  read_models_indexes = ["${aws_dynamodb_table.read_models.arn}/index/*"]
 }
 
 data "aws_iam_policy_document" "common" {
@@ -166,6 +167,12 @@ data "aws_iam_policy_document" "api" {
     actions   = ["kms:GenerateDataKey"]
     resources = [aws_kms_key.ledger.arn]
   }
+
+  statement {
+    sid       = "ReadModelLists"
+    actions   = ["dynamodb:Query"]
+    resources = local.read_models_indexes
+  }
 }
 
 data "aws_iam_policy_document" "projections" {
@@ -176,9 +183,11 @@ data "aws_iam_policy_document" "projections" {
 
   statement {
     sid = "ReadModels"
-    # Each event's changes are one TransactWriteItems of updates and puts; GetItem reads the
-    # tracked version of a redelivered or early record, UpdateItem the batch heartbeat.
+    # A batch reads its aggregates' home rows (BatchGetItem), then writes conditional
+    # UpdateItems (rows, counters, the heartbeat) and PutItems (history chunks, day registry);
+    # GetItem re-reads a row's version or a counter's watermark when a retried batch overlaps.
     actions = [
+      "dynamodb:BatchGetItem",
       "dynamodb:GetItem",
       "dynamodb:PutItem",
       "dynamodb:UpdateItem",

@@ -2,8 +2,50 @@
 # oldest record kept, never skips history. Each reports partial batch failures; a failing batch
 # is bisected to isolate a poison record, retried a bounded number of times and for a bounded
 # age, then its metadata goes to the stream DLQ (shard and sequence numbers, for replay).
+#
+# The projections consumer: a tumbling window so every batch names its shard (the read models
+# keep one counter item per shard, each with one writer: hence one batch at a time a shard), and
+# a filter so only INSERTs of the aggregates the read models follow invoke it (idempotency
+# records and payable mirrors never do).
+locals {
+  stream_consumers = {
+    projections = {
+      parallelization_factor = var.projections_parallelization_factor
+      tumbling_window        = var.projections_tumbling_window_seconds
+      filters                = [local.projected_events_filter]
+    }
+    publisher = {
+      parallelization_factor = var.stream_parallelization_factor
+      tumbling_window        = null
+      filters                = []
+    }
+  }
+  # Topics are "<module>:<Aggregate>.<Event>" (projections.logic.PROJECTED_AGGREGATES).
+  projected_events_filter = jsonencode({
+    eventName = ["INSERT"]
+    dynamodb = {
+      NewImage = {
+        topic = {
+          S = [
+            for prefix in [
+              "ledger.domain.payment:Payment.",
+              "ledger.domain.payout:Payout.",
+              "ledger.domain.manufacturer:Manufacturer.",
+              "ledger.domain.api_key:ApiKey.",
+              "ledger.domain.subscription:Subscription.",
+              "ledger.domain.books:Books.",
+              "ledger.domain.ach_file:AchFile.",
+              "ledger.domain.settlement:ProviderSettlement.",
+            ] : { prefix = prefix }
+          ]
+        }
+      }
+    }
+  })
+}
+
 resource "aws_lambda_event_source_mapping" "stream" {
-  for_each = toset(["projections", "publisher"])
+  for_each = local.stream_consumers
 
   event_source_arn  = aws_dynamodb_table.events.stream_arn
   function_name     = aws_lambda_alias.live[each.key].arn
@@ -11,7 +53,20 @@ resource "aws_lambda_event_source_mapping" "stream" {
 
   batch_size                         = var.stream_batch_size
   maximum_batching_window_in_seconds = var.stream_batching_window_seconds
-  parallelization_factor             = var.stream_parallelization_factor
+  parallelization_factor             = each.value.parallelization_factor
+  tumbling_window_in_seconds         = each.value.tumbling_window
+
+  dynamic "filter_criteria" {
+    for_each = length(each.value.filters) > 0 ? [each.value.filters] : []
+    content {
+      dynamic "filter" {
+        for_each = filter_criteria.value
+        content {
+          pattern = filter.value
+        }
+      }
+    }
+  }
 
   function_response_types        = ["ReportBatchItemFailures"]
   bisect_batch_on_function_error = true

@@ -227,8 +227,35 @@ variable "stream_batch_size" {
 
 variable "stream_batching_window_seconds" {
   type        = number
-  description = "How long the stream pollers wait to fill a batch."
-  default     = 0
+  description = "How long the stream pollers wait to fill a batch (the projections write a batch's records per aggregate and counter, so fuller batches cost fewer write units)."
+  default     = 1
+
+  validation {
+    condition     = var.stream_batching_window_seconds >= 0 && var.stream_batching_window_seconds <= 300
+    error_message = "stream_batching_window_seconds must be between 0 and 300."
+  }
+}
+
+variable "projections_tumbling_window_seconds" {
+  type        = number
+  description = "Tumbling window of the projections mapping: Lambda then names each batch's shard, which the read models key their counters by."
+  default     = 60
+
+  validation {
+    condition     = var.projections_tumbling_window_seconds >= 1 && var.projections_tumbling_window_seconds <= 900
+    error_message = "projections_tumbling_window_seconds must be between 1 and 900."
+  }
+}
+
+variable "projections_parallelization_factor" {
+  type        = number
+  description = "Concurrent batches per shard for the projections: 1, as each per-shard counter item must have one writer (scale by shards, not by this factor)."
+  default     = 1
+
+  validation {
+    condition     = var.projections_parallelization_factor == 1
+    error_message = "projections_parallelization_factor must be 1: the read models' per-shard counters take one writer a shard."
+  }
 }
 
 variable "stream_parallelization_factor" {

@@ -356,11 +356,17 @@ def publisher(settings: Settings) -> EventBridgePublisher:
 
 def stream_projector(settings: Settings) -> StreamProjector:
     """The projections Lambda's projector (no providers or their secrets)."""
-    from projections.stores.dynamodb_stream import StreamProjector
+    import boto3
+
+    from projections.stores.dynamodb_stream import ShardFinder, StreamProjector
 
     if settings.persistence != "dynamodb":
         raise ValueError("the stream projector runs on DynamoDB (LEDGER_PERSISTENCE=dynamodb)")
-    return StreamProjector(_engine(settings, {}).mapper, _dynamodb_read_models(settings))
+    return StreamProjector(
+        _engine(settings, {}).mapper,
+        _dynamodb_read_models(settings),
+        shard_of=ShardFinder(lambda: boto3.client("dynamodbstreams")),
+    )
 
 
 def rebuild_read_models(container: Container) -> int:

@@ -57,6 +57,24 @@ def is_projected(event: Any) -> bool:
     return event_name(event).split(".")[0] in PROJECTED_AGGREGATES
 
 
+_HOMES = {
+    "Payment": ("payments", "payment_id", "payment"),
+    "Payout": ("payouts", "payout_id", "payout"),
+    "Manufacturer": ("manufacturers", "manufacturer_id", "manufacturer"),
+    "ApiKey": ("api_keys", "key_id", "api_key"),
+    "Subscription": ("subscriptions", "subscription_id", "subscription"),
+}
+
+
+def home_row(event: Any) -> tuple[str, dict[str, Any]] | None:
+    """The row that stands for the event's aggregate (its table and key), if it has one."""
+    home = _HOMES.get(event_name(event).split(".")[0])
+    if home is None:
+        return None
+    table, column, kind = home
+    return table, {column: ids.encode(kind, event.originator_id)}
+
+
 def project(event: Any) -> list[Change]:
     """Changes for one event. The journal entry an event carries is always posted."""
     at = timestamp_text(event.timestamp)

@@ -19,6 +19,9 @@ class TrackedChanges:
     aggregate_id: str
     version: int
     changes: list[Change]
+    # The read-model row that stands for the aggregate (projections.logic.home_row): the
+    # DynamoDB store keeps the aggregate's last applied version on it. None: a row of its own.
+    home: tuple[str, dict[str, Any]] | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -19,11 +19,16 @@ api_memory_mb                    = 1024
 stream_memory_mb                 = 512
 worker_memory_mb                 = 512
 api_reserved_concurrency         = 200
-projections_reserved_concurrency = 40
+projections_reserved_concurrency = 200
 publisher_reserved_concurrency   = 20
 
 api_throttling_burst_limit = 500
 api_throttling_rate_limit  = 250
+
+# Batches of up to 100 records gathered for up to a second: the projections fold a batch per
+# aggregate and counter (a few write units a payment at full batches).
+stream_batch_size              = 100
+stream_batching_window_seconds = 1
 
 stream_maximum_retry_attempts     = 10
 stream_maximum_record_age_seconds = 21600

@@ -10,6 +10,7 @@ alone (the journal postings and report increments they carry), never from anothe
 
 from __future__ import annotations
 
+import dataclasses
 from collections import defaultdict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -246,7 +247,7 @@ class ReadModelStoreContract(ListsContract, SettlementsContract):
         first, *_ = versions_of(history.items, history.items[-1].aggregate_id)
         assert store.apply([first], None) == 1
         once = store.dump()
-        again = TrackedChanges(first.aggregate_id, first.version, history.items[-1].changes)
+        again = dataclasses.replace(first, changes=history.items[-1].changes)
         assert store.apply([again], None) == 0
         assert store.dump() == once
 

@@ -194,6 +194,31 @@ def test_functions_publish_versions_with_snapstart_behind_live_aliases(
     assert mappings["function_name"]["references"][0].startswith("aws_lambda_alias.live")
 
 
+def test_the_stream_mappings_batch_and_the_projections_are_filtered_and_windowed(
+    production_plan: dict[str, Any],
+) -> None:
+    mappings = {
+        change["index"]: change["change"]["after"]
+        for change in planned(production_plan, "aws_lambda_event_source_mapping")
+        if change["address"].startswith("aws_lambda_event_source_mapping.stream[")
+    }
+    assert set(mappings) == {"projections", "publisher"}
+    for mapping in mappings.values():
+        assert mapping["maximum_batching_window_in_seconds"] == 1
+        assert mapping["batch_size"] == 100
+        assert mapping["function_response_types"] == ["ReportBatchItemFailures"]
+    projections, publisher = mappings["projections"], mappings["publisher"]
+    assert projections["parallelization_factor"] == 1  # one writer a shard's counters
+    assert projections["tumbling_window_in_seconds"] == 60  # so each batch names its shard
+    (criteria,) = projections["filter_criteria"]
+    (pattern,) = [json.loads(f["pattern"]) for f in criteria["filter"]]
+    assert pattern["eventName"] == ["INSERT"]
+    prefixes = {p["prefix"] for p in pattern["dynamodb"]["NewImage"]["topic"]["S"]}
+    assert "ledger.domain.payment:Payment." in prefixes
+    assert not any("idempotency" in prefix or "payable" in prefix for prefix in prefixes)
+    assert publisher["filter_criteria"] == []
+
+
 def test_only_provider_callers_get_the_secret(production_plan: dict[str, Any]) -> None:
     for function in planned(production_plan, "aws_lambda_function"):
         key = function["index"]

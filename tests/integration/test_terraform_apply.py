@@ -179,6 +179,7 @@ def test_both_stream_consumers_are_mapped_with_partial_failures_and_a_dlq(
         assert 0 <= mapping["MaximumRetryAttempts"] <= 10  # bounded, never -1 (for ever)
         assert 60 <= mapping["MaximumRecordAgeInSeconds"] <= 21600  # bounded, never -1
         assert mapping["DestinationConfig"] == {"OnFailure": {"Destination": dlq_arn}}
+        assert mapping["MaximumBatchingWindowInSeconds"] == 1
 
 
 def test_every_function_from_one_package_with_the_ledger_environment(
@@ -538,5 +539,12 @@ def test_table_definitions_match_the_event_store_and_read_model_layout(
     read_models = terraform_tables["read_models"]
     assert read_models["keys"] == [("pk", "HASH", "S"), ("sk", "RANGE", "S")]
     assert read_models["global_secondary_indexes"] == {
-        "gsi1": {"keys": [("gsi1pk", "HASH", "S"), ("gsi1sk", "RANGE", "S")], "projection": "ALL"}
+        "gsi1": {
+            "keys": [("gsi1pk", "HASH", "S"), ("gsi1sk", "RANGE", "S")],
+            "projection": "KEYS_ONLY",
+        },
+        "gsi2": {
+            "keys": [("gsi2pk", "HASH", "S"), ("gsi2sk", "RANGE", "S")],
+            "projection": "INCLUDE",
+        },
     }

@@ -18,6 +18,8 @@ READ_MODELS_ATTRIBUTES = [
     {"AttributeName": "sk", "AttributeType": "S"},
     {"AttributeName": "gsi1pk", "AttributeType": "S"},
     {"AttributeName": "gsi1sk", "AttributeType": "S"},
+    {"AttributeName": "gsi2pk", "AttributeType": "S"},
+    {"AttributeName": "gsi2sk", "AttributeType": "S"},
 ]
 READ_MODELS_GSI = [
     {
@@ -26,13 +28,21 @@ READ_MODELS_GSI = [
             {"AttributeName": "gsi1pk", "KeyType": "HASH"},
             {"AttributeName": "gsi1sk", "KeyType": "RANGE"},
         ],
-        "Projection": {"ProjectionType": "ALL"},
-    }
+        "Projection": {"ProjectionType": "KEYS_ONLY"},
+    },
+    {
+        "IndexName": "gsi2",
+        "KeySchema": [
+            {"AttributeName": "gsi2pk", "KeyType": "HASH"},
+            {"AttributeName": "gsi2sk", "KeyType": "RANGE"},
+        ],
+        "Projection": {"ProjectionType": "INCLUDE", "NonKeyAttributes": ["shared"]},
+    },
 ]
 
 
 def create_read_models_table(endpoint: str, name: str) -> None:
-    """The read-model table alone (pk, sk and the gsi1 index), as Terraform defines it."""
+    """The read-model table alone (pk, sk, the gsi1 and gsi2 indexes), as Terraform defines it."""
     boto3.client("dynamodb", endpoint_url=endpoint).create_table(
         TableName=name,
         KeySchema=READ_MODELS_KEY_SCHEMA,

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from ledger.application.engine import Engine
-from projections.logic import is_projected_topic, project
+from projections.logic import home_row, is_projected_topic, project
 from projections.store import TrackedChanges
 
 
@@ -24,7 +24,9 @@ def tracked_changes(engine: Engine) -> list[TrackedChanges]:
     """The read-model changes of every projected event recorded so far, as the follower makes
     them: projections.logic.project() of each event, with its aggregate and version."""
     return [
-        TrackedChanges(str(event.originator_id), event.originator_version, project(event))
+        TrackedChanges(
+            str(event.originator_id), event.originator_version, project(event), home_row(event)
+        )
         for notification in engine.recorder.select_notifications(start=1, limit=1_000_000)
         if is_projected_topic(notification.topic)
         for event in [engine.mapper.to_domain_event(notification)]

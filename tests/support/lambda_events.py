@@ -65,6 +65,28 @@ def stream_batch(records: list[dict[str, Any]], stream_arn: str) -> dict[str, An
     }
 
 
+STREAM_SHARD = "shardId-00000001-local"
+# What the projections function answers for a batch with nothing failed (its mapping has a
+# tumbling window, whose invocations answer with a state).
+PROJECTED = {"batchItemFailures": [], "state": {}}
+
+
+def projection_batch(
+    records: list[dict[str, Any]], stream_arn: str, shard_id: str = STREAM_SHARD
+) -> dict[str, Any]:
+    """Stream records as Lambda delivers them when the mapping has a tumbling window: the batch
+    names its shard (the projections mapping has one; the read models count per shard)."""
+    return {
+        **stream_batch(records, stream_arn),
+        "window": {"start": "2026-01-05T10:00:00Z", "end": "2026-01-05T10:01:00Z"},
+        "state": {},
+        "shardId": shard_id,
+        "eventSourceARN": stream_arn,
+        "isFinalInvokeForWindow": False,
+        "isWindowTerminatedEarly": False,
+    }
+
+
 def _lambda_message_attributes(attributes: dict[str, Any]) -> dict[str, Any]:
     """ReceiveMessage's MessageAttributes as Lambda spells them (camelCase keys)."""
     converted = {}

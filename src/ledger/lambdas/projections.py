@@ -1,5 +1,6 @@
 """Stream-triggered projections: DynamoDB Stream batches of the events table into the read
-models, reporting partial batch failures (ReportBatchItemFailures)."""
+models, reporting partial batch failures (ReportBatchItemFailures). The mapping has a tumbling
+window, so each batch says its shard (`shardId`); the window's state is not used."""
 
 from __future__ import annotations
 
@@ -7,23 +8,12 @@ from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from aws_lambda_powertools.metrics import MetricUnit
-from aws_lambda_powertools.utilities.batch import (
-    BatchProcessor,
-    EventType,
-    process_partial_response,
-)
-from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
 
 from ledger.bootstrap import stream_projector
 from ledger.lambdas.cold_start import EntryPoint, Handler
 from ledger.lambdas.observability import logger, metrics, traced
 from ledger.settings import Settings
 
-# Report every failed record even when all fail: the stream retries from the first one either
-# way, and the response keeps one shape.
-processor = BatchProcessor(
-    event_type=EventType.DynamoDBStreams, raise_on_entire_batch_failure=False
-)
 BUSINESS_METRICS = {
     "Payment.Captured": "PaymentsCaptured",
     "Payment.RefundRequested": "RefundsRequested",
@@ -33,10 +23,15 @@ BUSINESS_METRICS = {
 }
 
 
+class BatchResult(Protocol):
+    failed: list[str]
+    applied: list[str]
+
+
 class Projector(Protocol):
     """What the handler asks of the stream projector."""
 
-    def apply(self, record: dict[str, Any]) -> str | None: ...
+    def apply_batch(self, event: dict[str, Any]) -> BatchResult: ...
 
     def finish_batch(self) -> None: ...
 
@@ -51,36 +46,35 @@ def record_age_seconds(record: dict[str, Any], now: datetime | None = None) -> f
 
 
 def make_handler(projector: Projector) -> Handler:
-    def record_handler(record: DynamoDBRecord) -> None:
-        raw = record.raw_event
-        logger.append_keys(aggregate_id=raw["dynamodb"].get("Keys", {}).get("aggregate_id"))
-        applied = projector.apply(raw)
-        if applied is not None:
-            metrics.add_metric(name="EventsProjected", unit=MetricUnit.Count, value=1)
-            business = BUSINESS_METRICS.get(applied)
-            if business is not None:
-                metrics.add_metric(name=business, unit=MetricUnit.Count, value=1)
-        metrics.add_metric(
-            name="ProjectionLag", unit=MetricUnit.Seconds, value=record_age_seconds(raw)
-        )
-
     @metrics.log_metrics(raise_on_empty_metrics=False)
     @logger.inject_lambda_context(clear_state=True)
     @traced
     def handle(event: dict[str, Any], context: Any) -> dict[str, Any]:
-        metrics.add_metric(
-            name="StreamRecords", unit=MetricUnit.Count, value=len(event.get("Records", []))
-        )
+        records = event.get("Records", [])
+        metrics.add_metric(name="StreamRecords", unit=MetricUnit.Count, value=len(records))
+        logger.append_keys(shard_id=event.get("shardId"))
         try:
-            response = process_partial_response(
-                event=event,
-                record_handler=record_handler,
-                processor=processor,
-                context=context,
-            )
+            result = projector.apply_batch(event)
         finally:
             projector.finish_batch()
-        return dict(response)
+        if result.applied:
+            metrics.add_metric(
+                name="EventsProjected", unit=MetricUnit.Count, value=len(result.applied)
+            )
+        for name in sorted(set(result.applied)):
+            business = BUSINESS_METRICS.get(name)
+            if business is not None:
+                count = result.applied.count(name)
+                metrics.add_metric(name=business, unit=MetricUnit.Count, value=count)
+        if records:
+            lag = max(record_age_seconds(record) for record in records)
+            metrics.add_metric(name="ProjectionLag", unit=MetricUnit.Seconds, value=lag)
+        response: dict[str, Any] = {
+            "batchItemFailures": [{"itemIdentifier": sequence} for sequence in result.failed]
+        }
+        if "window" in event:  # a tumbling window's invocation answers with its state
+            response["state"] = {}
+        return response
 
     handler_: Handler = handle
     return handler_

@@ -1,86 +1,31 @@
-"""DynamoDB read-model store: the same changes as the SQLite store, in one table (pk, sk).
-
-Each event's changes and its tracking item are one TransactWriteItems: the tracking item is
-updated on condition that it holds the previous version, so a redelivered event fails that
-condition and changes nothing, and an event arriving before its predecessor is refused
-(ProjectionGap) for the stream to retry. Hot accounts (every payment posts to the platform fee
-and provider receivable accounts) are spread over balance shards chosen by aggregate id and
-summed on read, so no single item caps write throughput.
-
-Item layout:
-- rows of the logical tables (`projections.changes.TABLES`): pk `<table>#<key>...`, sk `row`
-- balances: pk `balance#<account>#<currency>`, sk `shard#NN`, numbers `debits`, `credits`
-- posting history: pk `posting#<account>#<currency>`, sk `<at>#<entry_ref>` (balances as of)
-- list indexes, written once per new row: pk `ix#<index>#<value>`, sk `<created_at>#<id>`
-  (payments, refunds, payouts, disputes, subscriptions by day; manufacturers in one partition)
-- tracking: pk `tracking#<aggregate_id>`, sk `v`, number `version`
-"""
+"""DynamoDB read-model store: the same changes as the SQLite store, in one table (pk, sk) with two
+sparse GSIs, written by batches without transactions (dynamodb_writes) in the layout of
+dynamodb_items. Balances, report days, posting history and statement lines are kept per writer
+lane (a stream shard) on distinct partition keys, so no hot account has one hot key; reads sum
+the lanes a small registry item lists."""
 
 from __future__ import annotations
 
-import random
+import heapq
+import json
 import time
+import uuid
 import zlib
 from collections import defaultdict
 from collections.abc import Callable, Iterator, Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 from botocore.exceptions import ClientError
 
-from projections.changes import TABLES, Increment, Post, Upsert
 from projections.cursor import decode_cursor
 from projections.logic import MOVEMENT_KINDS, subscription_status
 from projections.store import Page, ProjectionGap, TrackedChanges, page_of
+from projections.stores import dynamodb_items as items
+from projections.stores.dynamodb_writes import BatchWriter, Outcome, Record
 
-BALANCE_SHARDS = 8
 _HEARTBEAT = {"pk": {"S": "meta#projector"}, "sk": {"S": "heartbeat"}}
-MAX_TRANSACTION_ITEMS = 100
-CONFLICT_ATTEMPTS = 5
-# Unbounded lists stop after this many days in a row without entries (pass created_from to
-# reach past a longer gap); an empty day costs one small Query.
-EMPTY_DAYS = 400
-
-
-class TransactionTooLarge(Exception):
-    """One event's changes do not fit one DynamoDB transaction."""
-
-
-def _value(value: Any) -> dict[str, Any]:
-    if value is None:
-        return {"NULL": True}
-    if isinstance(value, bool):
-        return {"BOOL": value}
-    if isinstance(value, int):
-        return {"N": str(value)}
-    return {"S": str(value)}
-
-
-def _plain(attribute: dict[str, Any]) -> Any:
-    if "N" in attribute:
-        return int(attribute["N"])
-    if "S" in attribute:
-        return attribute["S"]
-    if "BOOL" in attribute:
-        return attribute["BOOL"]
-    return None
-
-
-def row_key(table: str, key: dict[str, Any]) -> dict[str, Any]:
-    if table == "report_days":  # one partition per manufacturer, queried by currency and day
-        return {
-            "pk": {"S": f"report_days#{key['manufacturer_id']}"},
-            "sk": {"S": f"{key['currency']}#{key['day']}"},
-        }
-    if table == "statement_lines":  # one partition per owner, in line (time) order
-        return {
-            "pk": {"S": f"statement_lines#{key['owner']}"},
-            "sk": {"S": key["line_id"]},
-        }
-    if table == "period_closes":
-        return {"pk": {"S": "period_closes"}, "sk": {"S": key["period"]}}
-    keys, _ = TABLES[table]
-    return {"pk": {"S": "#".join([table, *(str(key[k]) for k in keys)])}, "sk": {"S": "row"}}
+_plain = items.plain
 
 
 def _due_within(due: str | None, after: str | None, before: str | None) -> bool:
@@ -91,48 +36,6 @@ def _due_within(due: str | None, after: str | None, before: str | None) -> bool:
     return (after is None or due >= after) and (before is None or due < before)
 
 
-def shard_of(aggregate_id: str) -> int:
-    return zlib.crc32(aggregate_id.encode()) % BALANCE_SHARDS
-
-
-class _Updates:
-    """Changes to one item merged into a single UpdateItem (a transaction may touch an item
-    only once)."""
-
-    def __init__(self, key: dict[str, Any]) -> None:
-        self.key = key
-        self.sets: dict[str, Any] = {}
-        self.adds: dict[str, int] = defaultdict(int)
-
-    def operation(self, table: str) -> dict[str, Any]:
-        names: dict[str, str] = {}
-        values: dict[str, Any] = {}
-        parts = []
-        if self.sets:
-            clauses = []
-            for index, (column, value) in enumerate(sorted(self.sets.items())):
-                names[f"#s{index}"] = column
-                values[f":s{index}"] = _value(value)
-                clauses.append(f"#s{index} = :s{index}")
-            parts.append("SET " + ", ".join(clauses))
-        if self.adds:
-            clauses = []
-            for index, (column, delta) in enumerate(sorted(self.adds.items())):
-                names[f"#a{index}"] = column
-                values[f":a{index}"] = _value(delta)
-                clauses.append(f"#a{index} :a{index}")
-            parts.append("ADD " + ", ".join(clauses))
-        return {
-            "Update": {
-                "TableName": table,
-                "Key": self.key,
-                "UpdateExpression": " ".join(parts),
-                "ExpressionAttributeNames": names,
-                "ExpressionAttributeValues": values,
-            }
-        }
-
-
 class DynamoDBReadModels:
     def __init__(
         self, client: Any, table: str, sleep: Callable[[float], None] = time.sleep
@@ -140,8 +43,7 @@ class DynamoDBReadModels:
         self.client = client
         self.table = table
         self.sleep = sleep
-        self.write_units = 0.0  # consumed by apply_one, as DynamoDB reports it
-        self.items_written = 0  # items in applied transactions (AWS bills 2 WCU per KB each)
+        self.writer = BatchWriter(client, table)
 
     # ----- writes ----------------------------------------------------------------------------
     def replace_all(self, batches: Iterator[tuple[list[TrackedChanges], int]]) -> int:
@@ -150,174 +52,34 @@ class DynamoDBReadModels:
         return sum(self.apply(batch) for batch, _ in batches)
 
     def apply(self, batch: Sequence[TrackedChanges], position: int | None = None) -> int:
-        applied = 0
-        for item in batch:
-            applied += self.apply_one(item)
-        return applied
+        """Direct writes (a rebuild, the contract): lane `direct`, counted by the home rows."""
+        records = [Record(t, items.sequence_text(i + 1)) for i, t in enumerate(batch)]
+        outcome = self.writer.write(records, items.DIRECT_LANE)
+        if outcome.errors:
+            raise outcome.errors[0]
+        if outcome.gaps:
+            raise ProjectionGap("; ".join(outcome.gaps))
+        return outcome.applied
 
     def apply_one(self, item: TrackedChanges) -> int:
-        """Returns 1 if applied, 0 if this version was already applied."""
-        operations = self._operations(item)
-        if len(operations) > MAX_TRANSACTION_ITEMS:
-            raise TransactionTooLarge(
-                f"{item.aggregate_id} v{item.version}: {len(operations)} items in one event"
-            )
-        for attempt in range(CONFLICT_ATTEMPTS):
-            try:
-                response = self.client.transact_write_items(
-                    TransactItems=operations, ReturnConsumedCapacity="TOTAL"
-                )
-                break
-            except ClientError as error:
-                if error.response.get("Error", {}).get("Code") != "TransactionCanceledException":
-                    raise
-                codes = [r.get("Code") for r in error.response.get("CancellationReasons", [])]
-                if codes and codes[0] == "ConditionalCheckFailed":
-                    last = self.tracked_version(item.aggregate_id)
-                    if last >= item.version:
-                        return 0
-                    raise ProjectionGap(
-                        f"{item.aggregate_id}: got version {item.version} after {last}"
-                    ) from error
-                # Concurrent transactions on a shared item (a balance shard) cancel each other;
-                # retry here rather than spend the stream's bounded retries on it.
-                if "TransactionConflict" in codes and attempt < CONFLICT_ATTEMPTS - 1:
-                    self.sleep(random.uniform(0, 0.02 * 2**attempt))  # noqa: S311
-                    continue
-                raise
-        self.items_written += len(operations)
-        for consumed in response.get("ConsumedCapacity") or []:
-            self.write_units += float(consumed.get("WriteCapacityUnits") or 0)
-        return 1
+        return self.apply([item])
 
-    def tracked_version(self, aggregate_id: str) -> int:
-        found = self.client.get_item(
-            TableName=self.table,
-            Key={"pk": {"S": f"tracking#{aggregate_id}"}, "sk": {"S": "v"}},
-            ConsistentRead=True,
-        ).get("Item")
-        return int(found["version"]["N"]) if found else 0
+    def apply_stream(self, records: list[Record], shard_id: str) -> Outcome:
+        """One stream batch of one shard: its records' failures are reported, not raised."""
+        return self.writer.write(records, shard_id)
 
-    def _operations(self, item: TrackedChanges) -> list[dict[str, Any]]:
-        tracking: dict[str, Any] = {
-            "Update": {
-                "TableName": self.table,
-                "Key": {"pk": {"S": f"tracking#{item.aggregate_id}"}, "sk": {"S": "v"}},
-                "UpdateExpression": "SET version = :v",
-                "ConditionExpression": (
-                    "version = :prev" if item.version > 1 else "attribute_not_exists(version)"
-                ),
-                "ExpressionAttributeValues": {":v": _value(item.version)}
-                | ({":prev": _value(item.version - 1)} if item.version > 1 else {}),
-            }
-        }
-        updates: dict[tuple[str, str], _Updates] = {}
-        puts: list[dict[str, Any]] = []
-
-        def updates_for(key: dict[str, Any]) -> _Updates:
-            ident = (key["pk"]["S"], key["sk"]["S"])
-            if ident not in updates:
-                updates[ident] = _Updates(key)
-            return updates[ident]
-
-        shard = shard_of(item.aggregate_id)
-        for change in item.changes:
-            if isinstance(change, Post):
-                balance = updates_for(
-                    {
-                        "pk": {"S": f"balance#{change.account}#{change.currency}"},
-                        "sk": {"S": f"shard#{shard:02d}"},
-                    }
-                )
-                balance.sets.update(account=change.account, currency=change.currency)
-                if change.amount > 0:
-                    balance.adds["debits"] += change.amount
-                else:
-                    balance.adds["credits"] += -change.amount
-                puts.append(self._put(self._posting(change)))
-            elif isinstance(change, Upsert):
-                updates_for(row_key(change.table, change.key)).sets.update(
-                    {**change.key, **change.values}
-                )
-                puts += [self._put(index) for index in self._indexes(change)]
-            else:
-                assert isinstance(change, Increment)
-                row = updates_for(row_key(change.table, change.key))
-                row.sets.update(change.key)
-                for column, delta in change.deltas.items():
-                    row.adds[column] += delta
-        return [tracking, *(u.operation(self.table) for u in updates.values()), *puts]
-
-    def _put(self, item: dict[str, Any]) -> dict[str, Any]:
-        return {"Put": {"TableName": self.table, "Item": item}}
-
-    @staticmethod
-    def _posting(change: Post) -> dict[str, Any]:
-        return {
-            "pk": {"S": f"posting#{change.account}#{change.currency}"},
-            "sk": {"S": f"{change.at}#{change.entry_ref}"},
-            "amount": _value(change.amount),
-        }
-
-    @staticmethod
-    def _indexes(change: Upsert) -> list[dict[str, Any]]:
-        """Index items for lists, written when a row is created (it carries created_at)."""
-        created = change.values.get("created_at")
-        if created is None:
-            return []
-
-        def index(name: str, value: str, row_id: str, **extra: Any) -> dict[str, Any]:
-            return {
-                "pk": {"S": f"ix#{name}#{value}"},
-                "sk": {"S": f"{created}#{row_id}"},
-                "id": {"S": row_id},
-                **{k: _value(v) for k, v in extra.items()},
-            }
-
-        if change.table == "payments":
-            return [index("payments", created[:10], change.key["payment_id"])]
-        if change.table == "payment_manufacturers":
-            return [
-                index(
-                    "mfr-payments",
-                    change.key["manufacturer_id"],
-                    change.key["payment_id"],
-                    shared=bool(change.values.get("shared")),
-                )
-            ]
-        if change.table == "refunds":
-            return [
-                index("refunds", created[:10], change.key["refund_id"]),
-                index("payment-refunds", change.values["payment_id"], change.key["refund_id"]),
-            ]
-        if change.table == "payouts":
-            payout_id = change.key["payout_id"]
-            return [
-                index("payouts", created[:10], payout_id),
-                index("mfr-payouts", change.values["manufacturer_id"], payout_id),
-            ]
-        if change.table == "disputes":
-            return [index("disputes", created[:10], change.key["dispute_id"])]
-        if change.table == "manufacturers":  # few: one partition
-            return [index("manufacturers", "all", change.key["manufacturer_id"])]
-        if change.table == "subscriptions":
-            return [index("subscriptions", created[:10], change.key["subscription_id"])]
-        if change.table == "subscription_manufacturers":
-            return [
-                index(
-                    "mfr-subscriptions",
-                    change.key["manufacturer_id"],
-                    change.key["subscription_id"],
-                    shared=bool(change.values.get("shared")),
-                )
-            ]
-        return []
+    def tracked_version(self, home: tuple[str, dict[str, Any]] | None, aggregate_id: str) -> int:
+        key = items.row_key(*home) if home is not None else items.tracking_key(aggregate_id)
+        found = self.client.get_item(TableName=self.table, Key=key, ConsistentRead=True)
+        item = found.get("Item") or {}
+        return int(item["av"]["N"]) if "av" in item else 0
 
     # ----- reads -----------------------------------------------------------------------------
     def _query(self, pk: str, **extra: Any) -> Iterator[dict[str, Any]]:
+        key = extra.pop("key", "pk")
         request: dict[str, Any] = {
             "TableName": self.table,
-            "KeyConditionExpression": "pk = :pk" + extra.pop("sk_condition", ""),
+            "KeyConditionExpression": f"{key} = :pk" + extra.pop("sk_condition", ""),
             "ExpressionAttributeValues": {":pk": {"S": pk}} | extra.pop("values", {}),
             **extra,
         }
@@ -329,46 +91,85 @@ class DynamoDBReadModels:
             request["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
     def _row(self, table: str, key: dict[str, Any]) -> dict[str, Any] | None:
-        found = self.client.get_item(TableName=self.table, Key=row_key(table, key)).get("Item")
-        if found is None:
-            return None
-        return {k: _plain(v) for k, v in found.items() if k not in ("pk", "sk")}
+        found = self.client.get_item(TableName=self.table, Key=items.row_key(table, key))
+        item = found.get("Item")
+        return items.row_of(item) if item is not None else None
+
+    def lanes(self, registry: str) -> list[str]:
+        found = self.client.get_item(
+            TableName=self.table,
+            Key={"pk": {"S": registry}, "sk": {"S": "lanes"}},
+            ConsistentRead=True,
+        ).get("Item")
+        return sorted(found["lanes"]["SS"]) if found else []
+
+    def _chunks(self, pk: str, upto: str | None = None) -> Iterator[Any]:
+        extra: dict[str, Any] = {"ConsistentRead": True}
+        if upto is not None:
+            extra |= {"sk_condition": " AND sk <= :upto", "values": {":upto": {"S": upto}}}
+        for chunk in self._query(pk, **extra):
+            yield from json.loads(zlib.decompress(chunk["z"]["B"]))
 
     def position(self) -> tuple[int, str | None]:
         return 0, None
 
     def reset(self) -> None:
-        for item in self._scan():
-            self.client.delete_item(TableName=self.table, Key={"pk": item["pk"], "sk": item["sk"]})
+        keys = [{"pk": item["pk"], "sk": item["sk"]} for item in self._scan()]
+        for start in range(0, len(keys), 25):
+            requests = [{"DeleteRequest": {"Key": key}} for key in keys[start : start + 25]]
+            while requests:
+                answer = self.client.batch_write_item(RequestItems={self.table: requests})
+                requests = answer.get("UnprocessedItems", {}).get(self.table, [])
+                if requests:
+                    self.sleep(0.05)
+        self.writer.registered.clear()
+        self.client.put_item(
+            TableName=self.table,
+            Item={**items.GENERATION_KEY, "g": {"S": uuid.uuid4().hex}},
+        )
 
     def balance(self, account: str, currency: str, as_of: str | None) -> tuple[int, int]:
-        if as_of is None:
-            debits = credits = 0
-            for shard in self._query(f"balance#{account}#{currency}", ConsistentRead=True):
-                debits += int(shard.get("debits", {"N": "0"})["N"])
-                credits += int(shard.get("credits", {"N": "0"})["N"])
-            return debits, credits
         debits = credits = 0
-        for posting in self._query(
-            f"posting#{account}#{currency}",
-            sk_condition=" AND sk <= :upto",
-            values={":upto": {"S": as_of + "~"}},
-        ):
-            amount = int(posting["amount"]["N"])
+        if as_of is None:
+            for lane in self.lanes(items.account_registry(account, currency)):
+                found = (
+                    self.client.get_item(
+                        TableName=self.table,
+                        Key={
+                            "pk": {"S": items.balance_pk(account, currency, lane)},
+                            "sk": {"S": "c"},
+                        },
+                        ConsistentRead=True,
+                    ).get("Item")
+                    or {}
+                )
+                debits += int(found.get("debits", {"N": "0"})["N"])
+                credits += int(found.get("credits", {"N": "0"})["N"])
+            return debits, credits
+        for amount in self._postings(account, currency, as_of + "~").values():
             if amount > 0:
                 debits += amount
             else:
                 credits -= amount
         return debits, credits
 
+    def _postings(
+        self, account: str, currency: str, upto: str | None
+    ) -> dict[tuple[str, str, int], int]:
+        """Each posting once, by (at, entry ref, ordinal): a retried batch may repeat a chunk."""
+        owner = items.owner_of(account)
+        postings: dict[tuple[str, str, int], int] = {}
+        for lane in self.lanes(items.owner_registry(owner)):
+            for entry in self._chunks(items.history_pk(owner, lane), upto):
+                if entry[0] != "p" or entry[1] != account or entry[2] != currency:
+                    continue
+                _, _, _, at, ref, n, amount = entry
+                if upto is None or f"{at}#{ref}" <= upto:
+                    postings[(at, ref, n)] = amount
+        return postings
+
     def posted_to(self, account: str, currency: str) -> bool:
-        found = self.client.query(
-            TableName=self.table,
-            KeyConditionExpression="pk = :pk",
-            ExpressionAttributeValues={":pk": {"S": f"balance#{account}#{currency}"}},
-            Limit=1,
-        )
-        return bool(found.get("Items"))
+        return bool(self.lanes(items.account_registry(account, currency)))
 
     def _scan(self, prefix: str | None = None) -> Iterator[dict[str, Any]]:
         request: dict[str, Any] = {"TableName": self.table}
@@ -382,19 +183,23 @@ class DynamoDBReadModels:
                 return
             request["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
-    def trial_balance(self, account_prefix: str | None) -> list[dict[str, Any]]:
-        """A finance query over every account: a filtered scan, not a hot path."""
+    def _balances(self) -> dict[tuple[str, str], list[int]]:
         totals: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0, 0])
-        for shard in self._scan("balance#"):
+        for shard in self._scan("bal#"):
             key = (shard["currency"]["S"], shard["account"]["S"])
             totals[key][0] += int(shard.get("debits", {"N": "0"})["N"])
             totals[key][1] += int(shard.get("credits", {"N": "0"})["N"])
+        return totals
+
+    def trial_balance(self, account_prefix: str | None) -> list[dict[str, Any]]:
+        """A finance query over every account: a filtered scan, not a hot path."""
         return [
             {"account": account, "currency": currency, "debits": d, "credits": c}
-            for (currency, account), (d, c) in sorted(totals.items())
+            for (currency, account), (d, c) in sorted(self._balances().items())
             if account_prefix is None or account.startswith(account_prefix)
         ]
 
+    # ----- lists: sparse GSIs, several keys a list, merged newest first ------------------------
     def _upper(self, cursor: str | None, high: str | None) -> str:
         upper = high or "~"
         if cursor is not None:
@@ -402,44 +207,59 @@ class DynamoDBReadModels:
             upper = min(upper, f"{created_at}#{row_id}")
         return upper
 
-    def _entries(self, pk: str, upper: str, low: str | None) -> Iterator[dict[str, Any]]:
-        """Index entries of one partition newest first, strictly below `upper`, from `low`."""
+    def _entries(
+        self, index: str, pk: str, upper: str, low: str | None
+    ) -> Iterator[dict[str, Any]]:
+        """Index entries of one GSI key newest first, strictly below `upper`, from `low`."""
+        sort = f"{index}sk"
         if low is None:
-            condition, values = " AND sk <= :high", {":high": {"S": upper}}
+            condition, values = f" AND {sort} <= :high", {":high": {"S": upper}}
         else:
-            condition = " AND sk BETWEEN :low AND :high"
+            condition = f" AND {sort} BETWEEN :low AND :high"
             values = {":low": {"S": low}, ":high": {"S": upper}}
         if low is not None and low > upper:
             return
-        for entry in self._query(pk, sk_condition=condition, values=values, ScanIndexForward=False):
-            if entry["sk"]["S"] != upper:  # the cursor row itself
-                yield entry
+        for entry in self._query(
+            pk,
+            key=f"{index}pk",
+            IndexName=index,
+            sk_condition=condition,
+            values=values,
+            ScanIndexForward=False,
+        ):
+            if entry[sort]["S"] != upper:  # the cursor row itself
+                yield {
+                    "sort": entry[sort]["S"],
+                    "id": {"S": items.index_id(entry, index)},
+                    "shared": bool(_plain(entry.get("shared", {"NULL": True}))),
+                }
+
+    def _merged(self, index: str, keys: list[str], upper: str, low: str | None) -> Iterator[Any]:
+        parts = [self._entries(index, pk, upper, low) for pk in keys]
+        return heapq.merge(*parts, key=lambda entry: entry["sort"], reverse=True)
 
     def _index_ids(
-        self, pk: str, cursor: str | None, low: str | None, high: str | None
+        self, name: str, owner: str, cursor: str | None, low: str | None, high: str | None
     ) -> Iterator[dict[str, Any]]:
-        yield from self._entries(pk, self._upper(cursor, high), low)
+        keys = [items.owner_index(name, owner, s) for s in range(items.OWNER_SHARDS)]
+        yield from self._merged("gsi2", keys, self._upper(cursor, high), low)
 
     def _daily_ids(
         self, name: str, cursor: str | None, low: str | None, high: str | None
     ) -> Iterator[dict[str, Any]]:
-        """Entries of a per-day index newest first, walking back day by day to `low`, or, with
-        no lower bound, until EMPTY_DAYS days in a row hold nothing."""
+        """Entries of a per-day index newest first: the days that have entries come from the
+        list's day registry, from the upper bound's day back to the lower bound's."""
         upper = self._upper(cursor, high)
-        day = (
-            datetime.fromisoformat(upper[:10]).date()
-            if upper[:4].isdigit()
-            else datetime.now(UTC).date()
-        )
-        stop = datetime.fromisoformat(low[:10]).date() if low else None
-        empty = 0
-        while (stop is not None and day >= stop) or (stop is None and empty < EMPTY_DAYS):
-            found = False
-            for entry in self._entries(f"ix#{name}#{day.isoformat()}", upper, low):
-                found = True
-                yield entry
-            empty = 0 if found else empty + 1
-            day -= timedelta(days=1)
+        condition = " AND sk <= :high"
+        values = {":high": {"S": upper[:10]}}
+        if low is not None:
+            condition = " AND sk BETWEEN :low AND :high"
+            values[":low"] = {"S": low[:10]}
+        for day in self._query(
+            items.days_pk(name), sk_condition=condition, values=values, ScanIndexForward=False
+        ):
+            keys = [items.day_index(name, day["sk"]["S"], s) for s in range(items.DAY_SHARDS)]
+            yield from self._merged("gsi1", keys, upper, low)
 
     def payments(
         self,
@@ -454,13 +274,13 @@ class DynamoDBReadModels:
     ) -> Page:
         if manufacturer_id is not None:
             entries = self._index_ids(
-                f"ix#mfr-payments#{manufacturer_id}", cursor, created_from, created_to
+                "mfr-payments", manufacturer_id, cursor, created_from, created_to
             )
         else:
             entries = self._daily_ids("payments", cursor, created_from, created_to)
         rows: list[dict[str, Any]] = []
         for entry in entries:
-            if exclusive and entry.get("shared", {}).get("BOOL"):
+            if exclusive and entry["shared"]:
                 continue
             row = self._row("payments", {"payment_id": entry["id"]["S"]})
             if row is None or (status is not None and row.get("status") != status):
@@ -482,7 +302,7 @@ class DynamoDBReadModels:
         exclusive: bool = False,
     ) -> Page:
         if payment_id is not None:
-            entries = self._index_ids(f"ix#payment-refunds#{payment_id}", cursor, None, None)
+            entries = self._index_ids("payment-refunds", payment_id, cursor, None, None)
         else:
             entries = self._daily_ids("refunds", cursor, None, None)
         rows: list[dict[str, Any]] = []
@@ -529,7 +349,7 @@ class DynamoDBReadModels:
         limit: int,
     ) -> Page:
         if manufacturer_id is not None:
-            entries = self._index_ids(f"ix#mfr-payouts#{manufacturer_id}", cursor, None, None)
+            entries = self._index_ids("mfr-payouts", manufacturer_id, cursor, None, None)
         else:
             entries = self._daily_ids("payouts", cursor, None, None)
         if awaiting_approval_by is not None:
@@ -577,7 +397,7 @@ class DynamoDBReadModels:
         return self._listed("disputes", "dispute_id", entries, keep, limit)
 
     def manufacturers(self, *, manufacturer_id: str | None, cursor: str | None, limit: int) -> Page:
-        entries = self._index_ids("ix#manufacturers#all", cursor, None, None)
+        entries = self._index_ids("manufacturers", "all", cursor, None, None)
 
         def keep(row: dict[str, Any]) -> bool:
             return manufacturer_id is None or row["manufacturer_id"] == manufacturer_id
@@ -595,11 +415,12 @@ class DynamoDBReadModels:
     ) -> Page:
         entries: Iterator[dict[str, Any]]
         if manufacturer_id is not None:
-            pk = f"ix#mfr-subscriptions#{manufacturer_id}"
             entries = (
                 entry
-                for entry in self._index_ids(pk, cursor, None, None)
-                if not (exclusive and entry.get("shared", {}).get("BOOL"))
+                for entry in self._index_ids(
+                    "mfr-subscriptions", manufacturer_id, cursor, None, None
+                )
+                if not (exclusive and entry["shared"])
             )
         else:
             entries = self._daily_ids("subscriptions", cursor, None, None)
@@ -616,54 +437,59 @@ class DynamoDBReadModels:
         return sorted(rows, key=lambda r: (r["currency"], r["day"]))
 
     def _report_rows(self, manufacturer_id: str) -> Iterator[dict[str, Any]]:
-        for item in self._query(f"report_days#{manufacturer_id}"):
-            row = {k: _plain(v) for k, v in item.items() if k not in ("pk", "sk")}
-            for column in ("gross_captured", "fees", "refunds", "disputes_lost", "payouts"):
-                row[column] = int(row.get(column) or 0)
-            yield row
+        """Each (currency, day), summed over the lanes."""
+        columns = ("gross_captured", "fees", "refunds", "disputes_lost", "payouts")
+        rows: dict[str, dict[str, Any]] = {}
+        for lane in self.lanes(items.owner_registry(manufacturer_id)):
+            for item in self._query(items.report_pk(manufacturer_id, lane), ConsistentRead=True):
+                row = rows.setdefault(
+                    item["sk"]["S"],
+                    {
+                        "manufacturer_id": manufacturer_id,
+                        "currency": item["currency"]["S"],
+                        "day": item["day"]["S"],
+                        **dict.fromkeys(columns, 0),
+                    },
+                )
+                for column in columns:
+                    row[column] += int(item.get(column, {"N": "0"})["N"])
+        yield from rows.values()
 
     def currencies_of(self, manufacturer_id: str) -> list[str]:
         return sorted({row["currency"] for row in self._report_rows(manufacturer_id)})
 
     def statement_lines(self, owner: str) -> list[dict[str, Any]]:
-        return [
-            {k: _plain(v) for k, v in item.items() if k not in ("pk", "sk")}
-            for item in self._query(f"statement_lines#{owner}")
-        ]
+        lines: dict[str, dict[str, Any]] = {}
+        for lane in self.lanes(items.owner_registry(owner)):
+            for entry in self._chunks(items.history_pk(owner, lane)):
+                if entry[0] == "l":
+                    lines[entry[1]["line_id"]] = entry[1]
+        return [lines[line_id] for line_id in sorted(lines)]
 
+    # An owner's history is kept in chunks per stream shard (lane), not in line order, so both
+    # reads below go over every chunk of the owner (as statement_lines does): on DynamoDB a
+    # statement costs the owner's whole history, not its month's.
     def statement_lines_from(
         self, owner: str, recorded_from: str, effective_before: str
     ) -> list[dict[str, Any]]:
-        # sk is the line id, which starts with the recorded time
-        items = self._query(
-            f"statement_lines#{owner}",
-            sk_condition=" AND sk >= :from",
-            values={":from": {"S": recorded_from}},
-        )
-        rows = [{k: _plain(v) for k, v in item.items() if k not in ("pk", "sk")} for item in items]
-        return [row for row in rows if row["effective_at"] < effective_before]
+        return [
+            line
+            for line in self.statement_lines(owner)
+            if line["line_id"] >= recorded_from and line["effective_at"] < effective_before
+        ]
 
     def statement_opening(self, owner: str, recorded_before: str) -> dict[str, int]:
-        items = self._query(
-            f"statement_lines#{owner}",
-            sk_condition=" AND sk < :before",
-            values={":before": {"S": recorded_before}},
-        )
         opening: dict[str, int] = {}
-        for item in items:
-            row = {k: _plain(v) for k, v in item.items()}
-            moved = sum(int(row.get(kind) or 0) for kind in MOVEMENT_KINDS)
-            opening[row["currency"]] = opening.get(row["currency"], 0) + moved
+        for line in self.statement_lines(owner):
+            if line["line_id"] < recorded_before:
+                moved = sum(int(line.get(kind) or 0) for kind in MOVEMENT_KINDS)
+                opening[line["currency"]] = opening.get(line["currency"], 0) + moved
         return opening
 
     def period_closes(self) -> list[dict[str, Any]]:
-        return [
-            {k: _plain(v) for k, v in item.items() if k not in ("pk", "sk")}
-            for item in self._query("period_closes")
-        ]
+        return [items.row_of(item) for item in self._query("period_closes")]
 
     def heartbeat(self, last_event_at: str) -> None:
-        """Recorded once per stream batch (not per event, which would make one hot item)."""
         try:
             self.client.update_item(
                 TableName=self.table,
@@ -695,18 +521,45 @@ class DynamoDBReadModels:
         """Nothing to release: boto3 clients hold no open resources that need closing."""
 
     def api_keys(self) -> list[dict[str, Any]]:
-        rows = [
-            {k: _plain(v) for k, v in item.items() if k not in ("pk", "sk")}
-            for item in self._scan("api_keys#")
-        ]
+        rows = [items.row_of(item) for item in self._scan("api_keys#")]
         return sorted(rows, key=lambda row: (row.get("created_at") or "", row["key_id"]))
 
     def count_api_keys(self) -> int:
         return sum(1 for _ in self._scan("api_keys#"))
 
     def dump(self) -> dict[str, list[tuple[Any, ...]]]:
-        """Every item in a stable order, for rebuild == incremental checks."""
-        items = [
-            tuple(sorted((k, str(_plain(v))) for k, v in item.items())) for item in self._scan()
-        ]
-        return {"items": sorted(items)}
+        """What the read models hold, lane and chunk boundaries summed away, in a stable order
+        (rebuild == incremental): rows with their version attributes, balances, postings,
+        report days and statement lines."""
+        rows: list[tuple[Any, ...]] = []
+        owners: set[str] = set()
+        for item in self._scan():
+            pk = item["pk"]["S"]
+            if pk.startswith("reg#owner#"):
+                owners.add(pk.removeprefix("reg#owner#"))
+            elif not pk.startswith(("bal#", "hist#", "rep#", "reg#", "meta#")):
+                # `dv` says a rebuild wrote the row, not what it holds
+                kept = ((k, str(_plain(v))) for k, v in item.items() if k != "dv")
+                rows.append(tuple(sorted(kept)))
+        balances = [(c, a, d, cr) for (c, a), (d, cr) in sorted(self._balances().items())]
+        postings = []
+        for (currency, account), _ in sorted(self._balances().items()):
+            for key, amount in self._postings(account, currency, None).items():
+                postings.append((account, currency, *key, amount))
+        reports = sorted(
+            tuple(sorted((k, str(v)) for k, v in row.items()))
+            for owner in owners
+            for row in self._report_rows(owner)
+        )
+        lines = sorted(
+            tuple(sorted((k, str(v)) for k, v in line.items()))
+            for owner in owners
+            for line in self.statement_lines(owner)
+        )
+        return {
+            "rows": sorted(rows),
+            "balances": balances,
+            "postings": sorted(postings),
+            "report_days": reports,
+            "statement_lines": lines,
+        }

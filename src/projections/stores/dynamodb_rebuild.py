@@ -13,9 +13,10 @@ from typing import Any
 from eventsourcing.persistence import Mapper
 
 from ledger.adapters.dynamodb_store import stored_event
-from projections.logic import is_projected, project
+from projections.logic import is_projected
 from projections.store import TrackedChanges
 from projections.stores.dynamodb import DynamoDBReadModels
+from projections.stores.dynamodb_stream import tracked
 
 
 def _scan_segment(client: Any, table: str, segment: int, total: int) -> list[dict[str, Any]]:
@@ -48,16 +49,17 @@ def histories(client: Any, events_table: str, segments: int = 4) -> Iterator[lis
         yield sorted(items, key=lambda item: int(item["version"]["N"]))
 
 
+REBUILD_BATCH = 1000  # events a write batch: the counters of hot accounts sum over it
+
+
 def rebuild(client: Any, events_table: str, mapper: Mapper[Any], store: DynamoDBReadModels) -> int:
     store.reset()
     applied = 0
+    batch: list[TrackedChanges] = []
     for items in histories(client, events_table):
-        for item in items:
-            event: Any = mapper.to_domain_event(stored_event(item))
-            if is_projected(event):
-                applied += store.apply_one(
-                    TrackedChanges(
-                        str(event.originator_id), event.originator_version, project(event)
-                    )
-                )
-    return applied
+        events = [mapper.to_domain_event(stored_event(item)) for item in items]
+        batch += [tracked(event) for event in events if is_projected(event)]
+        if len(batch) >= REBUILD_BATCH:
+            applied += store.apply(batch)
+            batch = []
+    return applied + (store.apply(batch) if batch else 0)
