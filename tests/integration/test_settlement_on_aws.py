@@ -14,7 +14,7 @@ from ledger.application.processes.reconciliation import ReconciliationInput, rec
 from ledger.application.processes.settlements import Settlement, book_settlement
 from ledger.bootstrap import Container
 from ledger.domain.settlement import ProviderTransaction
-from tests.integration.test_aws_runtime import ApiClient, _project, aws
+from tests.integration.test_aws_runtime import PROJECTED, ApiClient, _project, aws
 from tests.support.dynamodb_tables import read_stream
 from tests.support.lambda_events import LambdaContext, http_api_event
 from tests.support.providers import ScriptedProviderBase
@@ -62,9 +62,7 @@ def test_a_payout_is_booked_projected_and_reconciled_on_dynamodb(aws: dict[str, 
     ).endswith("already booked")
     run = reconcile(engine, ReconciliationInput("stripe", "payout po_aws", "USD", lines, 1450))
 
-    assert _project(aws, read_stream(aws["endpoint"], aws["tables"]["stream_arn"])) == {
-        "batchItemFailures": []
-    }
+    assert _project(aws, read_stream(aws["endpoint"], aws["tables"]["stream_arn"])) == PROJECTED
     secret, _ = container.keys.create(["finance:read"])
     api = ApiClient(container, secret)
     assert _balance(api, "platform:cash") == 1450
