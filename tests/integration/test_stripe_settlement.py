@@ -262,3 +262,26 @@ def test_a_payout_failed_before_it_was_booked_books_nothing_then_or_later(
     assert late["outcome"] == f"payout {payout} canceled: nothing booked"
     assert not api.posted_to(admin, "platform:cash")
     assert api.balance(admin, "provider:stripe:receivable") == 10000 - 320
+
+
+def test_a_stripe_payout_is_reconciled_through_the_api(ledger: Api, localstripe: str) -> None:
+    api = ledger
+    admin = api.key("admin")
+    m = api.manufacturer(admin, fee_bps=0)
+    api.payment(admin, [(m, 10000)], provider="stripe", payment_method="pm_alpha_320")
+    api.payment(admin, [(m, 5000)], provider="stripe", payment_method="pm_bravo_150")
+    payout = "po_test_api1"
+    set_payout_transactions(localstripe, payout, TRANSACTIONS)
+    finance = api.key("finance:close")
+    params = {"provider": "stripe", "payout_id": payout}
+    started = api.client.post("/v1/reconciliation/runs", headers=finance, params=params)
+    assert started.status_code == 200, started.text
+    run = started.json()
+    assert run["source"] == f"payout {payout}"
+    assert run["breaks_count"] == {"fee_mismatch": 1, "missing_in_ledger": 1}
+    assert run["totals"]["payout"] == 16417
+    again = api.client.post("/v1/reconciliation/runs", headers=finance, params=params)
+    assert again.json()["id"] == run["id"]
+    bound = api.key("finance:close", manufacturer=m)
+    refused = api.client.post("/v1/reconciliation/runs", headers=bound, params=params)
+    assert refused.status_code == 403
