@@ -144,3 +144,12 @@ def test_a_payout_id_with_a_paypal_report_is_refused(api: Api, admin: dict[str, 
     assert sent.status_code == 422
     assert "payout_id is for Stripe runs only" in sent.json()["detail"]
     assert api.container.engine.registry_members("reconciliation-runs") == []
+
+
+def test_the_document_declares_the_file_bodies(api: Api) -> None:
+    paths = api.client.get("/openapi.json").json()["paths"]
+    for path in ("/v1/settlements/paypal", "/v1/reconciliation/runs"):
+        body = paths[path]["post"]["requestBody"]
+        assert set(body["content"]) == {"text/csv", "text/plain"}, path
+        assert {"403", "415", "422"} <= set(paths[path]["post"]["responses"]), path
+    assert paths["/v1/settlements/paypal"]["post"]["requestBody"]["required"] is True
