@@ -35,6 +35,7 @@ from api.routers import (
     reconciliation,
     refunds,
     reports,
+    settlements,
     statements,
     subscriptions,
     webhooks,
@@ -104,6 +105,7 @@ def create_app(container: Container, *, follow: bool = True) -> FastAPI:
         statements.router,
         periods.router,
         reconciliation.router,
+        settlements.router,
     ):
         app.include_router(router)
     console.install(app)

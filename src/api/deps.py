@@ -23,6 +23,7 @@ from ledger.application.ports import WebhookSource
 from ledger.application.principal import Principal, scopes_of
 from ledger.application.queries import Queries
 from ledger.application.replies import Idempotency, Reply
+from ledger.application.settlement_reports import SettlementReports
 from ledger.bootstrap import Container
 from ledger.domain.errors import DomainError
 
@@ -63,6 +64,10 @@ async def _vault(request: Request) -> BankAccountSealer | None:
     return _container(request).vault
 
 
+async def _settlement_reports(request: Request) -> SettlementReports:
+    return _container(request).settlement_reports
+
+
 async def _webhook_sources(request: Request) -> dict[str, WebhookSource]:
     return _container(request).webhook_sources
 
@@ -83,6 +88,7 @@ KeysDep = Annotated[ApiKeys, Depends(_keys)]
 HealthDep = Annotated[Callable[[], dict[str, Any]], Depends(_health)]
 ReadyDep = Annotated[Callable[[], None], Depends(_ready)]
 VaultDep = Annotated[BankAccountSealer | None, Depends(_vault)]
+SettlementReportsDep = Annotated[SettlementReports, Depends(_settlement_reports)]
 WebhookSourcesDep = Annotated[dict[str, WebhookSource], Depends(_webhook_sources)]
 
 

@@ -46,3 +46,8 @@ class ReconciliationRunOut(ReconciliationRunSummaryOut):
 
 class ReconciliationRunListOut(BaseModel):
     data: list[ReconciliationRunSummaryOut]
+
+
+class SettlementOut(BaseModel):
+    settlement_id: str = Field(description="The provider's payout id (PayPal: the report's id).")
+    outcome: str = Field(description="What was booked, or that it was booked before.")

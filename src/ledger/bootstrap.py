@@ -21,6 +21,7 @@ from ledger.application.api_keys import ApiKeys
 from ledger.application.engine import Engine
 from ledger.application.ports import AchFiles, PaymentProvider, PayoutRail, WebhookSource
 from ledger.application.queries import Queries
+from ledger.application.settlement_reports import SettlementReports
 from ledger.settings import Settings
 from ledger.workflows import rules as workflow_rules
 from ledger.workflows.queue import DeadLetters
@@ -58,9 +59,16 @@ class Container:
     vault: VaultSealer | None = None
     keys: ApiKeys = field(init=False)
     queries: Queries = field(init=False)
+    settlement_reports: SettlementReports = field(init=False)
 
     def __post_init__(self) -> None:
         self.keys = ApiKeys(self.engine, self)
+        self.settlement_reports = SettlementReports(
+            self.engine,
+            paypal_settlement_report,
+            ach_file_entries,
+            lambda: self.webhook_sources.get("stripe"),
+        )
         if self.follower is not None:
             self.follower.observers.append(self.keys.observe)
         self.queries = Queries(self.engine, self)

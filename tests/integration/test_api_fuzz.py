@@ -52,6 +52,8 @@ BEYOND_SCHEMA = {
     "POST /v1/disputes/{dispute_id}/close": "closed_at is not in the future",
     "GET /v1/reports/manufacturers/{manufacturer_id}": "period, or from and to, 366 days at most",
     "PATCH /v1/keys/{key_id}": "a label without Unicode control characters, a future expiry",
+    "POST /v1/settlements/paypal": "the body is a PayPal settlement report (STL)",
+    "POST /v1/reconciliation/runs": "stripe takes payout_id and no body, paypal an STL body",
 }
 # The card-number rule (api.card_numbers): Luhn over any 13-19 digits, not a JSON Schema.
 CARD_NUMBER = "urn:ledger:problem:card-number-rejected"

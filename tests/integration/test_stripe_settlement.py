@@ -202,3 +202,86 @@ def test_ledger_reconcile_stripe_lists_the_payout_through_the_sdk(
     assert run["totals"]["matched_net"] == 10000 - 320
     assert run["breaks"] == {}
     assert f"{run['id']}: 1 matched, 0 break(s)" in done.stderr
+
+
+def _payout_event(kind: str, event_id: str, payout: str = PAYOUT) -> bytes:
+    status = kind.split(".")[1]
+    body = {"id": payout, "object": "payout", "amount": 16417, "currency": "usd", "status": status}
+    return stripe_event(kind, body, event_id=event_id)
+
+
+def test_a_failed_payout_reverses_its_settlement_once(ledger: Api, localstripe: str) -> None:
+    api = ledger
+    admin = api.key("admin")
+    m = api.manufacturer(admin, fee_bps=0)
+    api.payment(admin, [(m, 10000)], provider="stripe", payment_method="pm_alpha_320")
+    api.payment(admin, [(m, 5000)], provider="stripe", payment_method="pm_bravo_150")
+    set_payout_transactions(localstripe, PAYOUT, TRANSACTIONS)
+    assert deliver(api, _payout_paid("evt_paid_f1")).status_code == 200
+    assert api.balance(admin, "platform:cash") == 16417
+
+    failed = deliver(api, _payout_event("payout.failed", "evt_failed_f1"))
+    assert failed.status_code == 200, failed.text
+    assert failed.json()["outcome"] == (
+        f"payout {PAYOUT} failed: 16417 USD back from platform:cash to stripe's receivable"
+    )
+    assert api.balance(admin, "platform:cash") == 0
+    # The receivable is owed again; the fees Stripe kept on the charges stay booked.
+    assert api.balance(admin, "provider:stripe:receivable") == -2000 + 16417
+    assert api.balance(admin, "platform:expense:provider_fees") == 470 + 113
+
+    assert deliver(api, _payout_event("payout.failed", "evt_failed_f1")).json() == {
+        "outcome": "duplicate",
+        "event_id": "evt_failed_f1",
+        "kind": "payout_failed",
+    }
+    canceled = deliver(api, _payout_event("payout.canceled", "evt_canceled_f1")).json()
+    assert canceled["outcome"] == f"payout {PAYOUT} already reversed (failed)"
+    assert api.balance(admin, "platform:cash") == 0
+
+
+def test_a_payout_failed_before_it_was_booked_books_nothing_then_or_later(
+    ledger: Api, localstripe: str
+) -> None:
+    api = ledger
+    admin = api.key("admin")
+    m = api.manufacturer(admin, fee_bps=0)
+    api.payment(admin, [(m, 10000)], provider="stripe", payment_method="pm_alpha_320")
+    payout = "po_test_early1"
+    set_payout_transactions(localstripe, payout, TRANSACTIONS[:1])
+    failed = deliver(api, _payout_event("payout.canceled", "evt_canceled_e1", payout)).json()
+    assert failed["outcome"] == f"payout {payout} canceled before it was booked: nothing booked"
+    late = deliver(
+        api,
+        stripe_event(
+            "payout.paid",
+            {"id": payout, "object": "payout", "amount": 9680, "currency": "usd", "status": "paid"},
+            event_id="evt_paid_e1",
+        ),
+    ).json()
+    assert late["outcome"] == f"payout {payout} canceled: nothing booked"
+    assert not api.posted_to(admin, "platform:cash")
+    assert api.balance(admin, "provider:stripe:receivable") == 10000 - 320
+
+
+def test_a_stripe_payout_is_reconciled_through_the_api(ledger: Api, localstripe: str) -> None:
+    api = ledger
+    admin = api.key("admin")
+    m = api.manufacturer(admin, fee_bps=0)
+    api.payment(admin, [(m, 10000)], provider="stripe", payment_method="pm_alpha_320")
+    api.payment(admin, [(m, 5000)], provider="stripe", payment_method="pm_bravo_150")
+    payout = "po_test_api1"
+    set_payout_transactions(localstripe, payout, TRANSACTIONS)
+    finance = api.key("finance:close")
+    params = {"provider": "stripe", "payout_id": payout}
+    started = api.client.post("/v1/reconciliation/runs", headers=finance, params=params)
+    assert started.status_code == 200, started.text
+    run = started.json()
+    assert run["source"] == f"payout {payout}"
+    assert run["breaks_count"] == {"fee_mismatch": 1, "missing_in_ledger": 1}
+    assert run["totals"]["payout"] == 16417
+    again = api.client.post("/v1/reconciliation/runs", headers=finance, params=params)
+    assert again.json()["id"] == run["id"]
+    bound = api.key("finance:close", manufacturer=m)
+    refused = api.client.post("/v1/reconciliation/runs", headers=bound, params=params)
+    assert refused.status_code == 403

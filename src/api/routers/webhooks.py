@@ -17,7 +17,7 @@ from ledger.application.ports import (
     WebhookSource,
 )
 from ledger.application.processes.provider_events import TRANSIENT, apply_provider_event
-from ledger.application.processes.settlements import book_payout
+from ledger.application.processes.settlements import book_payout, reverse_payout
 
 router = APIRouter(prefix="/v1/webhooks", tags=["webhooks"])
 log = logging.getLogger(__name__)
@@ -43,6 +43,8 @@ def _apply(engine: Engine, source: WebhookSource, event: ProviderEvent) -> str:
         if not isinstance(source, PayoutReports):
             return f"ignored: {event.provider} payouts are not booked from webhooks"
         return book_payout(engine, source, event)
+    if event.kind in ("payout_failed", "payout_canceled"):
+        return reverse_payout(engine, event)
     return apply_provider_event(engine, event)
 
 
@@ -65,7 +67,8 @@ async def receive_webhook(
     verify-webhook-signature call). 400: bad signature, nothing recorded. 503: the payment is
     not known yet, or a paid payout's transactions cannot be listed yet (the provider
     retries). 200: applied, or already applied (duplicate). Stripe's `payout.paid` books the
-    payout's settlement once per payout id."""
+    payout's settlement once per payout id; `payout.failed` and `payout.canceled` reverse it
+    (or book nothing if it was not booked)."""
     event = await _verified(sources, provider, request)
     if event is None:
         return WebhookOut(outcome="ignored: not an event the ledger acts on")

@@ -107,15 +107,18 @@ class IndexedSQLiteApplicationRecorder(SQLiteApplicationRecorder):
             )
             with self.datastore.transaction(commit=False) as cursor:
                 cursor.execute(statement, chunk)
-                found += [
-                    StoredEvent(
-                        originator_id=self.convert_originator_id(row["originator_id"]),
-                        originator_version=row["originator_version"],
-                        topic=row["topic"],
-                        state=row["state"],
-                    )
-                    for row in cursor.fetchall()
-                ]
+                rows = cursor.fetchall()
+            # The ids asked, as UUIDs already: none is parsed again per event.
+            wanted = {i.hex: i for i in originator_ids[start : start + IDS_PER_QUERY]}
+            found += [
+                StoredEvent(
+                    originator_id=wanted[row["originator_id"]],
+                    originator_version=row["originator_version"],
+                    topic=row["topic"],
+                    state=row["state"],
+                )
+                for row in rows
+            ]
         return found
 
 

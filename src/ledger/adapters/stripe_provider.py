@@ -61,6 +61,8 @@ the event as plain JSON so the translation does not depend on the SDK's object m
 - `charge.dispute.created`: dispute_opened.
 - `payout.paid`: payout_paid (payment_reference = the payout id); the ledger then lists the
   payout's balance transactions (payout_transactions) and books the settlement.
+- `payout.failed`, `payout.canceled`: payout_failed, payout_canceled (payment_reference = the
+  payout id); the ledger reverses the settlement booked for it, or books none.
 - `charge.dispute.closed`: dispute_closed, outcome "won" for `won`, `warning_closed` (an inquiry
   that closed without a chargeback) and `prevented`, "lost" for `lost`.
 
@@ -488,11 +490,11 @@ def _translate(event: Mapping[str, Any]) -> ProviderEvent | None:
         if _opt_str(_dict(refund, "metadata"), "ledger_refund_id") is None:
             return None
         return _refund_event(base, refund, payment_intent=_id_of(obj, "payment_intent"))
-    if kind == "payout.paid":
+    if kind in ("payout.paid", "payout.failed", "payout.canceled"):
         currency = _currency(obj)
         return _event(
             base,
-            "payout_paid",
+            PAYOUT_KINDS[kind],
             payment_reference=_str(obj, "id"),
             amount=_amount(obj, "amount", currency),
             currency=currency,
@@ -548,6 +550,13 @@ def _balance_transaction(data: Mapping[str, Any]) -> ProviderTransaction:
         reference=reference,
         refund_reference=refund_reference,
     )
+
+
+PAYOUT_KINDS: dict[str, WebhookKind] = {
+    "payout.paid": "payout_paid",
+    "payout.failed": "payout_failed",
+    "payout.canceled": "payout_canceled",
+}
 
 
 def _refund_event(

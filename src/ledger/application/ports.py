@@ -93,6 +93,8 @@ WebhookKind = Literal[
     "dispute_opened",
     "dispute_closed",
     "payout_paid",  # payment_reference: the provider's payout id
+    "payout_failed",  # the same; the payout's money never reached the bank
+    "payout_canceled",
 ]
 
 

@@ -24,39 +24,26 @@ def _read(path: Path) -> str:
         raise SystemExit(f"error: cannot read {path}: {reason}") from None
 
 
-def _paypal_report(path: Path) -> Any:
-    from ledger.bootstrap import paypal_settlement_report
-    from ledger.domain.settlement import SettlementFileError
+def _container(settings_of: SettingsOf, args: argparse.Namespace) -> Any:
+    from ledger.bootstrap import build
 
-    try:
-        return paypal_settlement_report(_read(path))
-    except SettlementFileError as error:
-        raise SystemExit(f"error: {path}: {error} (nothing changed)") from None
+    return build(settings_of(args))
 
 
 def _paypal_settle(settings_of: SettingsOf) -> Callable[[argparse.Namespace], int]:
     def run(args: argparse.Namespace) -> int:
-        from ledger.application.processes.settlements import Settlement, book_settlement
-        from ledger.bootstrap import build
+        from ledger.application.principal import SYSTEM
+        from ledger.domain.errors import InvalidInput
 
-        report = _paypal_report(Path(args.file))
-        withdrawals = [t for t in report.transactions if t.type == "payout"]
-        currencies = {t.currency for t in report.transactions}
-        if len(currencies) > 1:
-            raise SystemExit(f"error: the report mixes currencies {sorted(currencies)}")
-        settlement = Settlement(
-            provider="paypal",
-            payout_reference=report.report_id,
-            currency=currencies.pop() if currencies else "USD",
-            paid=-sum(t.amount for t in withdrawals),
-            transactions=report.transactions,
-            settled_on=report.period_end[:10].replace("/", "-"),
-        )
-        container = build(settings_of(args))
+        text = _read(Path(args.file))
+        container = _container(settings_of, args)
         try:
-            print(book_settlement(container.engine, settlement))
+            booked = container.settlement_reports.settle_paypal(SYSTEM, text)
+        except InvalidInput as error:
+            raise SystemExit(f"error: {args.file}: {error}") from None
         finally:
             container.close()
+        print(booked["outcome"])
         return 0
 
     return run
@@ -64,29 +51,16 @@ def _paypal_settle(settings_of: SettingsOf) -> Callable[[argparse.Namespace], in
 
 def _reconcile(settings_of: SettingsOf) -> Callable[[argparse.Namespace], int]:
     def run(args: argparse.Namespace) -> int:
-        from ledger.application.processes import reconciliation_inputs as inputs
-        from ledger.application.processes.reconciliation import reconcile
-        from ledger.application.reconciliations import run_view
-        from ledger.bootstrap import build
+        from ledger.application.principal import SYSTEM
+        from ledger.domain.errors import InvalidInput
 
-        given: Any = None
-        if args.provider == "paypal":
-            report = _paypal_report(Path(args.source))
-            given = inputs.settlement_report("paypal", report.report_id, report.transactions)
-        elif args.provider == "ach":
-            entries = _ach_entries(Path(args.source))
-        container = build(settings_of(args))
+        text = None if args.provider == "stripe" else _read(Path(args.source))
+        container = _container(settings_of, args)
         try:
-            if args.provider == "stripe":
-                from ledger.application.ports import PayoutReports
-
-                source = container.webhook_sources.get("stripe")
-                if not isinstance(source, PayoutReports):
-                    raise SystemExit("error: Stripe is not configured (LEDGER_STRIPE_API_KEY)")
-                given = inputs.stripe_payout(source, args.source)
-            elif args.provider == "ach":
-                given = inputs.ach_file(container.engine, args.source, entries)
-            view = run_view(reconcile(container.engine, given))
+            source = None if args.provider == "paypal" else args.source
+            view = container.settlement_reports.reconcile(SYSTEM, args.provider, source, text)
+        except InvalidInput as error:
+            raise SystemExit(f"error: {args.source}: {error}") from None
         finally:
             container.close()
         json.dump(view, sys.stdout, indent=2)
@@ -101,15 +75,6 @@ def _reconcile(settings_of: SettingsOf) -> Callable[[argparse.Namespace], int]:
         return 0
 
     return run
-
-
-def _ach_entries(path: Path) -> list[tuple[str, int, bool, int]]:
-    from ledger.bootstrap import ach_file_entries
-
-    try:
-        return ach_file_entries(_read(path))
-    except ValueError as error:
-        raise SystemExit(f"error: {path} is not a NACHA file: {error} (nothing changed)") from None
 
 
 def register(commands: Any, with_db: WithDb, settings_of: SettingsOf) -> None:

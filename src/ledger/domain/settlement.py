@@ -15,9 +15,11 @@ from eventsourcing.domain import event
 
 from ledger.domain import accounts
 from ledger.domain.base import LedgerAggregate
+from ledger.domain.errors import IllegalTransition
 from ledger.domain.journal import JournalEntry, entry
 
 _NAMESPACE = uuid5(NAMESPACE_URL, "urn:ledger:provider-settlement")
+_FAILED = uuid5(NAMESPACE_URL, "urn:ledger:provider-payout-failed")
 TransactionType = Literal[
     "charge", "refund", "dispute", "adjustment", "fee", "payout", "ach_debit", "ach_credit", "other"
 ]
@@ -119,3 +121,38 @@ class ProviderSettlement(LedgerAggregate):
         self.fees_unbooked = fees_unbooked
         self.transactions = transactions
         self.settled_on = settled_on
+        self.reversed: str | None = None  # why the payout's money never reached the bank
+
+    def reverse(self, reason: str) -> None:
+        """The payout failed (or was canceled) after it was booked: its money goes back from
+        platform:cash to the provider receivable (the balance it returned to). The provider
+        fees it recognised stay: the provider kept them on the charges, whatever the payout."""
+        if self.reversed is not None:
+            raise IllegalTransition("the payout is already reversed")
+        booking = entry(
+            self.currency,
+            [
+                (accounts.provider_receivable(self.provider), self.paid),
+                (accounts.PLATFORM_CASH, -self.paid),
+            ],
+        )
+        self._reversed(reason=reason, entry=booking)
+
+    @event("Reversed")
+    def _reversed(self, reason: str, entry: JournalEntry) -> None:
+        self.reversed = reason
+
+
+class FailedPayout(LedgerAggregate):
+    """A provider payout that failed before it was booked: nothing was booked, and a paid
+    notice delivered after the failure (webhooks arrive in any order) books nothing either."""
+
+    @staticmethod
+    def create_id(provider: str, payout_reference: str) -> UUID:
+        return uuid5(_FAILED, f"{provider}:{payout_reference}")
+
+    @event("Recorded")
+    def __init__(self, *, provider: str, payout_reference: str, reason: str) -> None:
+        self.provider = provider
+        self.payout_reference = payout_reference
+        self.reason = reason

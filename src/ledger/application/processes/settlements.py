@@ -1,6 +1,8 @@
 """Provider payouts booked: a provider says it paid the platform (Stripe's `payout.paid`), the
 ledger lists what the payout settled and books it once per provider payout id (a redelivered
-webhook, or another event about the same payout, books nothing twice)."""
+webhook, or another event about the same payout, books nothing twice). A payout that fails
+(`payout.failed`, `payout.canceled`) takes its money back out of platform:cash, once; failed
+before it was booked, it books nothing, then or later."""
 
 from __future__ import annotations
 
@@ -14,7 +16,7 @@ from ledger.application.processes.provider_events import applied_once
 from ledger.application.unit_of_work import UnitOfWork
 from ledger.domain.payment import Payment
 from ledger.domain.provider_records import ProviderLink
-from ledger.domain.settlement import ProviderSettlement, ProviderTransaction
+from ledger.domain.settlement import FailedPayout, ProviderSettlement, ProviderTransaction
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,6 +101,9 @@ def _book(uow: UnitOfWork, s: Settlement, booked: int) -> str:
     settlement_id = ProviderSettlement.create_id(s.provider, s.payout_reference)
     if uow.find(ProviderSettlement, settlement_id) is not None:
         return f"payout {s.payout_reference} already booked"
+    failed = uow.find(FailedPayout, FailedPayout.create_id(s.provider, s.payout_reference))
+    if failed is not None:
+        return f"payout {s.payout_reference} {failed.reason}: nothing booked"
     unbooked = fees_reported(s.transactions) - booked
     uow.add(
         ProviderSettlement.book(
@@ -115,3 +120,33 @@ def _book(uow: UnitOfWork, s: Settlement, booked: int) -> str:
         f"payout {s.payout_reference} booked: {s.paid} {s.currency} to platform:cash, "
         f"{unbooked} {s.currency} of provider fees not booked before"
     )
+
+
+def reverse_payout(engine: Engine, event: ProviderEvent) -> str:
+    """Stripe's payout.failed or payout.canceled, applied once with the event's receipt."""
+    reason = "canceled" if event.kind == "payout_canceled" else "failed"
+    reference = event.payment_reference
+
+    def reverse(uow: UnitOfWork) -> str:
+        settlement = uow.find(
+            ProviderSettlement, ProviderSettlement.create_id(event.provider, reference)
+        )
+        if settlement is None:
+            failure_id = FailedPayout.create_id(event.provider, reference)
+            if uow.find(FailedPayout, failure_id) is None:
+                uow.add(
+                    FailedPayout(provider=event.provider, payout_reference=reference, reason=reason)
+                )
+            return f"payout {reference} {reason} before it was booked: nothing booked"
+        if settlement.reversed is not None:
+            return f"payout {reference} already reversed ({settlement.reversed})"
+        settlement.reverse(reason)
+        return (
+            f"payout {reference} {reason}: {settlement.paid} {settlement.currency} back from "
+            f"platform:cash to {event.provider}'s receivable"
+        )
+
+    def command(uow: UnitOfWork) -> str:
+        return applied_once(uow, event.provider, event.event_id, event.kind, lambda: reverse(uow))
+
+    return engine.execute(command)
