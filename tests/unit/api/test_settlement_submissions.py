@@ -137,6 +137,17 @@ def test_a_card_number_in_a_report_is_still_refused(api: Api, admin: dict[str, s
     assert not api.posted_to(admin, "platform:cash")
 
 
+def test_a_card_number_split_across_two_lines_of_a_report_is_refused(
+    api: Api, admin: dict[str, str]
+) -> None:
+    """A file is read whole: a line break is a separator like any other."""
+    text = report(ROWS) + "\n4111 1111\n1111 1111\n"
+    refused = _send(api, "/v1/settlements/paypal", text, admin)
+    assert refused.status_code == 422
+    assert refused.json()["type"] == "urn:ledger:problem:card-number-rejected"
+    assert not api.posted_to(admin, "platform:cash")
+
+
 def test_a_payout_id_with_a_paypal_report_is_refused(api: Api, admin: dict[str, str]) -> None:
     sent = _send(
         api, "/v1/reconciliation/runs", report(ROWS), admin, provider="paypal", payout_id="po_x1"
