@@ -228,7 +228,8 @@ def _bank_copy(written: str) -> tuple[str, list[tuple[str, str]]]:
     sent = list(only.batch.entries)
     order = [(e.identification_number, t) for e, t in zip(sent, only.trace_numbers, strict=True)]
     kept = (sent[0], dc_replace(sent[1], amount_cents=ACH_BANK_SAYS))
-    batch = Batch(only.batch.sec_code, only.batch.entry_description, only.batch.effective_date, kept)
+    was = only.batch
+    batch = Batch(was.sec_code, was.entry_description, was.effective_date, kept)
     text = write_file(
         parsed.origin,
         [batch],

@@ -38,13 +38,11 @@ function breakCounts(run) {
 function runsTable(runs, opened) {
   return table(
     "Recent reconciliation runs",
-    ["Run", "When", "Provider", "Source", "Provider payout", "Matched net", "Provider net", "Lines matched", "Breaks by kind", "Balanced", "Breaks"],
+    ["Run", "Source", "Provider payout", "Matched net", "Provider net", "Lines matched", "Breaks by kind", "Balanced", "Breaks"],
     runs.map((r) => {
       const totals = r.totals || {};
       return [
-        h("code", {}, r.id),
-        when(r.created_at),
-        r.provider,
+        h("span", { class: "run" }, h("span", { "data-field": "provider" }, r.provider), ` · ${when(r.created_at)}`, h("br", {}), h("code", {}, r.id)),
         h("span", { class: "source" }, r.source),
         h("span", { "data-field": "payout" }, figure(totals.payout, r.currency)),
         h("span", { "data-field": "matched_net" }, figure(totals.matched_net, r.currency)),
@@ -57,7 +55,7 @@ function runsTable(runs, opened) {
               "a",
               {
                 href: `#/operations?run=${encodeURIComponent(r.id)}`,
-                "aria-label": `Show the breaks of run ${r.id}`,
+                "aria-label": `Show breaks of run ${r.id}`,
                 "aria-current": r.id === opened ? "true" : null,
               },
               "Show breaks",
@@ -65,7 +63,7 @@ function runsTable(runs, opened) {
           : "—",
       ];
     }),
-    { numeric: [4, 5, 6, 7] },
+    { numeric: [2, 3, 4, 5] },
   );
 }
 
