@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import BrowserContext, Page, Playwright, sync_playwright
 
-from tests.console.seed import Seeded, seed
+from tests.console.seed import Reconciled, Seeded, ach_env, seed, seed_reconciliation
 from tests.e2e.test_serve import Server, create_key, start, stop
 from tests.support.servers import CACHE
 
@@ -71,6 +71,7 @@ class Ledger:
     server: Server
     seeded: Seeded
     keys: dict[str, str]
+    reconciled: Reconciled
 
     @property
     def url(self) -> str:
@@ -88,11 +89,13 @@ def ledger(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Ledger]:
         "approver": create_key(db, "payouts:approve", "refunds:approve", "payments:read"),
         "finance": create_key(db, "finance:read", "payments:read"),
     }
-    server = start(db, where / "serve.log")
+    env = ach_env()
+    server = start(db, where / "serve.log", env)
     try:
         seeded = seed(server.url, keys["admin"], keys["requester"])
         keys["bound"] = _bound_key(db, seeded.bolt)
-        yield Ledger(server, seeded, keys)
+        reconciled = seed_reconciliation(server.url, keys["admin"], db, env, where)
+        yield Ledger(server, seeded, keys, reconciled)
     finally:
         stop(server)
 

@@ -1,12 +1,19 @@
 """Seeded ledger state for the console's browser tests, made over HTTP like a client would:
 two manufacturers (one whose payouts need an approval), payments before and after a moment
-the as-of tests look back to, a partial refund, an open dispute and payouts waiting."""
+the as-of tests look back to, a partial refund, an open dispute and payouts waiting; and a
+reconciliation run with breaks, made with the CLI (there is no HTTP route that reconciles)."""
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
 import time
 from dataclasses import dataclass, field
+from dataclasses import replace as dc_replace
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import httpx2
@@ -158,4 +165,133 @@ def seed(base_url: str, admin_key: str, requester_key: str) -> Seeded:
         lost_dispute=closed["lost"],
         refunds_waiting=refunds_waiting,
         payouts=payouts,
+    )
+
+
+# ----- a reconciliation run with breaks ----------------------------------------------------------
+# ACH on the test server: bank accounts sealed with this key, files from this originator.
+ACH_ORIGIN = {
+    "immediate_destination": "091000019",
+    "immediate_destination_name": "FED",
+    "immediate_origin": "1234567890",
+    "immediate_origin_name": "MARKET",
+    "company_name": "MARKET",
+    "company_id": "1234567890",
+    "odfi_id": "09100001",
+}
+# Dock Direct's three ACH debits of ACH_DEBIT each, in one file. The bank's copy of the file
+# has its first entry as sent, says ACH_BANK_SAYS for the second and lacks the third. (The file's
+# order is the ledger's, so the amounts are alike and each debit's role is found afterwards.)
+ACH_DEBIT = 2_500
+ACH_BANK_SAYS = 2_475
+
+
+def ach_env() -> dict[str, str]:
+    from ledger.adapters.ach.vault import BankAccountVault
+
+    return {
+        "LEDGER_BANK_VAULT_KEY": BankAccountVault.generate_key(),
+        "LEDGER_ACH_ORIGIN": json.dumps(ACH_ORIGIN),
+    }
+
+
+@dataclass
+class Reconciled:
+    run: str
+    dock: str
+    matched_payment: str
+    mismatched_payment: str
+    missing_payment: str
+    mismatched_trace: str
+    missing_trace: str
+
+
+def _cli(db: Path, env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "ledger.cli", *args, "--db", str(db)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+        env={**os.environ, **env},
+    )
+
+
+def _bank_copy(written: str) -> tuple[str, list[tuple[str, str]]]:
+    """The file as the bank reports it (the second debit's amount changed, the third gone:
+    dropping the last entry keeps the others' trace numbers), and the sent file's entries as
+    (identification number, trace number) in order."""
+    from ledger.adapters.ach.nacha import Batch, parse_file, write_file
+
+    parsed = parse_file(written)
+    (only,) = parsed.batches
+    sent = list(only.batch.entries)
+    order = [(e.identification_number, t) for e, t in zip(sent, only.trace_numbers, strict=True)]
+    kept = (sent[0], dc_replace(sent[1], amount_cents=ACH_BANK_SAYS))
+    was = only.batch
+    batch = Batch(was.sec_code, was.entry_description, was.effective_date, kept)
+    text = write_file(
+        parsed.origin,
+        [batch],
+        created_at=parsed.created_at,
+        file_id_modifier=parsed.file_id_modifier,
+        first_trace_sequence=int(only.trace_numbers[0][8:]),
+    )
+    return text, order
+
+
+def seed_reconciliation(
+    base_url: str, admin_key: str, db: Path, env: dict[str, str], work: Path
+) -> Reconciled:
+    """Dock Direct's ACH debits, their file written (`ledger ach originate`) and the bank's
+    copy of it reconciled (`ledger reconcile --provider ach`): one matched, an
+    amount_mismatch and a missing_at_provider."""
+    auth = {"Authorization": f"Bearer {admin_key}"}
+    with httpx2.Client(base_url=base_url, headers=auth, timeout=15) as http:
+        dock = http.post("/v1/manufacturers", json={"name": "Dock Direct", "fee_bps": 0})
+        dock.raise_for_status()
+        dock_id = str(dock.json()["id"])
+        account = http.post(
+            "/v1/bank-accounts",
+            json={
+                "routing_number": "011000015",
+                "account_number": "99887766",
+                "account_type": "checking",
+            },
+        )
+        account.raise_for_status()
+        token = account.json()["token"]
+        payments = []
+        for name in ("a", "b", "c"):
+            created = http.post(
+                "/v1/payments",
+                json={
+                    "amount": ACH_DEBIT,
+                    "currency": "USD",
+                    "customer_id": "cus_console",
+                    "provider": "ach",
+                    "payment_method": token,
+                    "splits": [{"manufacturer_id": dock_id, "amount": ACH_DEBIT}],
+                },
+                headers={"Idempotency-Key": f"console-ach-{name}"},
+            )
+            created.raise_for_status()
+            payments.append(str(created.json()["id"]))
+    out = work / "ach"
+    _cli(db, env, "ach", "originate", "--out", str(out))
+    (written,) = sorted(out.glob("ach-*.txt"))
+    text, order = _bank_copy(written.read_text())
+    bank = work / "bank-copy.txt"
+    bank.write_text(text)
+    run = json.loads(_cli(db, env, "reconcile", "--provider", "ach", str(bank)).stdout)
+    by_reference = {p.replace("_", "")[:15].upper(): p for p in payments}
+    (matched, _), (mismatched, mismatched_trace), (missing, missing_trace) = order
+    return Reconciled(
+        run=str(run["id"]),
+        dock=dock_id,
+        matched_payment=by_reference[matched],
+        mismatched_payment=by_reference[mismatched],
+        missing_payment=by_reference[missing],
+        mismatched_trace=mismatched_trace,
+        missing_trace=missing_trace,
     )

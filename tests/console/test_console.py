@@ -17,7 +17,15 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from tests.console.conftest import Browser, Ledger, sign_in
-from tests.console.seed import ACME_FEE_BPS, BOLT_PAYMENT, FIRST_PAYMENT, REFUND, SECOND_PAYMENT
+from tests.console.seed import (
+    ACH_BANK_SAYS,
+    ACH_DEBIT,
+    ACME_FEE_BPS,
+    BOLT_PAYMENT,
+    FIRST_PAYMENT,
+    REFUND,
+    SECOND_PAYMENT,
+)
 
 pytestmark = pytest.mark.e2e
 
@@ -191,7 +199,12 @@ def test_the_payments_list_filters_by_status_and_creation_time(
     page = sign_in(b, ledger.url, ledger.keys["finance"], "#/payments")
     page.get_by_label("Status", exact=True).select_option("authorized")
     page.get_by_role("button", name="Filter").click()
-    expect(page.get_by_text("No payments match.")).to_be_visible()
+    # Authorized: only the ACH debits, waiting for their file to settle.
+    rec = ledger.reconciled
+    ach = (rec.matched_payment, rec.mismatched_payment, rec.missing_payment)
+    for debit in ach:
+        expect(page.get_by_role("link", name=debit)).to_be_visible()
+    expect(page.locator("tbody tr")).to_have_count(len(ach))
     assert "status=authorized" in page.url
     # Captured, created from the moment between the first and the second payment.
     page.get_by_label("Status", exact=True).select_option("captured")
@@ -495,7 +508,10 @@ def _bury(ledger: Ledger, queue: str, error: str) -> None:
 def test_operations_shows_lag_and_dead_letter_queues(ledger: Ledger, browser: Open) -> None:
     _bury(ledger, "payout-schedule", "RuntimeError: the rail timed out")
     b = browser(ledger.url)
-    page = sign_in(b, ledger.url, ledger.keys["admin"], "#/operations")
+    # With a reconciliation run open, so the page's screenshot shows every panel.
+    fragment = f"#/operations?run={ledger.reconciled.run}"
+    page = sign_in(b, ledger.url, ledger.keys["admin"], fragment)
+    expect(page.get_by_role("table", name=f"Breaks of run {ledger.reconciled.run}")).to_be_visible()
     expect(page.locator(".projection-lag [data-field='Events behind (lag)']")).to_have_text("0")
     queues = page.get_by_role("table", name="Dead-letter queues")
     expect(queues.locator("tbody tr")).to_have_count(4)
@@ -514,12 +530,100 @@ def test_operations_shows_lag_and_dead_letter_queues(ledger: Ledger, browser: Op
     other = browser(ledger.url)
     page = sign_in(other, ledger.url, ledger.keys["finance"], "#/operations")
     expect(page.get_by_text("Dead-letter queues need an admin key.")).to_be_visible()
-    breaks = page.get_by_role("region", name="Reconciliation breaks")
-    if has_route(ledger, "/v1/reconciliation/runs"):
-        expect(breaks.locator(".not-available")).to_have_count(0)
-    else:
-        # Not in the ledger yet (issue 12, item 6): the page says so rather than showing none.
-        expect(breaks).to_contain_text("the ledger does not reconcile provider files yet")
+
+
+def test_operations_shows_reconciliation_runs_and_a_runs_breaks_with_both_sides(
+    ledger: Ledger, browser: Open
+) -> None:
+    """The ACH run seeded with the CLI: one debit matched, one the bank says is 24.75 for the
+    ledger's 25.00, one the bank's copy lacks."""
+    rec = ledger.reconciled
+    b = browser(ledger.url)
+    page = sign_in(b, ledger.url, ledger.keys["finance"], "#/operations")
+    section = page.get_by_role("region", name="Reconciliation breaks")
+    runs = section.get_by_role("table", name="Recent reconciliation runs")
+    row = runs.locator("tbody tr", has_text=rec.run)
+    expect(row.locator("[data-field=provider]")).to_have_text("ach")
+    expect(row).to_contain_text("bank-copy.txt (ledger file 1)")
+    bank_paid = ACH_DEBIT + ACH_BANK_SAYS
+    for name, amount in (
+        ("payout", bank_paid),
+        ("matched_net", ACH_DEBIT),
+        ("provider_net", bank_paid),
+    ):
+        figure = row.locator(f"[data-field={name}] [data-minor]")
+        expect(figure).to_have_attribute("data-minor", str(amount))
+    expect(row.locator("[data-field=payout]")).to_have_text("49.75 USD")
+    expect(row.locator(".break-counts li")).to_have_text(
+        ["Amount mismatch: 1", "Missing at provider: 1"]
+    )
+    expect(row).to_contain_text("not balanced")
+    # A run's breaks on demand, its id in the URL.
+    row.get_by_role("link", name=f"Show breaks of run {rec.run}").click()
+    expect(page).to_have_url(f"{ledger.url}/console/#/operations?run={rec.run}")
+    breaks = section.get_by_role("table", name=f"Breaks of run {rec.run}")
+    expect(breaks.locator("tbody tr")).to_have_count(2)
+    mismatch = breaks.locator("tbody tr", has=page.locator("[data-kind=amount_mismatch]"))
+    expect(mismatch).to_contain_text(f"ach_debit {rec.mismatched_trace}")
+    expect(mismatch.get_by_role("link", name=rec.mismatched_payment)).to_be_visible()
+
+    def side(row: Any, which: str, name: str) -> Any:
+        return row.locator(f"[data-side={which}][data-field={name}]")
+
+    expect(side(mismatch, "provider", "amount")).to_have_text("24.75 USD")
+    expect(side(mismatch, "provider", "amount").locator("[data-minor]")).to_have_attribute(
+        "data-minor", str(ACH_BANK_SAYS)
+    )
+    expect(side(mismatch, "ledger", "amount")).to_have_text("25.00 USD")
+    expect(side(mismatch, "ledger", "amount").locator("[data-minor]")).to_have_attribute(
+        "data-minor", str(ACH_DEBIT)
+    )
+    minus = "\u2212"  # the console's minus sign
+    expect(mismatch.locator("[data-field=difference]")).to_have_text(f"{minus}0.25 USD")
+    expect(mismatch).to_contain_text("authorized")  # the ledger's debit is not settled yet
+    missing = breaks.locator("tbody tr", has=page.locator("[data-kind=missing_at_provider]"))
+    expect(missing).to_contain_text("missing: not in the provider's records")
+    expect(side(missing, "provider", "amount")).to_have_text("—")
+    expect(missing.get_by_role("link", name=rec.missing_payment)).to_be_visible()
+    expect(missing).to_contain_text(f"trace {rec.missing_trace}")
+    expect(side(missing, "ledger", "amount")).to_have_text("25.00 USD")
+    # The matched debit is no break.
+    expect(breaks).not_to_contain_text(rec.matched_payment)
+    b.shot("operations-reconciliation")
+    # An unknown run: the API's problem, title and detail.
+    page.goto(f"{ledger.url}/console/#/operations?run=rec_unknown")
+    expect(section.get_by_role("alert")).to_have_text("Not Found no such reconciliation run")
+    expect(section.get_by_role("table", name="Recent reconciliation runs")).to_be_visible()
+
+
+def test_reconciliation_says_who_may_see_runs_and_when_there_are_none(
+    ledger: Ledger, browser: Open
+) -> None:
+    b = browser(ledger.url)
+    page = sign_in(b, ledger.url, ledger.keys["bound"], "#/operations")
+    section = page.get_by_role("region", name="Reconciliation breaks")
+    expect(section).to_contain_text("Reconciliation runs are for platform keys")
+    expect(section).to_contain_text(f"this key is bound to {ledger.seeded.bolt}")
+    expect(section.get_by_role("table")).to_have_count(0)
+    with api(ledger, "bound") as http:  # what the page spares itself: the API refuses it
+        assert http.get("/v1/reconciliation/runs").status_code == 403
+    other = browser(ledger.url)
+    page = sign_in(other, ledger.url, ledger.keys["approver"], "#/operations")
+    section = page.get_by_role("region", name="Reconciliation breaks")
+    expect(section.get_by_role("status")).to_have_text(
+        "Reconciliation runs need a key with finance:read."
+    )
+    # A ledger that has reconciled nothing yet (answered in the browser: this one has a run).
+    empty = browser(ledger.url)
+    empty.page.route(
+        lambda url: url.endswith("/v1/reconciliation/runs"),
+        lambda route: route.fulfill(content_type="application/json", body='{"data": []}'),
+    )
+    page = sign_in(empty, ledger.url, ledger.keys["finance"], "#/operations")
+    section = page.get_by_role("region", name="Reconciliation breaks")
+    expect(section.get_by_role("status")).to_have_text(
+        "No reconciliation runs yet: ledger reconcile --provider stripe|paypal|ach … records one."
+    )
 
 
 # ----- API docs offline -------------------------------------------------------------------------

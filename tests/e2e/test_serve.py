@@ -34,7 +34,7 @@ class Server:
     handle: IO[str]
 
 
-def start(db: Path, log: Path) -> Server:
+def start(db: Path, log: Path, env: dict[str, str] | None = None) -> Server:
     port = free_port()
     handle = log.open("w")
     process = subprocess.Popen(
@@ -54,7 +54,7 @@ def start(db: Path, log: Path) -> Server:
         stdout=handle,
         stderr=subprocess.STDOUT,
         text=True,
-        env={**os.environ, "LEDGER_PROJECTION_POLL_SECONDS": "0.2"},
+        env={**os.environ, "LEDGER_PROJECTION_POLL_SECONDS": "0.2", **(env or {})},
     )
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 30

@@ -1,9 +1,11 @@
 // Operations: how far the read models trail the events, the workflows' dead-letter queues with
-// their last error and a redrive button (admin), and recent reconciliation runs when served.
+// their last error and a redrive button (admin), and recent reconciliation runs with their
+// breaks (views/reconciliation.js).
 
 import { get, post, Problem } from "../api.js";
 import { confirmAction, has, showProblem } from "../shell.js";
 import { h, loading, notAvailable, problemBox, table, when } from "../ui.js";
+import { reconciliation } from "./reconciliation.js";
 
 async function health(holder) {
   // /healthz is the server's own liveness route, outside /v1 and without a key.
@@ -65,28 +67,7 @@ async function queues(holder, message) {
   );
 }
 
-// Reconciliation (issue 12, item 6) is not in the ledger yet: no list of runs to read. The panel
-// says so while the route is missing, and lists the runs once a server answers it.
-async function reconciliation(holder) {
-  try {
-    const runs = await get("/v1/reconciliation/runs", { limit: 10 });
-    const data = runs.data || [];
-    holder.replaceChildren(
-      data.length
-        ? table("Recent reconciliation runs", ["Run", "Provider", "Breaks", "When"], data.map((r) => [r.id, r.provider || "", String((r.breaks || []).length), when(r.created_at)]))
-        : h("p", { class: "state" }, "No reconciliation runs yet."),
-    );
-  } catch (error) {
-    if (!(error instanceof Problem)) throw error;
-    holder.replaceChildren(
-      error.notAvailable
-        ? h("p", { class: "state not-available", role: "status" }, "Reconciliation breaks are not available on this server: the ledger does not reconcile provider files yet.")
-        : problemBox(error),
-    );
-  }
-}
-
-export async function operations(container) {
+export async function operations(container, { params } = {}) {
   const lag = h("div", {}, loading());
   container.append(h("h2", {}, "Operations"), h("section", { "aria-labelledby": "lag-title" }, h("h3", { id: "lag-title" }, "Projection lag"), lag));
   await health(lag);
@@ -94,9 +75,7 @@ export async function operations(container) {
   container.append(h("section", { "aria-labelledby": "dlq-title" }, h("h3", { id: "dlq-title" }, "Dead-letter queues"), dlq));
   if (has("admin")) await queues(dlq);
   else dlq.replaceChildren(h("p", { class: "state" }, "Dead-letter queues need an admin key."));
-  if (has("finance:read")) {
-    const runs = h("div", {}, loading());
-    container.append(h("section", { "aria-labelledby": "rec-title" }, h("h3", { id: "rec-title" }, "Reconciliation breaks"), runs));
-    await reconciliation(runs);
-  }
+  const runs = h("div", {}, loading());
+  container.append(h("section", { "aria-labelledby": "rec-title" }, h("h3", { id: "rec-title" }, "Reconciliation breaks"), runs));
+  await reconciliation(runs, params);
 }
