@@ -4,6 +4,7 @@ expired key is refused at once, whatever the authentication cache holds."""
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 from typing import Any
 
@@ -149,8 +150,12 @@ def test_labels_and_expiries_are_changed_and_bad_ones_refused(
     clock.advance(days=60)
     assert api.get("/v1/payments", key).status_code == 200
     for unknown in ("key_" + "0" * 32, "nope", key_id.upper()):
-        assert api.get(f"/v1/keys/{unknown}", admin).status_code == 404
-        assert api.post(f"/v1/keys/{unknown}/revoke", None, admin, idem=None).status_code == 404
+        # Another spelling holding a 13-digit run (about 1 random id in 100) is refused by the
+        # card-number guard before any route sees it: 422, not 404.
+        refused = 422 if unknown != "key_" + "0" * 32 and re.search("[0-9]{13}", unknown) else 404
+        assert api.get(f"/v1/keys/{unknown}", admin).status_code in (404, refused)
+        revoked = api.post(f"/v1/keys/{unknown}/revoke", None, admin, idem=None)
+        assert revoked.status_code in (404, refused)
 
 
 # Regression: approvals recorded only the approving key's id (`key_9b98...`).
