@@ -44,10 +44,15 @@ _IDS_IN_TEXT = re.compile(
 )
 
 
-# Routes that take a provider's file as text: read line by line, its timestamps set aside (a
-# PayPal report's "2026/03/10 08:00:00 +0000" is 18 digits apart from punctuation).
+# Routes that take a provider's file as text: read whole, but for its timestamps (a PayPal
+# report's "2026/03/10 08:00:00 +0000" is 18 digits apart from punctuation). Only a real moment
+# in that exact shape is set aside (month, day, hour, minute, second and offset in range), so a
+# card number spelled like one must also be a valid date and time.
 PROVIDER_FILE_PATHS = frozenset({"/v1/settlements/paypal", "/v1/reconciliation/runs"})
-_FILE_TIMESTAMP = re.compile(r"(?<![0-9])\d{4}/\d{2}/\d{2} \d{2}:\d{2}:\d{2} [+-]\d{4}(?![0-9])")
+_FILE_TIMESTAMP = re.compile(
+    r"(?<![0-9])(?:19|20)[0-9]{2}/(?:0[1-9]|1[0-2])/(?:0[1-9]|[12][0-9]|3[01]) "
+    r"(?:[01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9] [+-](?:0[0-9]|1[0-4])[0-5][0-9](?![0-9])"
+)
 
 
 def file_has_card_number(text: str) -> bool:

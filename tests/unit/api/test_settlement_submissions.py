@@ -148,6 +148,16 @@ def test_a_card_number_split_across_two_lines_of_a_report_is_refused(
     assert not api.posted_to(admin, "platform:cash")
 
 
+def test_a_card_number_spelled_like_a_report_timestamp_is_refused(
+    api: Api, admin: dict[str, str]
+) -> None:
+    """Only a real moment in PayPal's shape is set aside: 4111/11/11 is no date."""
+    text = report(ROWS) + "\nnote 4111/11/11 11:11:11 +1111\n"
+    refused = _send(api, "/v1/settlements/paypal", text, admin)
+    assert refused.status_code == 422
+    assert refused.json()["type"] == "urn:ledger:problem:card-number-rejected"
+
+
 def test_a_payout_id_with_a_paypal_report_is_refused(api: Api, admin: dict[str, str]) -> None:
     sent = _send(
         api, "/v1/reconciliation/runs", report(ROWS), admin, provider="paypal", payout_id="po_x1"
