@@ -68,15 +68,14 @@ def test_the_filter_passes_exactly_the_events_a_rule_routes() -> None:
     }
     assert routed  # the rules route something, and every rule names real events
     assert _terraform_topics() == routed
-    assert loaded.routed_detail_types() == {topic.rpartition(":")[2] for topic in routed}
+    assert loaded.routed_detail_types() == frozenset(topic.rpartition(":")[2] for topic in routed)
     # A captured card payment reaches no rule: it must not be published.
-    assert get_topic(payment.Payment.Captured) not in routed
+    assert get_topic(getattr(payment.Payment, "Captured")) not in routed  # noqa: B009
 
 
 def test_the_publisher_skips_what_the_filter_keeps_out() -> None:
-    publisher = EventBridgePublisher(
-        None, "bus", mapper=None, routed=rules.load().routed_detail_types()
-    )  # type: ignore[arg-type]
+    mapper: Any = None  # a skipped record is never decoded
+    publisher = EventBridgePublisher(None, "bus", mapper, routed=rules.load().routed_detail_types())
     passed = _terraform_topics()
     for topic, _ in _events():
         if topic not in passed:
