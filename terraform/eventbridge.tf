@@ -1,4 +1,5 @@
-# The ledger's own bus: the publisher puts every domain event here, encrypted with the ledger's
+# The ledger's own bus: the publisher puts the domain events the workflow rules match here (every
+# published event with publish_every_event; streams.tf), encrypted with the ledger's
 # key (kms.tf lets EventBridge use it for this bus only). Events EventBridge cannot encrypt or
 # decrypt (a disabled key, a broken key policy) go to the bus's DLQ instead of being lost.
 resource "aws_cloudwatch_event_bus" "ledger" {
@@ -16,7 +17,9 @@ locals {
   event_bus_arn = "arn:${local.partition}:events:${var.region}:${local.account_id}:event-bus/${local.event_bus_name}"
 }
 
-# The archive keeps every event for replay (into a new worker, or after a fix to a failed one),
+# The archive keeps every event put on the bus for replay (after a fix to a failed worker: all it
+# was sent is there; for a new rule only with publish_every_event: else the history of events
+# no rule matched is in the event store only),
 # encrypted with the ledger's key too. The AWS provider (5.100) cannot set an archive's key, so
 # the archive is a one-resource CloudFormation stack (AWS::Events::Archive has KmsKeyIdentifier);
 # where CloudFormation cannot make it (LocalStack's community core), envs/localstack.tfvars

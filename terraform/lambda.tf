@@ -62,6 +62,7 @@ locals {
     LEDGER_SNAPSHOTS_TABLE       = aws_dynamodb_table.snapshots.name
     LEDGER_READ_MODELS_TABLE     = aws_dynamodb_table.read_models.name
     LEDGER_EVENT_BUS_NAME        = aws_cloudwatch_event_bus.ledger.name
+    LEDGER_PUBLISH_EVERY_EVENT   = tostring(var.publish_every_event)
     POWERTOOLS_METRICS_NAMESPACE = var.metrics_namespace
     LOG_LEVEL                    = var.log_level
   }

@@ -7,6 +7,12 @@
 # keep one counter item per shard, each with one writer: hence one batch at a time a shard), and
 # a filter so only INSERTs of the aggregates the read models follow invoke it (idempotency
 # records and payable mirrors never do).
+#
+# The publisher's filter: only INSERTs of the events some workflow rule matches (the detail-types
+# of workflow_rules.json), so records no rule would route never invoke it; the publisher skips
+# the same set itself (EventBridgePublisher.routed). The bus and its archive then hold those
+# events only; publish_every_event puts every published event on the bus again (for a
+# subscriber outside the workflow map, or to archive all of them for replay into a new rule).
 locals {
   stream_consumers = {
     projections = {
@@ -17,9 +23,30 @@ locals {
     publisher = {
       parallelization_factor = var.stream_parallelization_factor
       tumbling_window        = null
-      filters                = []
+      filters                = var.publish_every_event || !local.rules_pin_detail_types ? [] : [local.published_events_filter]
     }
   }
+  # A rule without a detail-type list could match any event: then every event is published.
+  rules_pin_detail_types = alltrue([for rule in values(local.workflow_rules) : can(tolist(rule.event_pattern["detail-type"]))])
+  routed_detail_types    = local.rules_pin_detail_types ? sort(distinct(flatten([for rule in values(local.workflow_rules) : rule.event_pattern["detail-type"]]))) : []
+  # The module of each published aggregate (event_json.PUBLISHED_AGGREGATES): a topic is
+  # "<module>:<detail-type>". A rule naming another aggregate fails the plan here.
+  published_aggregate_modules = {
+    Payment      = "ledger.domain.payment"
+    Payout       = "ledger.domain.payout"
+    Manufacturer = "ledger.domain.manufacturer"
+    Subscription = "ledger.domain.subscription"
+  }
+  published_events_filter = jsonencode({
+    eventName = ["INSERT"]
+    dynamodb = {
+      NewImage = {
+        topic = {
+          S = [for type in local.routed_detail_types : "${local.published_aggregate_modules[split(".", type)[0]]}:${type}"]
+        }
+      }
+    }
+  })
   # Topics are "<module>:<Aggregate>.<Event>" (projections.logic.PROJECTED_AGGREGATES).
   projected_events_filter = jsonencode({
     eventName = ["INSERT"]

@@ -461,3 +461,9 @@ variable "secret_recovery_window_days" {
     error_message = "secret_recovery_window_days must be 0 or between 7 and 30."
   }
 }
+
+variable "publish_every_event" {
+  type        = bool
+  description = "Publish every payment, payout, manufacturer and subscription event to the bus (and so its archive), not only those a workflow rule matches (streams.tf). Costs $1 a million events on EventBridge and a publisher invocation a stream batch; for subscribers outside the workflow map."
+  default     = false
+}

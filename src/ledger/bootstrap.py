@@ -358,8 +358,13 @@ def publisher(settings: Settings) -> EventBridgePublisher:
 
     if not settings.event_bus_name:
         raise ValueError("LEDGER_EVENT_BUS_NAME must name the EventBridge bus")
+    from ledger.workflows import rules
+
     mapper = _engine(settings, {}).mapper
-    return EventBridgePublisher(boto3.client("events"), settings.event_bus_name, mapper)
+    routed = None if settings.publish_every_event else rules.load().routed_detail_types()
+    return EventBridgePublisher(
+        boto3.client("events"), settings.event_bus_name, mapper, routed=routed
+    )
 
 
 def stream_projector(settings: Settings) -> StreamProjector:

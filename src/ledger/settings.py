@@ -33,6 +33,11 @@ class Settings(BaseSettings):
     snapshots_table: str | None = Field(None, description="DynamoDB snapshots table.")
     read_models_table: str | None = Field(None, description="DynamoDB read-model table.")
     event_bus_name: str | None = Field(None, description="EventBridge bus for domain events.")
+    publish_every_event: bool = Field(
+        False,
+        description="Publish every payment, payout, manufacturer and subscription event, not only"
+        " those a workflow rule matches (for subscribers outside the workflow map).",
+    )
     queue_name_prefix: str | None = Field(
         None,
         description="AWS: workflow queues are named <prefix>-<queue> (DLQs <prefix>-<queue>-dlq).",

@@ -216,7 +216,14 @@ def test_the_stream_mappings_batch_and_the_projections_are_filtered_and_windowed
     prefixes = {p["prefix"] for p in pattern["dynamodb"]["NewImage"]["topic"]["S"]}
     assert "ledger.domain.payment:Payment." in prefixes
     assert not any("idempotency" in prefix or "payable" in prefix for prefix in prefixes)
-    assert publisher["filter_criteria"] == []
+    # Only the events a workflow rule matches invoke the publisher (no captured payment).
+    (criteria,) = publisher["filter_criteria"]
+    (pattern,) = [json.loads(f["pattern"]) for f in criteria["filter"]]
+    assert pattern["eventName"] == ["INSERT"]
+    topics = set(pattern["dynamodb"]["NewImage"]["topic"]["S"])
+    assert "ledger.domain.payment:Payment.RefundRequested" in topics
+    assert "ledger.domain.payout:Payout.Approved" in topics
+    assert "ledger.domain.payment:Payment.Captured" not in topics
 
 
 def test_only_provider_callers_get_the_secret(production_plan: dict[str, Any]) -> None:

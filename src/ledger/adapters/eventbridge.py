@@ -5,7 +5,9 @@ JSON with an `id` (`<aggregate>:<version>`) consumers use to drop redeliveries. 
 10 entries (the PutEvents limit); entries EventBridge rejects are retried a few times, and what
 still fails is reported so the stream retries those records.
 
-API keys, idempotency records and payable mirrors are internal: they are not published.
+API keys, idempotency records and payable mirrors are internal: they are not published. Given
+`routed` (the detail-types the workflow rules match), only those events are: the rest would reach
+no rule (terraform/streams.tf filters the publisher's mapping to the same set).
 """
 
 from __future__ import annotations
@@ -44,8 +46,10 @@ class EventBridgePublisher:
         bus_name: str,
         mapper: Mapper[Any],
         sleep: Callable[[float], None] = time.sleep,
+        routed: frozenset[str] | None = None,
     ) -> None:
         self.client = client
+        self.routed = routed
         self.bus_name = bus_name
         self.mapper = mapper
         self.sleep = sleep
@@ -55,7 +59,10 @@ class EventBridgePublisher:
         if record.get("eventName") != "INSERT":
             return None
         image = record["dynamodb"]["NewImage"]
-        if not is_published_topic(image["topic"]["S"]):
+        topic = image["topic"]["S"]
+        if not is_published_topic(topic):
+            return None
+        if self.routed is not None and topic.rpartition(":")[2] not in self.routed:
             return None
         event: Any = self.mapper.to_domain_event(stored_event(image))
         return {

@@ -1,4 +1,4 @@
-"""Stream-triggered publisher: every ledger event from the events table onto EventBridge."""
+"""Stream-triggered publisher: the ledger events a workflow rule matches, onto EventBridge."""
 
 from __future__ import annotations
 
