@@ -9,7 +9,7 @@ import time
 import uuid
 from typing import Any
 
-from tests.support.dynamodb_tables import create_ledger_tables
+from tests.support.dynamodb_tables import create_ledger_tables, ledger_settings
 from tests.support.seed import create_payment, register
 
 WRITERS = 16
@@ -43,17 +43,9 @@ def _rate(engine: Any, owners: list[str], per_writer: int) -> tuple[float, int]:
 
 def captures(endpoint: str, per_writer: int) -> None:
     from ledger.bootstrap import build
-    from ledger.settings import Settings
 
     tables = create_ledger_tables(endpoint, f"c{uuid.uuid4().hex[:10]}")
-    container = build(
-        Settings(
-            persistence="dynamodb",
-            events_table=tables["events"],
-            snapshots_table=tables["snapshots"],
-            read_models_table=tables["read_models"],
-        )
-    )
+    container = build(ledger_settings(tables))
     engine = container.engine
     makers = [
         f"mfr_{register(engine, name=f'M{i}', fee_bps=250, refund_fee_policy='refund_fee').id.hex}"

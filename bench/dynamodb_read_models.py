@@ -27,7 +27,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from tests.support.dynamodb_tables import create_ledger_tables, read_stream
+from tests.support.dynamodb_tables import create_ledger_tables, ledger_settings, read_stream
 from tests.support.lambda_events import (
     LambdaContext,
     http_api_event,
@@ -103,20 +103,12 @@ class Ledger:
         from ledger.bootstrap import build
         from ledger.lambdas import api as api_lambda
         from ledger.lambdas import projections as projections_lambda
-        from ledger.settings import Settings
         from projections.stores.dynamodb_stream import StreamProjector
 
         self.endpoint = endpoint
         self.meter = meter
         self.tables = create_ledger_tables(endpoint, f"b{uuid.uuid4().hex[:10]}")
-        self.container = build(
-            Settings(
-                persistence="dynamodb",
-                events_table=self.tables["events"],
-                snapshots_table=self.tables["snapshots"],
-                read_models_table=self.tables["read_models"],
-            )
-        )
+        self.container = build(ledger_settings(self.tables))
         secret, _ = self.container.keys.create(["admin"])
         self.headers = {"Authorization": f"Bearer {secret}"}
         self.api = api_lambda.make_handler(self.container)

@@ -20,11 +20,10 @@ from ledger.application.processes.execution import execute_refund
 from ledger.bootstrap import Container, build
 from ledger.lambdas import api as api_lambda
 from ledger.lambdas import projections as projections_lambda
-from ledger.settings import Settings
 from projections.stores.dynamodb import DynamoDBReadModels
 from projections.stores.dynamodb_rebuild import rebuild
 from projections.stores.dynamodb_stream import StreamProjector
-from tests.support.dynamodb_tables import create_ledger_tables, read_stream
+from tests.support.dynamodb_tables import create_ledger_tables, ledger_settings, read_stream
 from tests.support.lambda_events import PROJECTED, LambdaContext, http_api_event, projection_batch
 
 pytestmark = pytest.mark.integration
@@ -36,14 +35,7 @@ def aws(dynamodb_endpoint: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[dic
     monkeypatch.setenv("POWERTOOLS_METRICS_NAMESPACE", "LedgerTest")
     monkeypatch.setenv("POWERTOOLS_SERVICE_NAME", "ledger")
     tables = create_ledger_tables(dynamodb_endpoint, f"r{uuid.uuid4().hex[:10]}")
-    container = build(
-        Settings(
-            persistence="dynamodb",
-            events_table=tables["events"],
-            snapshots_table=tables["snapshots"],
-            read_models_table=tables["read_models"],
-        )
-    )
+    container = build(ledger_settings(tables))
     yield {"tables": tables, "container": container, "endpoint": dynamodb_endpoint}
     container.close()
 
@@ -254,12 +246,7 @@ def test_lists_on_dynamodb_page_through_every_day(aws: dict[str, Any]) -> None:
     now = datetime.now(UTC).replace(microsecond=0)
     clock = ManualClock(now=now - timedelta(days=200))
     container = build(
-        Settings(
-            persistence="dynamodb",
-            events_table=tables["events"],
-            snapshots_table=tables["snapshots"],
-            read_models_table=tables["read_models"],
-        ),
+        ledger_settings(tables),
         clock=clock,
     )
     secret, _ = container.keys.create(["admin"])

@@ -17,12 +17,12 @@ import pytest
 
 from ledger.adapters.dynamodb_store import make_client
 from ledger.bootstrap import Container, build
-from ledger.settings import Settings
 from projections.stores.dynamodb import DynamoDBReadModels
 from projections.stores.dynamodb_stream import StreamProjector
 from tests.support.dynamodb_tables import (
     create_ledger_tables,
     create_read_models_table,
+    ledger_settings,
     read_stream,
 )
 from tests.support.lambda_events import projection_batch
@@ -48,14 +48,7 @@ OLD_LAYOUT = [  # what the transactional layout wrote, one of each kind
 def stack(dynamodb_endpoint: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Any]]:
     monkeypatch.setenv("AWS_ENDPOINT_URL_DYNAMODB", dynamodb_endpoint)
     tables = create_ledger_tables(dynamodb_endpoint, f"u{uuid.uuid4().hex[:10]}")
-    container = build(
-        Settings(
-            persistence="dynamodb",
-            events_table=tables["events"],
-            snapshots_table=tables["snapshots"],
-            read_models_table=tables["read_models"],
-        )
-    )
+    container = build(ledger_settings(tables))
     yield {"tables": tables, "container": container, "endpoint": dynamodb_endpoint}
     container.close()
 

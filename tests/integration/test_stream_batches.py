@@ -18,12 +18,12 @@ from ledger.adapters.dynamodb_store import make_client
 from ledger.application.commands import refunds
 from ledger.application.principal import SYSTEM
 from ledger.bootstrap import Container, build
-from ledger.settings import Settings
 from projections.stores.dynamodb import DynamoDBReadModels
 from projections.stores.dynamodb_stream import MissingShard, ShardFinder, StreamProjector
 from tests.support.dynamodb_tables import (
     create_ledger_tables,
     create_read_models_table,
+    ledger_settings,
     read_stream,
 )
 from tests.support.lambda_events import projection_batch, stream_batch
@@ -38,12 +38,7 @@ Project = Callable[[list[dict[str, Any]], str], list[str]]
 def recorded(dynamodb_endpoint: str) -> Iterator[tuple[Container, list[dict[str, Any]], str]]:
     """A small ledger on DynamoDB Local: two manufacturers, payments split and not, refunds."""
     tables = create_ledger_tables(dynamodb_endpoint, f"s{uuid.uuid4().hex[:10]}")
-    settings = Settings(
-        persistence="dynamodb",
-        events_table=tables["events"],
-        snapshots_table=tables["snapshots"],
-        read_models_table=tables["read_models"],
-    )
+    settings = ledger_settings(tables)
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("AWS_ENDPOINT_URL_DYNAMODB", dynamodb_endpoint)
         container = build(settings)

@@ -8,6 +8,7 @@ from typing import Any
 import boto3
 
 from ledger.adapters.dynamodb_store import EVENTS_ATTRIBUTES, EVENTS_KEY_SCHEMA
+from ledger.settings import Settings
 
 READ_MODELS_KEY_SCHEMA = [
     {"AttributeName": "pk", "KeyType": "HASH"},
@@ -78,6 +79,16 @@ def create_ledger_tables(endpoint: str, prefix: str) -> dict[str, Any]:
         "LatestStreamArn"
     ]
     return names
+
+
+def ledger_settings(tables: dict[str, Any]) -> Settings:
+    """Settings for a ledger on the tables create_ledger_tables made."""
+    return Settings(
+        persistence="dynamodb",
+        events_table=tables["events"],
+        snapshots_table=tables["snapshots"],
+        read_models_table=tables["read_models"],
+    )
 
 
 def read_stream(endpoint: str, stream_arn: str) -> list[dict[str, Any]]:
