@@ -12,7 +12,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import BrowserContext, Page, Playwright, sync_playwright
+from playwright.sync_api import BrowserContext, Page, Playwright, expect, sync_playwright
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from tests.console.seed import Reconciled, Seeded, ach_env, seed, seed_reconciliation
 from tests.e2e.test_serve import Server, create_key, start, stop
@@ -183,7 +184,8 @@ def browser(
                 foreign.append(req.url)
 
         page.on("request", on_request)
-        page.set_default_timeout(15_000)
+        # Generous: the whole suite shares two cores with the server and the browser.
+        page.set_default_timeout(30_000)
         opened.append(Browser(context, page, errors, foreign))
         return opened[-1]
 
@@ -193,6 +195,38 @@ def browser(
     for each in opened:
         assert each.errors == [], each.errors
         assert each.foreign_requests == [], each.foreign_requests
+
+
+VIEW_TIMEOUT_MS = 45_000
+expect.set_options(timeout=30_000)  # see the page timeout below
+FAILURE_SHOTS = ROOT / "build" / "console-screenshots" / "failures"
+
+
+def open_view(page: Page, base_url: str, fragment: str) -> None:
+    """Go to a console fragment and wait until its view has drawn something. A view that never
+    draws fails with what the page showed instead (the problem banner, the key form, the URL)
+    and a screenshot, not a bare timeout."""
+    name = fragment.removeprefix("#/").split("/")[0].split("?")[0]
+    page.goto(f"{base_url}/console/{fragment}")
+    ready = (
+        'name => { const v = document.querySelector(`#page .view[data-view="${name}"]`);'
+        " return !!v && v.childElementCount > 0; }"
+    )
+    try:
+        page.wait_for_function(ready, arg=name, timeout=VIEW_TIMEOUT_MS)
+    except PlaywrightTimeout:
+        FAILURE_SHOTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(FAILURE_SHOTS / f"{name}.png"), full_page=True)
+        shown = page.evaluate(
+            "() => ({url: location.href,"
+            " problem: document.getElementById('problem').hidden ? null"
+            " : document.getElementById('problem').textContent,"
+            " login: !document.getElementById('login').hidden,"
+            " page: document.getElementById('page').innerHTML.slice(0, 500)})"
+        )
+        raise AssertionError(
+            f"view {fragment!r} did not draw in {VIEW_TIMEOUT_MS} ms: {shown}"
+        ) from None
 
 
 def sign_in(browser: Browser, base_url: str, key: str, fragment: str = "") -> Page:

@@ -16,7 +16,7 @@ import httpx2
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.console.conftest import Browser, Ledger, sign_in
+from tests.console.conftest import Browser, Ledger, open_view, sign_in
 from tests.console.seed import (
     ACH_BANK_SAYS,
     ACH_DEBIT,
@@ -125,7 +125,7 @@ def test_a_chart_of_an_accounts_daily_balance(ledger: Ledger, browser: Open) -> 
     b.shot("overview-chart")
     page.get_by_text("Daily figures").click()
     days = page.locator("table.chart-figures tbody tr")
-    assert days.count() == 30
+    expect(days).to_have_count(30)
     today = minor(page, "table.chart-figures tbody tr:last-child [data-minor]")
     with api(ledger) as http:
         now = http.get(f"/v1/accounts/{account}/balance", params={"currency": "USD"}).json()
@@ -176,7 +176,7 @@ def test_a_payment_page_shows_its_timeline_journal_and_splits(
     types = timeline.locator("li").evaluate_all("items => items.map(i => i.dataset.type)")
     assert types == ["Initiated", "Authorized", "Captured", "RefundRequested", "RefundSucceeded"]
     journal = page.locator(".journal table")
-    assert journal.count() == 3  # captured, refund booked, refund settled
+    expect(journal).to_have_count(3)  # captured, refund booked, refund settled
     captured = journal.first
     debits = captured.locator("td:nth-child(2) [data-minor]").evaluate_all(
         "cells => cells.map(c => Number(c.dataset.minor))"
@@ -472,6 +472,8 @@ def test_a_bound_key_sees_only_its_manufacturer(ledger: Ledger, browser: Open) -
     bolt, acme = ledger.seeded.bolt, ledger.seeded.acme
     page = sign_in(b, ledger.url, ledger.keys["bound"], "#/overview")
     expect(page.locator("#who-text")).to_contain_text(f"bound to {bolt}")
+    # count() and evaluate_all() do not wait for the view: wait for its rows first.
+    expect(page.locator("tr[data-account]")).to_have_count(1)
     accounts = page.locator("tr[data-account]").evaluate_all(
         "rows => rows.map(r => r.dataset.account)"
     )
@@ -679,15 +681,14 @@ def test_every_page_passes_axe(ledger: Ledger, browser: Open, axe: str) -> None:
         ".map(v => ({id: v.id, impact: v.impact, nodes: v.nodes.map(n => n.target.join(' '))}))"
     )
     # The check can fail: an unlabelled field is found.
-    page.locator(".view").wait_for()
+    open_view(page, ledger.url, "#/overview")
     page.evaluate(axe)
     page.evaluate("document.querySelector('.view').append(document.createElement('input'))")
     assert "label" in {v["id"] for v in page.evaluate(run_axe)}
     page.reload()
     found = {}
     for fragment in pages:
-        page.goto(f"{ledger.url}/console/{fragment}")
-        page.locator(".view").wait_for()
+        open_view(page, ledger.url, fragment)
         page.wait_for_load_state("networkidle")
         page.evaluate(axe)
         result = page.evaluate(run_axe)
