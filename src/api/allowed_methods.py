@@ -28,6 +28,7 @@ class Target:
     regex: Pattern[str]
     convertors: dict[str, Any]
     methods: frozenset[str]
+    path_format: str | None = None
 
     @property
     def literal(self) -> bool:
@@ -65,8 +66,39 @@ def targets(routes: Sequence[BaseRoute]) -> list[Target]:
             methods = STATIC_METHODS
         else:
             methods = frozenset(context.methods or ())
-        found.append(Target(regex, dict(context.param_convertors), methods))
+        path_format = getattr(context, "path_format", None)
+        found.append(Target(regex, dict(context.param_convertors), methods, path_format))
     return found
+
+
+PREFIX_SEGMENTS = 2
+
+
+def _segments(path: str) -> tuple[str, ...]:
+    return tuple(path.split("/")[1 : PREFIX_SEGMENTS + 1])
+
+
+class MethodTable:
+    """The targets indexed by the literal segments their path starts with (up to two: `v1`,
+    `payments`), so a request tries the routes under its own prefix, not all of them; the
+    answer is exactly `allowed_methods(targets, path)`'s (property-tested)."""
+
+    def __init__(self, table: Sequence[Target]) -> None:
+        self._by_prefix: dict[tuple[str, ...], list[Target]] = {}
+        for target in table:
+            literal: list[str] = []
+            for segment in _segments(target.path_format or ""):
+                if "{" in segment:
+                    break
+                literal.append(segment)
+            self._by_prefix.setdefault(tuple(literal), []).append(target)
+
+    def allowed(self, path: str) -> frozenset[str] | None:
+        segments = _segments(path)
+        candidates: list[Target] = []
+        for n in range(len(segments) + 1):
+            candidates += self._by_prefix.get(segments[:n], ())
+        return allowed_methods(candidates, path)
 
 
 def allowed_methods(table: Sequence[Target], path: str) -> frozenset[str] | None:
@@ -88,13 +120,13 @@ class MethodGate:
     def __init__(self, app: ASGIApp, routes: Sequence[BaseRoute]) -> None:
         self.app = app
         self.routes = routes
-        self._table: list[Target] | None = None  # read once all routes are in
+        self._table: MethodTable | None = None  # built once all routes are in
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
             if self._table is None:
-                self._table = targets(self.routes)
-            allowed = allowed_methods(self._table, route_path(scope))
+                self._table = MethodTable(targets(self.routes))
+            allowed = self._table.allowed(route_path(scope))
             if allowed is not None and scope.get("method") not in allowed:
                 methods = allow_header(allowed)
                 response = problem(405, "method-not-allowed", f"This path takes {methods} only.")

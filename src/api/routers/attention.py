@@ -7,11 +7,12 @@ from starlette.responses import Response
 
 from api.deps import Caller, QueriesDep, SendKeyOptional, needs
 from api.render import attention_out
+from api.request_rules import REQUEST_RULES
 from api.schemas import AttentionList, AttentionOut, ResolveIn
 from ledger.application.commands import attention
 from ledger.application.queries import Queries
 
-router = APIRouter(prefix="/v1/attention", tags=["attention"])
+router = APIRouter(prefix="/v1/attention", tags=["attention"], dependencies=REQUEST_RULES)
 
 
 @router.get("", response_model=AttentionList, dependencies=[needs(Queries.attention_items)])

@@ -3,10 +3,11 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from api.deps import Caller, VaultDep, needs
+from api.request_rules import REQUEST_RULES
 from api.schemas import BankAccountIn, BankAccountTokenOut
 from ledger.application import bank_accounts
 
-router = APIRouter(prefix="/v1/bank-accounts", tags=["bank accounts"])
+router = APIRouter(prefix="/v1/bank-accounts", tags=["bank accounts"], dependencies=REQUEST_RULES)
 
 
 @router.post(

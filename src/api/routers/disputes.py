@@ -20,11 +20,12 @@ from api.listings import (
     rows_of,
 )
 from api.render import dispute_out
+from api.request_rules import REQUEST_RULES
 from api.schemas import DisputeCloseIn, DisputeOut
 from ledger.application.commands import disputes
 from ledger.application.queries import Queries
 
-router = APIRouter(prefix="/v1/disputes", tags=["disputes"])
+router = APIRouter(prefix="/v1/disputes", tags=["disputes"], dependencies=REQUEST_RULES)
 
 
 @router.post("/{dispute_id}/close", response_model=DisputeOut, dependencies=[needs(disputes.close)])

@@ -10,8 +10,9 @@ from pydantic import BaseModel, Field
 from starlette.responses import JSONResponse
 
 from api.deps import HealthDep, ReadyDep
+from api.request_rules import REQUEST_RULES
 
-router = APIRouter(tags=["health"])
+router = APIRouter(tags=["health"], dependencies=REQUEST_RULES)
 log = logging.getLogger(__name__)
 
 

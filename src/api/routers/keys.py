@@ -8,10 +8,11 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from api.deps import Caller, KeysDep, QueriesDep, needs
+from api.request_rules import REQUEST_RULES
 from api.schemas import FreshnessOut, KeyListOut, KeyOut, KeyPatch
 from ledger.application.api_keys import ApiKeys
 
-router = APIRouter(prefix="/v1/keys", tags=["keys"])
+router = APIRouter(prefix="/v1/keys", tags=["keys"], dependencies=REQUEST_RULES)
 
 
 @router.get("", response_model=KeyListOut, dependencies=[needs(ApiKeys.listed)])

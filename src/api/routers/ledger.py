@@ -12,6 +12,7 @@ from api.currencies import CURRENCY_SCHEMA
 from api.deps import Caller, QueriesDep, needs
 from api.listings import LIST_RESPONSES, AccountList, AccountSummary, Cursor, answer_list
 from api.negotiation import CSV_ALTERNATIVE, prefers_csv
+from api.request_rules import REQUEST_RULES
 from api.schemas import (
     MOMENT_SCHEMA,
     BalanceOut,
@@ -23,7 +24,7 @@ from api.schemas import (
 from ledger.application.queries import Queries
 from ledger.domain.accounts import balance_normal, normal_balance
 
-router = APIRouter(prefix="/v1", tags=["ledger"])
+router = APIRouter(prefix="/v1", tags=["ledger"], dependencies=REQUEST_RULES)
 
 AsOf = Annotated[
     str | None, Query(description="ISO 8601 date-time with zone", json_schema_extra=MOMENT_SCHEMA)

@@ -15,6 +15,7 @@ from api.listings import (
     rows_of,
 )
 from api.render import manufacturer_out
+from api.request_rules import REQUEST_RULES
 from api.schemas import (
     BankAccountFingerprint,
     BankAccountIn,
@@ -28,7 +29,7 @@ from ledger.application import bank_accounts
 from ledger.application.commands import manufacturers
 from ledger.application.queries import Queries
 
-router = APIRouter(prefix="/v1/manufacturers", tags=["manufacturers"])
+router = APIRouter(prefix="/v1/manufacturers", tags=["manufacturers"], dependencies=REQUEST_RULES)
 
 
 @router.post(

@@ -18,12 +18,13 @@ from api.operations_schemas import (
     RedriveIn,
     RedriveOut,
 )
+from api.request_rules import REQUEST_RULES
 from ledger.application import operations
 from ledger.application.operations import DeadLetterSource
 from ledger.bootstrap import Container, dead_letters
 from ledger.workflows import rules
 
-router = APIRouter(prefix="/v1", tags=["operations"])
+router = APIRouter(prefix="/v1", tags=["operations"], dependencies=REQUEST_RULES)
 
 
 def _source(request: Request) -> DeadLetterSource:

@@ -17,6 +17,7 @@ from api.listings import (
     answer_list,
 )
 from api.render import dispute_out, payment_out, payment_summary, refund_out
+from api.request_rules import REQUEST_RULES
 from api.schemas import (
     CaptureIn,
     DisputeIn,
@@ -32,7 +33,7 @@ from ledger.application.commands import disputes, payments, refunds
 from ledger.application.event_json import event_data
 from ledger.application.queries import Queries
 
-router = APIRouter(prefix="/v1/payments", tags=["payments"])
+router = APIRouter(prefix="/v1/payments", tags=["payments"], dependencies=REQUEST_RULES)
 
 
 @router.post("", status_code=201, response_model=PaymentOut)

@@ -18,11 +18,12 @@ from api.listings import (
     rows_of,
 )
 from api.render import payout_out
+from api.request_rules import REQUEST_RULES
 from api.schemas import PayoutIn, PayoutOut, PayoutRejectIn
 from ledger.application.commands import payouts
 from ledger.application.queries import Queries
 
-router = APIRouter(prefix="/v1/payouts", tags=["payouts"])
+router = APIRouter(prefix="/v1/payouts", tags=["payouts"], dependencies=REQUEST_RULES)
 
 
 @router.post("", status_code=201, response_model=PayoutOut, dependencies=[needs(payouts.request)])

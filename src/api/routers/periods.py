@@ -6,11 +6,12 @@ from fastapi import APIRouter, Path
 from starlette.responses import Response
 
 from api.deps import Caller, SendKeyOptional, needs
+from api.request_rules import REQUEST_RULES
 from api.schemas import PERIOD_SCHEMA, PeriodCloseOut
 from ledger.application.commands import periods
 from ledger.domain.books import Books
 
-router = APIRouter(prefix="/v1/periods", tags=["finance"])
+router = APIRouter(prefix="/v1/periods", tags=["finance"], dependencies=REQUEST_RULES)
 
 
 def _closed(books: Books) -> PeriodCloseOut:

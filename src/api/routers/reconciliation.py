@@ -11,11 +11,12 @@ from starlette.concurrency import run_in_threadpool
 
 from api.deps import Caller, QueriesDep, SettlementReportsDep, needs
 from api.reconciliation_schemas import ReconciliationRunListOut, ReconciliationRunOut
+from api.request_rules import REQUEST_RULES
 from api.text_body import TEXT_415, read_text, text_body
 from ledger.application.reconciliations import ReconciliationQueries
 from ledger.application.settlement_reports import SettlementReports
 
-router = APIRouter(prefix="/v1/reconciliation", tags=["finance"])
+router = APIRouter(prefix="/v1/reconciliation", tags=["finance"], dependencies=REQUEST_RULES)
 Provider = Annotated[Literal["stripe", "paypal"], Query(description="whose money")]
 PayoutId = Annotated[
     str | None,

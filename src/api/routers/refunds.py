@@ -6,11 +6,12 @@ from starlette.responses import Response
 from api.deps import Caller, QueriesDep, Send, needs
 from api.listings import LIST_RESPONSES, Cursor, Limit, PaymentFilter, RefundStatus, answer_list
 from api.render import refund_out
+from api.request_rules import REQUEST_RULES
 from api.schemas import PayoutRejectIn, RefundList, RefundOut, RefundSummary
 from ledger.application.commands import refunds
 from ledger.application.queries import Queries
 
-router = APIRouter(prefix="/v1/refunds", tags=["refunds"])
+router = APIRouter(prefix="/v1/refunds", tags=["refunds"], dependencies=REQUEST_RULES)
 
 
 @router.get("/{refund_id}", response_model=RefundOut, dependencies=[needs(Queries.refund)])

@@ -8,13 +8,14 @@ from starlette.responses import Response
 
 from api.deps import Caller, QueriesDep, needs
 from api.negotiation import CSV_ALTERNATIVE, prefers_csv
+from api.request_rules import REQUEST_RULES
 from api.schemas import PERIOD_SCHEMA, FreshnessOut, ReportOut
 from ledger.application.queries import Queries
 from projections.reports import report_csv
 
 ReportPeriod = Annotated[str | None, Query(description="YYYY-MM", json_schema_extra=PERIOD_SCHEMA)]
 
-router = APIRouter(prefix="/v1/reports", tags=["reports"])
+router = APIRouter(prefix="/v1/reports", tags=["reports"], dependencies=REQUEST_RULES)
 
 
 @router.get(

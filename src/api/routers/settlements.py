@@ -9,10 +9,11 @@ from starlette.concurrency import run_in_threadpool
 
 from api.deps import Caller, SettlementReportsDep, needs
 from api.reconciliation_schemas import SettlementOut
+from api.request_rules import REQUEST_RULES
 from api.text_body import TEXT_415, read_text, text_body
 from ledger.application.settlement_reports import SettlementReports
 
-router = APIRouter(prefix="/v1/settlements", tags=["finance"])
+router = APIRouter(prefix="/v1/settlements", tags=["finance"], dependencies=REQUEST_RULES)
 
 
 @router.post(

@@ -8,11 +8,12 @@ from starlette.responses import Response
 
 from api.deps import Caller, QueriesDep, needs
 from api.negotiation import CSV_ALTERNATIVE, prefers_csv
+from api.request_rules import REQUEST_RULES
 from api.schemas import PERIOD_SCHEMA, FreshnessOut, PnlOut, StatementOut
 from ledger.application.finance import FinanceQueries
 from projections.statements import lines_csv, pnl_csv, statement_csv
 
-router = APIRouter(prefix="/v1", tags=["finance"])
+router = APIRouter(prefix="/v1", tags=["finance"], dependencies=REQUEST_RULES)
 
 Period = Annotated[
     str, Query(description="YYYY-MM (a calendar month, UTC)", json_schema_extra=PERIOD_SCHEMA)

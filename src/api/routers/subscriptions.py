@@ -16,11 +16,12 @@ from api.listings import (
     rows_of,
 )
 from api.render import invoice_out, subscription_out
+from api.request_rules import REQUEST_RULES
 from api.schemas import CancelIn, InvoiceList, SubscriptionIn, SubscriptionOut
 from ledger.application.commands import subscriptions
 from ledger.application.queries import Queries
 
-router = APIRouter(prefix="/v1/subscriptions", tags=["subscriptions"])
+router = APIRouter(prefix="/v1/subscriptions", tags=["subscriptions"], dependencies=REQUEST_RULES)
 
 
 @router.post(

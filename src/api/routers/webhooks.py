@@ -8,6 +8,7 @@ from fastapi import APIRouter, Request
 from starlette.concurrency import run_in_threadpool
 
 from api.deps import ApiError, EngineDep, WebhookSourcesDep
+from api.request_rules import REQUEST_RULES
 from api.schemas import WebhookOut
 from ledger.application.engine import Engine
 from ledger.application.ports import (
@@ -19,7 +20,7 @@ from ledger.application.ports import (
 from ledger.application.processes.provider_events import TRANSIENT, apply_provider_event
 from ledger.application.processes.settlements import book_payout, reverse_payout
 
-router = APIRouter(prefix="/v1/webhooks", tags=["webhooks"])
+router = APIRouter(prefix="/v1/webhooks", tags=["webhooks"], dependencies=REQUEST_RULES)
 log = logging.getLogger(__name__)
 
 
