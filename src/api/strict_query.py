@@ -66,6 +66,8 @@ def _declared_for(route: APIRoute) -> Declared:
 
 async def refuse_unknown_query(request: Request) -> None:
     """The app-wide dependency: 422 `unknown-query-parameter` or `repeated-query-parameter`."""
+    if not request.scope.get("query_string"):
+        return  # nothing to check, and no query string parsed for it
     route = request.scope.get("route")
     if not isinstance(route, APIRoute) or not request.query_params:
         return
