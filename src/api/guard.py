@@ -4,7 +4,8 @@ like a card number (api.card_numbers) before the app, a log line or the event st
 What is read: every path segment (the ledger's ids exempt in their exact shape), every query
 key and value, every header but the transport's own (which carry addresses and lengths, and
 which the ledger neither stores nor logs), and the body: decoded JSON with its escapes, or the
-raw text when it is not JSON."""
+raw text when it is not JSON. Set aside: bank account fields on the routes that seal them, and
+the queue ids a redrive names (compared, never stored or logged)."""
 
 from __future__ import annotations
 
@@ -37,6 +38,11 @@ TRANSPORT_HEADERS = frozenset(
     }
 )
 ID_PARAMETERS = frozenset({"manufacturer_id", "payment_id"})
+# Dead letters named for redrive: their ids are the queue's own (SQS's UUIDs, the embedded
+# queue's hex, "rule:event id" or "schedule:name:<13-digit ms>"), so digits by design; they are
+# only compared with the queue's ids, never stored or logged (the answer is a count).
+_REDRIVE = re.compile(r"^/v1/operations/queues/[^/]+/redrive$")
+REDRIVE_FIELDS: frozenset[Path] = frozenset({("message_ids", "*")})
 MAX_DEPTH = 32  # the deepest body the API takes is 3 levels
 _IDS_IN_TEXT = re.compile(
     r"(?<![0-9A-Za-z])(?:(?:mfr|pay|po|key|sub)_[0-9a-f]{32}|(?:re|dp)_[0-9a-f]{32}_[1-9][0-9]{0,5})"
@@ -70,6 +76,8 @@ def exempt_fields(path: str) -> frozenset[Path] | None:
         path.startswith("/v1/manufacturers/") and path.endswith("/bank-account")
     ):
         return BANK_ACCOUNT_FIELDS
+    if _REDRIVE.match(path):
+        return REDRIVE_FIELDS
     return frozenset()
 
 

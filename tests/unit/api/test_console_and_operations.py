@@ -32,6 +32,37 @@ def _dead_letter(api: Api, queue: str, body: str, error: str) -> None:
     store.dead_letter(message.receipt, error)
 
 
+def test_a_dead_letter_whose_id_reads_like_a_card_number_is_redriven_by_id(api: Api) -> None:
+    """Queue ids are digits by design (a schedule's armed moment in ms, SQS's UUIDs): naming
+    one for redrive is not a card number, anywhere else in any body the same digits still are."""
+    admin = api.key("admin")
+    digits = "4111111111111"[:-1]
+    check = next(d for d in "0123456789" if _luhn(digits + d))
+    message_id = f"schedule:payout-schedule:{digits}{check}"
+    workflows = api.container.workflows
+    assert workflows is not None
+    workflows.queue.send("billing", '{"n": "scheduled"}', dedupe_id=message_id)
+    (message,) = workflows.queue.receive("billing", visibility_seconds=60)
+    workflows.queue.dead_letter(message.receipt, "RuntimeError: timed out")
+    path = "/v1/operations/queues/billing/redrive"
+    elsewhere = api.client.post(path, json={"note": message_id}, headers=admin)
+    assert elsewhere.status_code == 422
+    assert "card" in elsewhere.text.lower()
+    moved = api.client.post(path, json={"message_ids": [message_id]}, headers=admin)
+    assert moved.json() == {"queue": "billing", "redriven": 1}
+    other = api.client.post("/v1/manufacturers", json={"message_ids": [message_id]}, headers=admin)
+    assert other.status_code == 422
+    assert "card" in other.text.lower()
+
+
+def _luhn(number: str) -> bool:
+    total = 0
+    for i, ch in enumerate(reversed(number)):
+        d = int(ch) * (2 if i % 2 else 1)
+        total += d - 9 if d > 9 else d
+    return total % 10 == 0
+
+
 def test_dead_letter_queues_list_their_last_error_and_redrive(api: Api) -> None:
     admin = api.key("admin")
     _dead_letter(api, "billing", '{"n": "one"}', "first failure")
