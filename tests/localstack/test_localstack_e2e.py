@@ -26,7 +26,6 @@ import os
 import time
 import urllib.error
 import urllib.request
-import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -44,6 +43,7 @@ from tests.support.dynamodb_tables import (
     READ_MODELS_GSI,
     READ_MODELS_KEY_SCHEMA,
 )
+from tests.support.idempotency import fresh_key
 from tests.support.localstack import HOST_PACKAGE, clients, host_architecture, localstack
 from tests.support.localstripe_server import fail_next_requests, localstripe_server
 from tests.support.terraform import Stack, applied
@@ -97,7 +97,7 @@ class HttpApi:
             data = json.dumps(body).encode()
             headers["Content-Type"] = "application/json"
         if method == "POST" and body is not None:
-            headers["Idempotency-Key"] = idempotency_key or uuid.uuid4().hex
+            headers["Idempotency-Key"] = idempotency_key or fresh_key()
         url = f"{self.endpoint}{self.stage_path}{path}"
         if query:
             url += "?" + urlencode(query)
