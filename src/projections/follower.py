@@ -37,6 +37,7 @@ class Follower:
         self._stop = threading.Event()
         self._prompted = threading.Event()
         self._thread: threading.Thread | None = None
+        self._projected: dict[str, bool] = {}  # topic -> is_projected_topic(topic)
         # Told of every projected event as it is read (API keys drop a revoked key's cache).
         self.observers: list[Callable[[Any], object]] = []
 
@@ -47,15 +48,22 @@ class Follower:
             if not notifications:
                 return
             batch = []
+            projected = self._projected
+            decode = self._app.mapper.to_domain_event
+            observers = self.observers
             for notification in notifications:
-                if is_projected_topic(notification.topic):
-                    event: Any = self._app.mapper.to_domain_event(notification)
-                    for observe in self.observers:
+                topic = notification.topic
+                wanted = projected.get(topic)
+                if wanted is None:
+                    wanted = projected[topic] = is_projected_topic(topic)
+                if wanted:
+                    event: Any = decode(notification)
+                    for observe in observers:
                         observe(event)
                     batch.append(
                         TrackedChanges(
-                            aggregate_id=str(event.originator_id),
-                            version=event.originator_version,
+                            aggregate_id=str(notification.originator_id),
+                            version=notification.originator_version,
                             changes=project(event),
                         )
                     )

@@ -3,11 +3,16 @@ every read-model store must do is the contract in tests/contracts/read_model_sto
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta, timezone
+
+from hypothesis import given
+from hypothesis import strategies as st
+
 from ledger.application.commands import refunds
 from ledger.application.principal import SYSTEM
 from ledger.bootstrap import Container
 from projections.follower import Follower
-from projections.logic import project
+from projections.logic import project, timestamp_text
 from projections.stores.sqlite import SqliteReadModels
 from tests.support.seed import create_payment, register
 
@@ -52,3 +57,14 @@ def test_projection_logic_posts_exactly_the_journal_entry(container: Container) 
         ("platform", -25),
         ("provider", 1000),
     ]
+
+
+@given(
+    st.datetimes(
+        min_value=datetime(2, 1, 1),  # (year 1 in +05:30 is before UTC can write)
+        timezones=st.sampled_from([UTC, timezone(timedelta(hours=5, minutes=30)), None]),
+    )
+)
+def test_timestamp_text_is_utc_fixed_width_whatever_the_zone(moment: datetime) -> None:
+    # The fast path (a UTC moment) and the general one write the same text.
+    assert timestamp_text(moment) == moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
