@@ -6,7 +6,6 @@ so applying an event twice changes nothing and both runtimes (SQLite, DynamoDB) 
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -33,6 +32,17 @@ PROJECTED_AGGREGATES = (
 
 def timestamp_text(moment: datetime) -> str:
     """UTC, fixed width, so text order is time order."""
+    if moment.tzinfo is UTC and moment.year >= 1000:  # every event's: 3x faster than strftime
+        m = moment
+        return "%04d-%02d-%02dT%02d:%02d:%02d.%06dZ" % (  # noqa: UP031 - faster than format()
+            m.year,
+            m.month,
+            m.day,
+            m.hour,
+            m.minute,
+            m.second,
+            m.microsecond,
+        )
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
@@ -511,6 +521,7 @@ MOVEMENT_KINDS = (
     "payout",
     "other",
 )
+_MOVEMENTS = frozenset(MOVEMENT_KINDS)
 INFO_KINDS = ("dispute_opened", "dispute_won")
 PNL_KINDS = ("fee_revenue", "fees_returned", "provider_fees", "dispute_losses")
 
@@ -585,19 +596,26 @@ def statement_lines(event: Any, at: str, ref: str) -> list[Change]:
     currency = booking[0]["currency"] if booking else getattr(event, "currency", None)
     if currency is None:
         return []
-    rows: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    rows: dict[str, dict[str, int]] = {}  # owner -> kind -> amount, in first-touch order
     for owner, kind, amount in _manufacturer_effects(event):
-        rows[owner][kind] += amount
-    posted: dict[str, int] = defaultdict(int)
+        kinds = rows.setdefault(owner, {})
+        kinds[kind] = kinds.get(kind, 0) + amount
+    posted: dict[str, int] = {}
     for posting in booking:
-        if accounts.is_manufacturer_payable(posting["account"]):
-            posted[accounts.manufacturer_of(posting["account"])] -= posting["amount"]
-        elif posting["account"] in PLATFORM_ACCOUNTS:
-            rows[PLATFORM][_platform_kind(name, posting["account"])] -= posting["amount"]
+        account = posting["account"]
+        if accounts.is_manufacturer_payable(account):
+            owner = accounts.manufacturer_of(account)
+            posted[owner] = posted.get(owner, 0) - posting["amount"]
+        elif account in PLATFORM_ACCOUNTS:
+            kinds = rows.setdefault(PLATFORM, {})
+            kind = _platform_kind(name, account)
+            kinds[kind] = kinds.get(kind, 0) - posting["amount"]
     for owner, effect in posted.items():
-        rest = effect - sum(rows[owner][k] for k in MOVEMENT_KINDS if k in rows[owner])
+        kinds = rows.setdefault(owner, {})
+        rest = effect - sum(amount for kind, amount in kinds.items() if kind in _MOVEMENTS)
         if rest:
-            rows[owner]["payout" if name.startswith("Payout.") else "other"] += rest
+            kind = "payout" if name.startswith("Payout.") else "other"
+            kinds[kind] = kinds.get(kind, 0) + rest
     source_type, source_id, payment_id = _source(event)
     effective = getattr(event, "effective_at", None) or at
     changes: list[Change] = []

@@ -9,8 +9,11 @@ from itertools import count
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
-from projections.store import ProjectionGap, ReadModelStore
+from projections.changes import Change, Increment, Upsert
+from projections.store import ProjectionGap, ReadModelStore, TrackedChanges
 from projections.stores.sqlite import SqliteReadModels
 from tests.contracts.read_model_store import History, ReadModelStoreContract, versions_of
 
@@ -51,6 +54,16 @@ class SqliteContract(ReadModelStoreContract):
         batches = [(history.items[:4], 4), (history.items[4:], 40)]
         assert store.replace_all(iter(batches)) == len(history.items)
         assert store.position()[0] == 40
+
+    def test_one_batch_leaves_what_one_event_at_a_time_leaves(
+        self, new_store: Callable[[], ReadModelStore], history: History
+    ) -> None:
+        # A batch writes each row once, with what its events' changes to it add up to.
+        whole, one_by_one = new_store(), new_store()
+        whole.apply(history.items, None)
+        for item in history.items:
+            one_by_one.apply([item], None)
+        assert whole.dump() == one_by_one.dump()
 
 
 class TestSqliteFileReadModels(SqliteContract):
@@ -94,3 +107,80 @@ class TestSqliteMemoryReadModels(SqliteContract):
         yield make
         for store in made:
             store.close()
+
+
+# Changes to a few rows of two tables, setting and adding to overlapping columns: a column set
+# then added to, one added to then set, set to NULL then added to, a key given in another order,
+# an Upsert of no columns.
+_PAYMENT = st.sampled_from(["pay_1", "pay_2"])
+_DAY = st.sampled_from(["2026-01-01", "2026-01-02"])
+_VALUE = st.one_of(st.none(), st.integers(-50, 50))
+
+
+def _day_key(day: str, reordered: bool) -> dict[str, str]:
+    key = {"manufacturer_id": "mfr_1", "currency": "USD", "day": day}
+    return dict(reversed(key.items())) if reordered else key
+
+
+_CHANGE: st.SearchStrategy[Change] = st.one_of(
+    st.builds(
+        lambda p, values: Upsert("payments", {"payment_id": p}, values),
+        _PAYMENT,
+        st.dictionaries(st.sampled_from(["status", "amount_captured", "amount_refunded"]), _VALUE),
+    ),
+    st.builds(
+        lambda p, deltas: Increment("payments", {"payment_id": p}, deltas),
+        _PAYMENT,
+        st.dictionaries(
+            st.sampled_from(["amount_captured", "amount_refunded", "amount_disputed"]),
+            st.integers(-50, 50),
+            min_size=1,
+        ),
+    ),
+    st.builds(
+        lambda day, reordered, deltas: Increment("report_days", _day_key(day, reordered), deltas),
+        _DAY,
+        st.booleans(),
+        st.dictionaries(st.sampled_from(["fees", "refunds"]), st.integers(-50, 50), min_size=1),
+    ),
+    st.builds(
+        lambda day, reordered, values: Upsert("report_days", _day_key(day, reordered), values),
+        _DAY,
+        st.booleans(),
+        st.dictionaries(st.sampled_from(["fees", "payouts"]), _VALUE),
+    ),
+)
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    before=st.lists(st.lists(_CHANGE, max_size=3), max_size=3),
+    events=st.lists(st.lists(_CHANGE, max_size=4), min_size=1, max_size=8),
+    split=st.integers(0, 8),
+)
+def test_a_batch_that_touches_rows_many_times_equals_one_change_at_a_time(
+    before: list[list[Change]], events: list[list[Change]], split: int
+) -> None:
+    """Folded writes (one statement per row and batch) against one apply per change, on rows
+    that exist before the batch or not, with the batch's first events seen already."""
+    earlier = [TrackedChanges("agg-0", n + 1, changes) for n, changes in enumerate(before)]
+    items = [
+        TrackedChanges(f"agg-{1 + n % 2}", n // 2 + 1, changes) for n, changes in enumerate(events)
+    ]
+    folded, single = SqliteReadModels(":memory:"), SqliteReadModels(":memory:")
+    try:
+        folded.apply(earlier, None)
+        folded.apply(items[:split], None)
+        assert folded.apply(items, None) == len(items) - min(split, len(items))
+        changes = [c for item in [*earlier, *items] for c in item.changes]
+        for n, change in enumerate(changes):
+            single.apply([TrackedChanges(f"one-{n}", 1, [change])], None)
+        got, want = folded.dump(), single.dump()
+        assert {t: rows for t, rows in got.items() if t != "tracking"} == {
+            t: rows for t, rows in want.items() if t != "tracking"
+        }
+        last = {item.aggregate_id: item.version for item in [*earlier, *items]}
+        assert got["tracking"] == sorted(last.items())
+    finally:
+        folded.close()
+        single.close()

@@ -7,10 +7,11 @@ import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any
 from uuid import uuid4
 
-from projections.changes import TABLES, Change, Increment, Post, Upsert
+from projections.changes import TABLES, Increment, Post, Upsert
 from projections.cursor import decode_cursor
 from projections.logic import MOVEMENT_KINDS, subscription_status
 from projections.store import Page, ProjectionGap, TrackedChanges, page_of
@@ -48,6 +49,64 @@ _META_TABLES = ("rm_tracking", "rm_position", "rm_postings", "rm_balances")
 
 def _now() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+_IDS_PER_QUERY = 500
+
+
+class _RowFold:
+    """What a batch's changes to one read-model row add up to, in the order they came: an
+    Upsert sets its columns, an Increment adds to its columns (to a column set earlier in the
+    batch, whose value is then known, it adds at once: COALESCE(value, 0) + delta). Applied as
+    one INSERT ... ON CONFLICT DO UPDATE, which leaves a new or an existing row exactly as the
+    changes one by one would have."""
+
+    __slots__ = ("adds", "key", "sets", "table")
+
+    def __init__(self, table: str, key: dict[str, Any]) -> None:
+        self.table = table
+        self.key = key
+        self.sets: dict[str, Any] = {}  # column -> value it is set to
+        self.adds: dict[str, int] = {}  # column -> delta still to add to the stored value
+
+    def set(self, values: dict[str, Any]) -> None:
+        adds = self.adds
+        if adds:
+            for column in values:
+                adds.pop(column, None)
+        self.sets.update(values)
+
+    def add(self, deltas: dict[str, int]) -> None:
+        sets, adds = self.sets, self.adds
+        for column, delta in deltas.items():
+            if column in sets:
+                value = sets[column]
+                sets[column] = (0 if value is None else value) + delta
+            else:
+                adds[column] = adds.get(column, 0) + delta
+
+    def statement(self) -> tuple[tuple[Any, ...], tuple[Any, ...]]:
+        """(the statement's shape, its parameters); rows of one shape share one statement."""
+        sets, adds = self.sets, self.adds
+        shape = (self.table, tuple(self.key), tuple(sets), tuple(adds))
+        return shape, (*self.key.values(), *sets.values(), *adds.values())
+
+
+@lru_cache(maxsize=512)
+def _upsert_sql(shape: tuple[Any, ...]) -> str:
+    table, keys, sets, adds = shape
+    names = [*keys, *sets, *adds]
+    updates = ", ".join(
+        [
+            *(f"{c}=excluded.{c}" for c in sets),
+            *(f"{c}=COALESCE({c}, 0)+excluded.{c}" for c in adds),
+        ]
+    )
+    conflict = f"DO UPDATE SET {updates}" if updates else "DO NOTHING"
+    return (
+        f"INSERT INTO rm_{table} ({', '.join(names)}) "  # noqa: S608 - identifiers are ours
+        f"VALUES ({', '.join('?' for _ in names)}) ON CONFLICT ({', '.join(keys)}) {conflict}"
+    )
 
 
 class SqliteReadModels:
@@ -132,26 +191,24 @@ class SqliteReadModels:
     def _apply(self, db: sqlite3.Connection, batch: Sequence[TrackedChanges]) -> int:
         """One transaction for the batch, with its statements folded where order cannot matter:
         postings inserted together, each balance moved once by the batch's sum, each
-        aggregate's tracking row read once and written once (the hot accounts take a posting
-        from nearly every payment)."""
+        aggregate's tracking row read once (all of the batch's in one query) and written once,
+        and each read-model row written once with what the batch's changes to it add up to
+        (`_RowFold`), one executemany per statement shape (a payment's row is written by each
+        of its events, a manufacturer's report day by each of its captures)."""
         applied = 0
-        versions: dict[str, int] = {}
+        versions = self._versions(db, {item.aggregate_id for item in batch})
         moved: set[str] = set()
         postings: list[tuple[str, str, int, str, str]] = []
         balances: dict[tuple[str, str], list[int]] = {}
+        rows: dict[tuple[Any, ...], _RowFold] = {}
         for item in batch:
-            last = versions.get(item.aggregate_id)
-            if last is None:
-                row = db.execute(
-                    "SELECT version FROM rm_tracking WHERE aggregate_id=?", (item.aggregate_id,)
-                ).fetchone()
-                last = versions[item.aggregate_id] = row[0] if row else 0
+            last = versions.get(item.aggregate_id, 0)
             if item.version <= last:
                 continue
             if item.version != last + 1:
                 raise ProjectionGap(f"{item.aggregate_id}: got version {item.version} after {last}")
             for change in item.changes:
-                if isinstance(change, Post):
+                if type(change) is Post:
                     postings.append(
                         (
                             change.account,
@@ -161,10 +218,28 @@ class SqliteReadModels:
                             change.entry_ref,
                         )
                     )
-                    sums = balances.setdefault((change.account, change.currency), [0, 0])
-                    sums[0 if change.amount > 0 else 1] += abs(change.amount)
+                    sums = balances.get((change.account, change.currency))
+                    if sums is None:
+                        sums = balances[(change.account, change.currency)] = [0, 0]
+                    if change.amount > 0:
+                        sums[0] += change.amount
+                    else:
+                        sums[1] -= change.amount
                 else:
-                    self._change(db, change)
+                    assert isinstance(change, Upsert | Increment)
+                    table = change.table
+                    key = change.key
+                    if tuple(key) != TABLES[table][0]:  # one row, one entry: the table's order
+                        key = {column: key[column] for column in TABLES[table][0]}
+                    where = (table, *key.values())
+                    row = rows.get(where)
+                    if row is None:
+                        row = rows[where] = _RowFold(table, key)
+                    if type(change) is Upsert:
+                        row.set(change.values)
+                    else:
+                        assert isinstance(change, Increment)
+                        row.add(change.deltas)
             versions[item.aggregate_id] = item.version
             moved.add(item.aggregate_id)
             applied += 1
@@ -179,6 +254,12 @@ class SqliteReadModels:
             "debits=debits+excluded.debits, credits=credits+excluded.credits",
             [(account, currency, d, c) for (account, currency), (d, c) in balances.items()],
         )
+        shapes: dict[tuple[Any, ...], list[tuple[Any, ...]]] = {}
+        for row in rows.values():
+            shape, params = row.statement()
+            shapes.setdefault(shape, []).append(params)
+        for shape, params_list in shapes.items():
+            db.executemany(_upsert_sql(shape), params_list)
         db.executemany(
             "INSERT INTO rm_tracking (aggregate_id, version) VALUES (?, ?) "
             "ON CONFLICT (aggregate_id) DO UPDATE SET version=excluded.version",
@@ -187,24 +268,20 @@ class SqliteReadModels:
         return applied
 
     @staticmethod
-    def _change(db: sqlite3.Connection, change: Change) -> None:
-        assert not isinstance(change, Post)
-        keys, _ = TABLES[change.table]
-        if isinstance(change, Upsert):
-            data = {**change.key, **change.values}
-            updates = ", ".join(f"{c}=excluded.{c}" for c in change.values) or None
-        else:
-            assert isinstance(change, Increment)
-            data = {**change.key, **change.deltas}
-            updates = ", ".join(f"{c}=COALESCE({c}, 0)+excluded.{c}" for c in change.deltas)
-        columns = ", ".join(data)
-        marks = ", ".join("?" for _ in data)
-        conflict = f"DO UPDATE SET {updates}" if updates else "DO NOTHING"
-        db.execute(
-            f"INSERT INTO rm_{change.table} ({columns}) VALUES ({marks}) "  # noqa: S608
-            f"ON CONFLICT ({', '.join(keys)}) {conflict}",
-            tuple(data.values()),
-        )
+    def _versions(db: sqlite3.Connection, aggregate_ids: set[str]) -> dict[str, int]:
+        """The last applied version of each aggregate that has one."""
+        wanted = list(aggregate_ids)
+        found: dict[str, int] = {}
+        for start in range(0, len(wanted), _IDS_PER_QUERY):
+            chunk = wanted[start : start + _IDS_PER_QUERY]
+            found.update(
+                db.execute(
+                    "SELECT aggregate_id, version FROM rm_tracking "  # noqa: S608 - marks only
+                    f"WHERE aggregate_id IN ({','.join('?' * len(chunk))})",
+                    chunk,
+                ).fetchall()
+            )
+        return found
 
     @staticmethod
     def _set_position(db: sqlite3.Connection, position: int) -> None:

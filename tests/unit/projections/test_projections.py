@@ -3,11 +3,17 @@ every read-model store must do is the contract in tests/contracts/read_model_sto
 
 from __future__ import annotations
 
+import time
+from datetime import UTC, datetime, timedelta, timezone
+
+from hypothesis import given
+from hypothesis import strategies as st
+
 from ledger.application.commands import refunds
 from ledger.application.principal import SYSTEM
 from ledger.bootstrap import Container
-from projections.follower import Follower
-from projections.logic import project
+from projections.follower import SLICE, Follower
+from projections.logic import project, timestamp_text
 from projections.stores.sqlite import SqliteReadModels
 from tests.support.seed import create_payment, register
 
@@ -52,3 +58,39 @@ def test_projection_logic_posts_exactly_the_journal_entry(container: Container) 
         ("platform", -25),
         ("provider", 1000),
     ]
+
+
+@given(
+    st.datetimes(
+        min_value=datetime(2, 1, 1),  # (year 1 in +05:30 is before UTC can write)
+        timezones=st.sampled_from([UTC, timezone(timedelta(hours=5, minutes=30)), None]),
+    )
+)
+def test_timestamp_text_is_utc_fixed_width_whatever_the_zone(moment: datetime) -> None:
+    # The fast path (a UTC moment) and the general one write the same text.
+    assert timestamp_text(moment) == moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def test_the_background_follower_polls_for_events_nobody_prompted_it_about(
+    container: Container,
+) -> None:
+    # As events another process (the CLI) records: the follower is never prompted, its poll
+    # finds them, in slices smaller than the backlog, and leaves what a rebuild leaves.
+    manufacturer = register(container.engine, fee_bps=250, refund_fee_policy="refund_fee")
+    for amount in range(100, 160):
+        create_payment(container.engine, f"mfr_{manufacturer.id.hex}", amount)
+    polled = SqliteReadModels(":memory:")
+    follower = Follower(container.engine, polled)
+    follower.start(interval=0.02)
+    try:
+        deadline = time.monotonic() + 20
+        while follower.freshness().lag and time.monotonic() < deadline:
+            time.sleep(0.02)
+    finally:
+        follower.stop()
+    assert follower.freshness().lag == 0
+    assert follower.freshness().head > SLICE
+    rebuilt = SqliteReadModels(":memory:")
+    Follower(container.engine, rebuilt).rebuild()
+    assert polled.dump() == rebuilt.dump()
+    assert follower.catch_up() == 0
