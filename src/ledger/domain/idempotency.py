@@ -4,6 +4,7 @@ same key collides on version 1 exactly like any optimistic-concurrency conflict.
 
 from __future__ import annotations
 
+from functools import lru_cache
 from uuid import NAMESPACE_URL, UUID, uuid5
 
 from eventsourcing.domain import event
@@ -15,6 +16,7 @@ _NAMESPACE = uuid5(NAMESPACE_URL, "urn:ledger:idempotency")
 
 class IdempotencyRecord(LedgerAggregate):
     @staticmethod
+    @lru_cache(maxsize=4096)  # asked when the request arrives, again when its record is made
     def create_id(api_key_id: str, key: str) -> UUID:
         return uuid5(_NAMESPACE, f"{api_key_id}\x00{key}")
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable
+from functools import lru_cache
 from uuid import NAMESPACE_URL, UUID, uuid5
 
 from eventsourcing.domain import event
@@ -32,6 +33,7 @@ def shard_for(source: str) -> int:
 
 class ManufacturerPayable(LedgerAggregate):
     @staticmethod
+    @lru_cache(maxsize=4096)  # every posting asks for its shard's id again
     def create_id(manufacturer_id: str, currency: str, shard: int = 0) -> UUID:
         name = f"{manufacturer_id}:{currency}" + (f":{shard}" if shard else "")
         return uuid5(_NAMESPACE, name)

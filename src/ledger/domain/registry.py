@@ -7,6 +7,7 @@ read model. Each kind is spread over SHARDS aggregates so that concurrent writer
 from __future__ import annotations
 
 import hashlib
+from functools import lru_cache
 from uuid import NAMESPACE_URL, UUID, uuid5
 
 from eventsourcing.domain import event
@@ -23,6 +24,7 @@ def shard_of(member: str) -> int:
 
 class Registry(LedgerAggregate):
     @staticmethod
+    @lru_cache(maxsize=4096)
     def create_id(kind: str, shard: int) -> UUID:
         return uuid5(_NAMESPACE, f"{kind}:{shard}")
 
