@@ -5,7 +5,8 @@ parts the writer never uses.
 - Recording: the library's EventStore.put also makes a Recording (and a Notification) of each
   event for notify() hooks, which a group never calls; a recorder that can insert without them
   (the embedded SQLite one: one executemany in one transaction, same rows, same order, same
-  errors) is asked to, any other takes the library's own path.
+  errors) is asked to, any other takes the library's own path. Either way the aggregates are in
+  the command cache already (put there as they were staged).
 - Snapshots: the library's rule (one whenever an aggregate of a snapshotted type reaches a
   multiple of its interval) rebuilds the aggregate from the store. The aggregate the group just
   recorded is that same state when it has nothing pending and is at the group's last version of
@@ -37,11 +38,8 @@ def record_group(engine: Engine, group: ProcessingEvent[UUID]) -> None:
         engine._record(group)
         return
     quiet(list(map(engine.mapper.to_stored_event, group.events)))
-    repository = engine.repository
-    cache = repository.cache
-    if cache is not None and not repository.fastforward:
-        for aggregate_id, aggregate in group.aggregates.items():
-            cache.put(aggregate_id, aggregate)
+    # The library's _record would now put the group's aggregates in the cache: the writer put
+    # each one there as it was staged (GroupedCommands.add), and evicts them if the group fails.
 
 
 def after_group(engine: Engine, group: ProcessingEvent[UUID]) -> None:

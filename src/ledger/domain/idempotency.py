@@ -14,11 +14,17 @@ from ledger.domain.base import LedgerAggregate
 _NAMESPACE = uuid5(NAMESPACE_URL, "urn:ledger:idempotency")
 
 
+# Asked when a request arrives (positionally) and again when its record is made (by keyword,
+# by the library): one cache entry for both.
+@lru_cache(maxsize=4096)
+def _record_id(api_key_id: str, key: str) -> UUID:
+    return uuid5(_NAMESPACE, f"{api_key_id}\x00{key}")
+
+
 class IdempotencyRecord(LedgerAggregate):
     @staticmethod
-    @lru_cache(maxsize=4096)  # asked when the request arrives, again when its record is made
     def create_id(api_key_id: str, key: str) -> UUID:
-        return uuid5(_NAMESPACE, f"{api_key_id}\x00{key}")
+        return _record_id(api_key_id, key)
 
     @event("Recorded")
     def __init__(

@@ -18,15 +18,19 @@ SHARDS = 64
 _NAMESPACE = uuid5(NAMESPACE_URL, "urn:ledger:registry")
 
 
+@lru_cache(maxsize=4096)
+def _registry_id(kind: str, shard: int) -> UUID:
+    return uuid5(_NAMESPACE, f"{kind}:{shard}")
+
+
 def shard_of(member: str) -> int:
     return int.from_bytes(hashlib.sha256(member.encode()).digest()[:4], "big") % SHARDS
 
 
 class Registry(LedgerAggregate):
     @staticmethod
-    @lru_cache(maxsize=4096)
     def create_id(kind: str, shard: int) -> UUID:
-        return uuid5(_NAMESPACE, f"{kind}:{shard}")
+        return _registry_id(kind, shard)
 
     @event("Opened")
     def __init__(self, kind: str, shard: int) -> None:
