@@ -90,10 +90,34 @@ class IndexedSQLiteApplicationRecorder(SQLiteApplicationRecorder):
             f"SELECT originator_id, MAX(originator_version) FROM {self.events_table_name} "  # noqa: S608
             f"WHERE originator_id IN ({marks}) GROUP BY originator_id"
         )
-        params = [i.hex if isinstance(i, UUID) else i for i in originator_ids]
+        # The ids asked, by their stored spelling: none is parsed back into a UUID.
+        asked = {i.hex if isinstance(i, UUID) else str(i): i for i in originator_ids}
         with self.datastore.get_connection(commit=False) as connection:
-            rows = connection._sqlite_conn.execute(statement, params).fetchall()
-        return {UUID(str(row[0])): int(row[1]) for row in rows}
+            rows = connection._sqlite_conn.execute(statement, list(asked)).fetchall()
+        found: dict[UUID, int] = {}
+        for row in rows:
+            asked_id = asked.get(row[0])
+            found[asked_id if isinstance(asked_id, UUID) else UUID(str(row[0]))] = int(row[1])
+        return found
+
+    def insert_events_quietly(self, stored_events: Sequence[StoredEvent]) -> None:
+        """insert_events without the notification ids (a group commit does not use them): one
+        executemany in one transaction, the same rows in the same order (so the same rowids,
+        the notification ids followers read), and the same errors (an IntegrityError when a
+        version is taken, the optimistic-concurrency conflict)."""
+        if not stored_events:
+            return
+        params = [
+            (
+                s.originator_id.hex if isinstance(s.originator_id, UUID) else s.originator_id,
+                s.originator_version,
+                s.topic,
+                s.state,
+            )
+            for s in stored_events
+        ]
+        with self.datastore.transaction(commit=True) as cursor:
+            cursor.executemany(self.insert_events_statement, params)
 
     def select_events_of_many(self, originator_ids: Sequence[UUID]) -> list[StoredEvent]:
         """Every event of each aggregate, by aggregate then version, one query per

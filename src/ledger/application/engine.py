@@ -19,7 +19,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 from uuid import UUID
 
-from eventsourcing.application import LRUCache, ProcessingEvent, Repository
+from eventsourcing.application import LRUCache, Repository
 from eventsourcing.persistence import IntegrityError
 from eventsourcing.utils import EnvType
 
@@ -335,15 +335,3 @@ class Engine(Lookups):
             self.execute(saving)
             return
         self._save([aggregate])
-
-    # ----- group commit (ledger.application.grouped) -------------------------------------------
-    def record_group(self, group: ProcessingEvent[UUID]) -> None:
-        self._record(group)
-
-    def after_group(self, group: ProcessingEvent[UUID]) -> None:
-        self._take_snapshots(group)
-        for hook in self.after_save:
-            try:
-                hook()
-            except Exception:
-                log.exception("after-save hook failed")

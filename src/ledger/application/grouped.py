@@ -10,12 +10,13 @@ from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from functools import partial
 from typing import TYPE_CHECKING, Any, TypeVar
-from uuid import uuid4
+from uuid import UUID, uuid4
 
 from eventsourcing.application import ProcessingEvent
 from eventsourcing.persistence import IntegrityError
 
 from ledger.application.errors import ConcurrencyExhausted
+from ledger.application.group_records import after_group, record_group
 from ledger.application.ports import PaymentProvider
 from ledger.application.replies import Idempotency, Reply
 from ledger.application.unit_of_work import UnitOfWork
@@ -78,6 +79,12 @@ class GroupedCommands:
     def __init__(self, engine: Engine, *, preparers: int = 8) -> None:
         self._engine = engine
         self._preparers = ThreadPoolExecutor(preparers, thread_name_prefix="ledger-prepare")
+        # What the group's commands only read (a split's manufacturer), as the store had it
+        # when the group first read it: every request of a group arrived before the group began,
+        # and the store changes under a group only by another process (a write of this one
+        # lands when the group commits), so one read serves all of them. Dropped with every new
+        # group and every eviction (a command that failed or runs again reads afresh).
+        self._reads: dict[UUID, Any] = {}
         self._writer = Writer(self)
 
     def on_writer(self) -> bool:
@@ -132,7 +139,7 @@ class GroupedCommands:
                 return Outcome("done", stored)
         uow = UnitOfWork(
             engine.load,
-            engine.current,
+            self._read,
             seed=job.seed,
             providers=engine.provider,
             provider_call=_from_answers(job.answers),
@@ -163,8 +170,17 @@ class GroupedCommands:
         self.add(group, to_save)
         return Outcome("staged", answer)
 
+    def _read(self, aggregate_id: UUID) -> Any:
+        """engine.current, once per group for each aggregate (on the writer only)."""
+        reads = self._reads
+        found = reads.get(aggregate_id)
+        if found is None:
+            found = reads[aggregate_id] = self._engine.current(aggregate_id)
+        return found
+
     # ----- GroupStore ---------------------------------------------------------------------------
     def new_group(self) -> ProcessingEvent[Any]:
+        self._reads.clear()
         return ProcessingEvent()
 
     def add(self, group: ProcessingEvent[Any], aggregates: Any) -> None:
@@ -182,12 +198,13 @@ class GroupedCommands:
 
     def commit_group(self, group: ProcessingEvent[Any]) -> None:
         if group.events:
-            self._engine.record_group(group)
+            record_group(self._engine, group)
 
     def after_group(self, group: ProcessingEvent[Any]) -> None:
-        self._engine.after_group(group)
+        after_group(self._engine, group)
 
     def evict(self, aggregate_ids: list[Any]) -> None:
+        self._reads.clear()
         self._engine.evict(aggregate_ids)
 
     def group_ids(self, group: ProcessingEvent[Any]) -> list[Any]:

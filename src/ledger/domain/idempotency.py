@@ -4,6 +4,7 @@ same key collides on version 1 exactly like any optimistic-concurrency conflict.
 
 from __future__ import annotations
 
+from functools import lru_cache
 from uuid import NAMESPACE_URL, UUID, uuid5
 
 from eventsourcing.domain import event
@@ -13,10 +14,17 @@ from ledger.domain.base import LedgerAggregate
 _NAMESPACE = uuid5(NAMESPACE_URL, "urn:ledger:idempotency")
 
 
+# Asked when a request arrives (positionally) and again when its record is made (by keyword,
+# by the library): one cache entry for both.
+@lru_cache(maxsize=4096)
+def _record_id(api_key_id: str, key: str) -> UUID:
+    return uuid5(_NAMESPACE, f"{api_key_id}\x00{key}")
+
+
 class IdempotencyRecord(LedgerAggregate):
     @staticmethod
     def create_id(api_key_id: str, key: str) -> UUID:
-        return uuid5(_NAMESPACE, f"{api_key_id}\x00{key}")
+        return _record_id(api_key_id, key)
 
     @event("Recorded")
     def __init__(

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable
+from functools import lru_cache
 from uuid import NAMESPACE_URL, UUID, uuid5
 
 from eventsourcing.domain import event
@@ -25,6 +26,12 @@ _NAMESPACE = uuid5(NAMESPACE_URL, "urn:ledger:manufacturer-payable")
 SHARDS = 16
 
 
+@lru_cache(maxsize=4096)  # every posting asks for its shard's id again
+def _payable_id(manufacturer_id: str, currency: str, shard: int) -> UUID:
+    name = f"{manufacturer_id}:{currency}" + (f":{shard}" if shard else "")
+    return uuid5(_NAMESPACE, name)
+
+
 def shard_for(source: str) -> int:
     """The shard a posting from source (an aggregate id) lands on."""
     return int.from_bytes(hashlib.sha256(source.encode()).digest()[:4], "big") % SHARDS
@@ -33,8 +40,7 @@ def shard_for(source: str) -> int:
 class ManufacturerPayable(LedgerAggregate):
     @staticmethod
     def create_id(manufacturer_id: str, currency: str, shard: int = 0) -> UUID:
-        name = f"{manufacturer_id}:{currency}" + (f":{shard}" if shard else "")
-        return uuid5(_NAMESPACE, name)
+        return _payable_id(manufacturer_id, currency, shard)
 
     @event("Opened")
     def __init__(self, manufacturer_id: str, currency: str, shard: int = 0) -> None:

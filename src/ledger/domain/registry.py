@@ -7,6 +7,7 @@ read model. Each kind is spread over SHARDS aggregates so that concurrent writer
 from __future__ import annotations
 
 import hashlib
+from functools import lru_cache
 from uuid import NAMESPACE_URL, UUID, uuid5
 
 from eventsourcing.domain import event
@@ -17,6 +18,11 @@ SHARDS = 64
 _NAMESPACE = uuid5(NAMESPACE_URL, "urn:ledger:registry")
 
 
+@lru_cache(maxsize=4096)
+def _registry_id(kind: str, shard: int) -> UUID:
+    return uuid5(_NAMESPACE, f"{kind}:{shard}")
+
+
 def shard_of(member: str) -> int:
     return int.from_bytes(hashlib.sha256(member.encode()).digest()[:4], "big") % SHARDS
 
@@ -24,7 +30,7 @@ def shard_of(member: str) -> int:
 class Registry(LedgerAggregate):
     @staticmethod
     def create_id(kind: str, shard: int) -> UUID:
-        return uuid5(_NAMESPACE, f"{kind}:{shard}")
+        return _registry_id(kind, shard)
 
     @event("Opened")
     def __init__(self, kind: str, shard: int) -> None:
