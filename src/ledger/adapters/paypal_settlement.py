@@ -80,7 +80,10 @@ def parse_settlement_report(text: str) -> SettlementReport:
     rows: list[ProviderTransaction] = []
     in_section = 0
     seen_footer = False
-    records = list(csv.reader(io.StringIO(text)))
+    try:  # newline="": csv reads CR, LF and CRLF endings itself, and CRs inside quoted fields
+        records = list(csv.reader(io.StringIO(text, newline="")))
+    except csv.Error as error:  # csv's own refusals, e.g. a field over its size limit
+        raise SettlementFileError(1, f"not readable as CSV: {error}") from None
     if not records or not records[0] or records[0][0] != "RH":
         raise SettlementFileError(1, "not a PayPal settlement report (no RH record first)")
     for number, record in enumerate(records, start=1):

@@ -7,6 +7,8 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from ledger.adapters.paypal_settlement import parse_settlement_report
 from ledger.application.ports import ProviderCapabilities, ProviderResult
@@ -154,3 +156,26 @@ def test_a_truncated_report_or_a_miscounted_section_is_refused() -> None:
         parse_settlement_report(text.rsplit("\n", 1)[0])
     with pytest.raises(SettlementFileError, match="line 10: SC counts 3 rows, the section has 4"):
         parse_settlement_report(text.replace('"SC","4"', '"SC","3"'))
+
+
+def test_a_report_with_cr_line_endings_reads_as_with_lf() -> None:
+    text = report(ROWS)
+    assert parse_settlement_report(text.replace("\n", "\r")) == parse_settlement_report(text)
+    assert parse_settlement_report(text.replace("\n", "\r\n")) == parse_settlement_report(text)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet=st.sampled_from([*'RHSBCF,"\r\n\x00ab 1', "\u2028"]), max_size=80))
+def test_any_text_is_a_report_or_refused_with_its_line(text: str) -> None:
+    """Never another exception (an HTTP 500): schemathesis found `a,b\\rc` raising csv.Error."""
+    refused = None
+    try:
+        parse_settlement_report(text)
+    except SettlementFileError as error:
+        refused = error
+    assert refused is None or refused.line >= 1
+
+
+def test_a_field_over_the_csv_size_limit_is_refused() -> None:
+    with pytest.raises(SettlementFileError, match="not readable as CSV"):
+        parse_settlement_report('"RH","' + "x" * 200_000 + '"')
