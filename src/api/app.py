@@ -12,7 +12,7 @@ from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
-from api import console
+from api import console, hot_routes
 from api.access_log import AccessLog
 from api.allowed_methods import MethodGate
 from api.deps import ApiError
@@ -110,6 +110,7 @@ def create_app(container: Container, *, follow: bool = True) -> FastAPI:
     ):
         _add_routes(app, router)
     console.install(app)
+    hot_routes.install(app.router.routes)
 
     @app.exception_handler(DomainError)
     async def domain_error(request: Request, error: DomainError) -> Response:

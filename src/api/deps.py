@@ -277,6 +277,9 @@ SendKeyOptional = Annotated[Sender, Depends(get_optional_key_sender)]
 # them that require an Idempotency-Key.
 SENDERS: set[Callable[..., object]] = {get_sender, get_optional_key_sender}
 KEY_REQUIRED: set[Callable[..., object]] = {get_sender}
+# The `sending(...)` dependencies, called as (request, credentials, idempotency_key) by
+# api.hot_routes for the requests it answers itself.
+HOT_SENDERS: set[Callable[..., object]] = set()
 
 
 def sending(use_case: Callable[..., object]) -> params.Depends:
@@ -297,5 +300,6 @@ def sending(use_case: Callable[..., object]) -> params.Depends:
 
     SENDERS.add(sender)
     KEY_REQUIRED.add(sender)
+    HOT_SENDERS.add(sender)
     depends: params.Depends = Depends(sender)
     return depends
