@@ -110,7 +110,8 @@ def _authenticated(request: Request, keys: ApiKeys, credentials: Credentials) ->
     principal = keys.authenticate(credentials.credentials.strip())
     if principal is None:
         raise ApiError(401, "unauthenticated", "The API key is not valid.")
-    request.state.key_id = principal.key_id
+    # What request.state.key_id = ... does, without building a State object a request.
+    request.scope.setdefault("state", {})["key_id"] = principal.key_id
     return principal
 
 
